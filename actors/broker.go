@@ -1,0 +1,534 @@
+package actors
+
+import (
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorpool/actorpool/internal/core"
+	"github.com/actorpool/actorpool/internal/waitq"
+	"github.com/actorpool/actorpool/messages"
+)
+
+// BrokerConfig is read-only after spawn.
+type BrokerConfig struct {
+	MinConns, MaxConns int
+	AcquireTimeout     time.Duration
+	LeaseTimeout       time.Duration // 0: off
+	LeakWarnAfter      time.Duration // 0: off
+	MaxWaiters         int           // 0: unbounded
+	// Returning is shared with the connection actors' slots: leases their
+	// holders ended that have not come back yet. grow counts them as
+	// connections about to be free.
+	Returning *atomic.Int64
+	// Supervisor builds the supervisor's props, given the broker's PID.
+	Supervisor func(broker *actor.PID) *actor.Props
+	Logger     *slog.Logger
+}
+
+// owner is an actor that acquired through *messages.Acquire and is watched.
+type owner[C any] struct {
+	leases []*core.Slot[C]
+}
+
+// broker is the single authority on who holds what: the free list, the FIFO
+// of waiters, the leases out, and the circuit (fail fast while no
+// connection is alive and dials fail).
+//
+// Every field is owned by Receive. Slots are shared with holders and
+// connection actors only through their atomic state (see core.Slot).
+type broker[C any] struct {
+	cfg        *BrokerConfig
+	root       *actor.RootContext
+	self       *actor.PID
+	supervisor *actor.PID
+
+	free    []*core.Slot[C]              // idle connections, most recently used last
+	live    map[*core.Slot[C]]struct{}   // idle and leased connections
+	waiters waitq.Queue[*core.Request[C]] // FIFO, with a deadline heap
+	owners  map[string]*owner[C]          // watched actors, by PID id
+
+	total  int // connection actors alive or asked for
+	leased int // leases out, including ones being reset
+
+	lastDialErr error // set by a failed dial, cleared by a successful one
+	closing     bool
+	closeDone   chan struct{}
+
+	waiterTimer   *time.Timer
+	waiterTimerAt time.Time
+	leaseTimer    *time.Timer
+	waiterTick    *messages.WaiterTick
+	leaseTick     *messages.LeaseTick
+
+	st messages.Stats // cumulative counters
+}
+
+// NewBrokerProducer returns the producer for a pool's broker.
+func NewBrokerProducer[C any](cfg *BrokerConfig) actor.Producer {
+	return func() actor.Actor {
+		return &broker[C]{
+			cfg:        cfg,
+			live:       map[*core.Slot[C]]struct{}{},
+			owners:     map[string]*owner[C]{},
+			free:       make([]*core.Slot[C], 0, cfg.MaxConns),
+			waiterTick: &messages.WaiterTick{},
+			leaseTick:  &messages.LeaseTick{},
+		}
+	}
+}
+
+func (b *broker[C]) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *core.Request[C]:
+		b.handleAcquire(ctx, msg)
+	case *messages.Returned[C]:
+		b.handleReturned(ctx, msg.Slot)
+	case *messages.Acquire:
+		b.handleActorAcquire(ctx, msg)
+	case *messages.CancelAcquire[C]:
+		b.handleCancel(ctx, msg.Request)
+	case *messages.Ready[C]:
+		b.handleReady(ctx, msg)
+	case *messages.DialFailed:
+		b.handleDialFailed(ctx, msg)
+	case *messages.WaiterTick:
+		b.handleWaiterTick(ctx)
+	case *messages.LeaseTick:
+		b.handleLeaseTick(ctx)
+	case *messages.GetStats:
+		ctx.Respond(b.snapshot())
+	case *messages.Close:
+		b.handleClose(ctx, msg)
+	case *messages.ForceClose:
+		b.handleForceClose(ctx, msg)
+	case *actor.Terminated:
+		b.handleOwnerStopped(ctx, msg.Who)
+	case *actor.Started:
+		b.root, b.self = ctx.ActorSystem().Root, ctx.Self()
+		b.supervisor = ctx.Spawn(b.cfg.Supervisor(ctx.Self()))
+		b.grow(ctx)
+	case *actor.Stopping:
+		b.stopTimers()
+		b.failAll(ctx, core.ErrPoolClosed)
+	}
+}
+
+// handleAcquire is the grant path: a free connection and nobody ahead means
+// one message in, one answer out, no allocation.
+func (b *broker[C]) handleAcquire(ctx actor.Context, req *core.Request[C]) {
+	if b.closing {
+		b.fail(ctx, req, core.ErrPoolClosed)
+		return
+	}
+	if b.waiters.Len() == 0 {
+		for len(b.free) > 0 {
+			slot := b.free[len(b.free)-1]
+			b.free = b.free[:len(b.free)-1]
+			b.grant(ctx, slot, req)
+			return
+		}
+	}
+	if b.alive() == 0 && b.lastDialErr != nil {
+		b.st.FailedFast++
+		b.fail(ctx, req, b.unavailable())
+		return
+	}
+	if b.cfg.MaxWaiters > 0 && b.waiters.Len() >= b.cfg.MaxWaiters {
+		b.st.Rejected++
+		b.fail(ctx, req, core.ErrTooManyWaiters)
+		return
+	}
+	timeout := b.cfg.AcquireTimeout
+	if req.Timeout > 0 {
+		timeout = req.Timeout
+	}
+	req.Node = b.waiters.Push(req, time.Now().Add(timeout))
+	b.armWaiterTimer(ctx)
+	b.grow(ctx)
+}
+
+func (b *broker[C]) handleActorAcquire(ctx actor.Context, msg *messages.Acquire) {
+	sender := ctx.Sender()
+	if sender == nil {
+		b.cfg.Logger.Warn("actorpool: Acquire message without a sender; use ctx.Request")
+		return
+	}
+	b.watch(ctx, sender)
+	req := &core.Request[C]{ReplyTo: sender, Timeout: msg.Timeout}
+	b.handleAcquire(ctx, req)
+}
+
+// grant lends slot to req, or, when req was cancelled in the meantime, puts
+// slot back at once.
+func (b *broker[C]) grant(ctx actor.Context, slot *core.Slot[C], req *core.Request[C]) {
+	lease := slot.Grant()
+	if b.cfg.LeaseTimeout > 0 || b.cfg.LeakWarnAfter > 0 {
+		slot.LeasedAt = time.Now()
+		slot.Stack = req.Stack
+		slot.LeakWarned = false
+		b.armLeaseTimer()
+	}
+	b.leased++
+	if !req.Resolve(lease, nil) {
+		// The caller gave up between queueing and now: the lease was
+		// never seen by anyone; end it the ordinary way, through a reset.
+		_ = lease.Release()
+		return
+	}
+	b.st.Acquired++
+	if req.ReplyTo != nil {
+		slot.Owner = req.ReplyTo
+		if o := b.owners[req.ReplyTo.Id]; o != nil {
+			o.leases = append(o.leases, slot)
+		}
+		ctx.Send(req.ReplyTo, &messages.Granted[C]{Lease: lease})
+	}
+}
+
+func (b *broker[C]) fail(ctx actor.Context, req *core.Request[C], err error) {
+	if req.Node != nil {
+		b.waiters.Remove(req.Node)
+		req.Node = nil
+	}
+	if req.Resolve(core.Lease[C]{}, err) && req.ReplyTo != nil {
+		ctx.Send(req.ReplyTo, &messages.AcquireFailed{Err: err})
+	}
+}
+
+// handleReturned takes a connection back after a lease ended by its holder.
+func (b *broker[C]) handleReturned(ctx actor.Context, slot *core.Slot[C]) {
+	b.cfg.Returning.Add(-1)
+	b.leased--
+	b.disown(slot)
+	if slot.LeakWarned {
+		b.cfg.Logger.Info("actorpool: connection reported as leaked was returned", "conn", slot.ID,
+			"held", time.Since(slot.LeasedAt).Round(time.Millisecond))
+	}
+	slot.Stack = nil
+	if !slot.Reusable() {
+		// Marked broken or failed its reset: the actor is redialling.
+		b.st.Broken++
+		delete(b.live, slot)
+		b.grow(ctx)
+		b.signalClosed()
+		return
+	}
+	b.offer(ctx, slot)
+}
+
+// offer puts a connection to use: the oldest live waiter gets it, otherwise
+// it goes on the free list. While closing, or above MaxConns after a
+// shrink, it is retired instead.
+func (b *broker[C]) offer(ctx actor.Context, slot *core.Slot[C]) {
+	if b.closing {
+		b.retire(ctx, slot)
+		b.signalClosed()
+		return
+	}
+	for n := b.waiters.Front(); n != nil; n = b.waiters.Front() {
+		b.waiters.Remove(n)
+		req := n.Value
+		req.Node = nil
+		if req.Pending() {
+			b.grant(ctx, slot, req)
+			b.armWaiterTimer(ctx)
+			return
+		}
+	}
+	b.free = append(b.free, slot)
+}
+
+func (b *broker[C]) handleReady(ctx actor.Context, msg *messages.Ready[C]) {
+	b.st.Dials++
+	if msg.Restarted {
+		b.st.Restarts++
+	}
+	b.lastDialErr = nil
+	b.live[msg.Slot] = struct{}{}
+	b.offer(ctx, msg.Slot)
+}
+
+// handleDialFailed opens the circuit when no connection is alive: every
+// waiter fails now with ErrBackendUnavailable wrapping the dial error,
+// instead of waiting for its timeout.
+func (b *broker[C]) handleDialFailed(ctx actor.Context, msg *messages.DialFailed) {
+	b.st.DialErrors++
+	b.lastDialErr = msg.Err
+	if b.alive() > 0 {
+		return
+	}
+	err := b.unavailable()
+	for n := b.waiters.Front(); n != nil; n = b.waiters.Front() {
+		b.st.FailedFast++
+		b.fail(ctx, n.Value, err)
+	}
+	b.armWaiterTimer(ctx)
+}
+
+func (b *broker[C]) unavailable() error {
+	return fmt.Errorf("%w: %w", core.ErrBackendUnavailable, b.lastDialErr)
+}
+
+func (b *broker[C]) handleCancel(ctx actor.Context, req *core.Request[C]) {
+	if req.Node != nil {
+		b.waiters.Remove(req.Node)
+		req.Node = nil
+		b.armWaiterTimer(ctx)
+	}
+}
+
+// handleWaiterTick fails the waiters whose deadline passed.
+func (b *broker[C]) handleWaiterTick(ctx actor.Context) {
+	b.waiterTimerAt = time.Time{}
+	now := time.Now()
+	for n := b.waiters.Earliest(); n != nil && !n.Deadline.After(now); n = b.waiters.Earliest() {
+		req := n.Value
+		timeout := b.cfg.AcquireTimeout
+		if req.Timeout > 0 {
+			timeout = req.Timeout
+		}
+		if req.Pending() {
+			b.st.Timeouts++
+		}
+		b.fail(ctx, req, fmt.Errorf("%w after %s", core.ErrAcquireTimeout, timeout))
+	}
+	b.armWaiterTimer(ctx)
+}
+
+// armWaiterTimer makes sure the broker wakes at the earliest deadline.
+func (b *broker[C]) armWaiterTimer(_ actor.Context) {
+	n := b.waiters.Earliest()
+	if n == nil {
+		return // a stale wake-up is harmless: the tick finds nothing due
+	}
+	if !b.waiterTimerAt.IsZero() && !n.Deadline.Before(b.waiterTimerAt) {
+		return
+	}
+	b.waiterTimerAt = n.Deadline
+	d := time.Until(n.Deadline)
+	if b.waiterTimer == nil {
+		root, self, tick := b.root, b.self, b.waiterTick
+		b.waiterTimer = time.AfterFunc(d, func() { root.Send(self, tick) })
+		return
+	}
+	b.waiterTimer.Reset(d)
+}
+
+// alive counts connected connections.
+func (b *broker[C]) alive() int { return len(b.free) + b.leased }
+
+// grow asks the supervisor for connection actors: up to MinConns always,
+// and one per waiter not already covered by a dial in flight, up to
+// MaxConns.
+func (b *broker[C]) grow(ctx actor.Context) {
+	if b.closing {
+		return
+	}
+	want := max(b.cfg.MinConns-b.total, 0)
+	coming := b.total - len(b.free) - b.leased + int(b.cfg.Returning.Load())
+	if extra := b.waiters.Len() - coming; extra > want {
+		want = extra
+	}
+	want = min(want, b.cfg.MaxConns-b.total)
+	if want <= 0 {
+		return
+	}
+	b.total += want
+	ctx.Send(b.supervisor, &messages.Grow{N: want})
+}
+
+// retire stops an idle connection's actor; the slot must be off the free
+// list.
+func (b *broker[C]) retire(ctx actor.Context, slot *core.Slot[C]) {
+	delete(b.live, slot)
+	b.total--
+	ctx.Send(slot.Actor, &messages.Retire{})
+}
+
+func (b *broker[C]) failAll(ctx actor.Context, err error) {
+	for n := b.waiters.Front(); n != nil; n = b.waiters.Front() {
+		b.fail(ctx, n.Value, err)
+	}
+}
+
+func (b *broker[C]) snapshot() *messages.Stats {
+	s := b.st
+	s.MinConns, s.MaxConns = b.cfg.MinConns, b.cfg.MaxConns
+	s.Total, s.Idle, s.Leased = b.total, len(b.free), b.leased
+	s.Dialing = b.total - len(b.free) - b.leased
+	s.Waiting = b.waiters.Len()
+	if b.alive() == 0 {
+		s.LastDialError = b.lastDialErr
+	}
+	return &s
+}
+
+func (b *broker[C]) stopTimers() {
+	if b.waiterTimer != nil {
+		b.waiterTimer.Stop()
+	}
+	if b.leaseTimer != nil {
+		b.leaseTimer.Stop()
+	}
+}
+
+// watch makes sure the broker hears when an acquiring actor stops.
+func (b *broker[C]) watch(ctx actor.Context, who *actor.PID) {
+	if b.owners[who.Id] != nil {
+		return
+	}
+	b.owners[who.Id] = &owner[C]{}
+	ctx.Watch(who)
+}
+
+// disown forgets the owner actor of a lease that ended.
+func (b *broker[C]) disown(slot *core.Slot[C]) {
+	if slot.Owner == nil {
+		return
+	}
+	if o := b.owners[slot.Owner.Id]; o != nil {
+		for i, s := range o.leases {
+			if s == slot {
+				o.leases = append(o.leases[:i], o.leases[i+1:]...)
+				break
+			}
+		}
+	}
+	slot.Owner = nil
+}
+
+// handleOwnerStopped reclaims the leases of an actor that stopped while
+// holding them: their connections are closed and replaced, since whatever
+// the actor left running may still touch them. Its waiters are dropped.
+func (b *broker[C]) handleOwnerStopped(ctx actor.Context, who *actor.PID) {
+	o := b.owners[who.Id]
+	if o == nil {
+		return
+	}
+	delete(b.owners, who.Id)
+	for _, slot := range o.leases {
+		slot.Owner = nil
+		if slot.Revoke(true) {
+			b.st.Reclaimed++
+			b.takeBack(ctx, slot, "owner actor stopped")
+		}
+	}
+	for n := b.waiters.Front(); n != nil; {
+		next := n.Next()
+		if n.Value.ReplyTo != nil && n.Value.ReplyTo.Id == who.Id {
+			b.waiters.Remove(n)
+			n.Value.Node = nil
+			n.Value.Cancel()
+		}
+		n = next
+	}
+	b.armWaiterTimer(ctx)
+}
+
+// takeBack ends the accounting of a lease the broker revoked: the
+// connection actor closes the connection and redials.
+func (b *broker[C]) takeBack(ctx actor.Context, slot *core.Slot[C], reason string) {
+	b.leased--
+	delete(b.live, slot)
+	slot.Stack = nil
+	ctx.Send(slot.Actor, &messages.Revoke{Reason: reason})
+	b.signalClosed()
+}
+
+// armLeaseTimer schedules the next lease check when timeouts or leak
+// warnings are on and none is pending.
+func (b *broker[C]) armLeaseTimer() {
+	if b.leaseTimer != nil {
+		return
+	}
+	every := leaseCheckEvery(b.cfg.LeaseTimeout, b.cfg.LeakWarnAfter)
+	root, self, tick := b.root, b.self, b.leaseTick
+	b.leaseTimer = time.AfterFunc(every, func() { root.Send(self, tick) })
+}
+
+// leaseCheckEvery is a quarter of the shortest enabled limit, between 1 ms
+// and 1 s: a lease is revoked at most 25% (or 1 s) after its timeout.
+func leaseCheckEvery(limits ...time.Duration) time.Duration {
+	every := time.Second
+	for _, l := range limits {
+		if l > 0 {
+			every = min(every, l/4)
+		}
+	}
+	return max(every, time.Millisecond)
+}
+
+// handleLeaseTick revokes leases held past LeaseTimeout and logs leases held
+// past LeakWarnAfter, with the acquirer's stack.
+func (b *broker[C]) handleLeaseTick(ctx actor.Context) {
+	b.leaseTimer = nil
+	now := time.Now()
+	for slot := range b.live {
+		if !slot.Leased() {
+			continue
+		}
+		held := now.Sub(slot.LeasedAt)
+		if b.cfg.LeaseTimeout > 0 && held >= b.cfg.LeaseTimeout {
+			if slot.Revoke(false) {
+				b.st.Revoked++
+				b.disown(slot)
+				b.cfg.Logger.Warn("actorpool: lease revoked after LeaseTimeout; closing its connection",
+					"conn", slot.ID, "held", held.Round(time.Millisecond))
+				b.takeBack(ctx, slot, "lease timeout")
+			}
+			continue
+		}
+		if b.cfg.LeakWarnAfter > 0 && held >= b.cfg.LeakWarnAfter && !slot.LeakWarned {
+			slot.LeakWarned = true
+			b.st.LeakWarnings++
+			b.cfg.Logger.Warn("actorpool: connection leak suspected: lease held past LeakWarnAfter",
+				"conn", slot.ID, "held", held.Round(time.Millisecond), "acquired_at", string(slot.Stack))
+		}
+	}
+	if b.leased > 0 {
+		b.armLeaseTimer()
+	}
+}
+
+// handleClose stops taking acquires; Done closes when no lease is out.
+func (b *broker[C]) handleClose(ctx actor.Context, msg *messages.Close) {
+	if !b.closing {
+		b.closing = true
+		b.failAll(ctx, core.ErrPoolClosed)
+		for _, slot := range b.free {
+			b.retire(ctx, slot)
+		}
+		b.free = b.free[:0]
+	}
+	if b.closeDone != nil {
+		close(msg.Done) // a second Close: the first one waits
+		return
+	}
+	b.closeDone = msg.Done
+	b.signalClosed()
+}
+
+// handleForceClose revokes every lease still out. Their connections are
+// closed when the actors stop.
+func (b *broker[C]) handleForceClose(_ actor.Context, msg *messages.ForceClose) {
+	for slot := range b.live {
+		if slot.Revoke(false) {
+			b.st.Revoked++
+			msg.Revoked++
+			b.leased--
+			delete(b.live, slot)
+		}
+	}
+	close(msg.Done)
+}
+
+func (b *broker[C]) signalClosed() {
+	if b.closing && b.closeDone != nil && b.leased == 0 {
+		close(b.closeDone)
+		b.closeDone = nil
+	}
+}

@@ -1,0 +1,250 @@
+// Package membackend is an in-memory backend for tests, the pool's own and
+// its users'. It counts dials, closes and live connections, can be told to
+// fail or delay dials, fail pings and resets, and break a live connection,
+// and each connection records who holds it, so that a test can prove no
+// connection is ever held twice or used after it was closed.
+package membackend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/actorpool/actorpool/backends"
+)
+
+var (
+	// ErrDialRefused is what dials return after FailDials(nil).
+	ErrDialRefused = errors.New("membackend: dial refused")
+	// ErrBroken is what a broken connection returns from every call.
+	ErrBroken = errors.New("membackend: connection broken")
+	// ErrClosed is what a closed connection returns from every call.
+	ErrClosed = errors.New("membackend: connection closed")
+	// ErrHeldTwice is what Hold returns when the connection already has a
+	// holder (or was closed): the pool lent it twice.
+	ErrHeldTwice = errors.New("membackend: connection held twice")
+)
+
+// Backend is an in-memory backends.Backend[*Conn]. The zero value is not
+// usable; call New.
+type Backend struct {
+	mu       sync.Mutex
+	conns    []*Conn
+	dialErr  error
+	delay    time.Duration
+	pingErr  error
+	resetErr error
+
+	nextID     atomic.Uint64
+	dials      atomic.Int64
+	dialErrors atomic.Int64
+	closes     atomic.Int64
+	resets     atomic.Int64
+	pings      atomic.Int64
+	violations atomic.Int64
+}
+
+var _ backends.Backend[*Conn] = (*Backend)(nil)
+
+// New returns a backend whose dials succeed at once.
+func New() *Backend { return &Backend{} }
+
+// Conn is one in-memory connection.
+type Conn struct {
+	ID     uint64
+	b      *Backend
+	holder atomic.Int64
+	closed atomic.Bool
+	broken atomic.Bool
+	dirty  atomic.Bool
+}
+
+// FailDials makes every later dial fail with err (ErrDialRefused when err
+// is nil) until Heal.
+func (b *Backend) FailDials(err error) {
+	if err == nil {
+		err = ErrDialRefused
+	}
+	b.mu.Lock()
+	b.dialErr = err
+	b.mu.Unlock()
+}
+
+// DelayDials makes every later dial take d (or until its ctx ends).
+func (b *Backend) DelayDials(d time.Duration) {
+	b.mu.Lock()
+	b.delay = d
+	b.mu.Unlock()
+}
+
+// FailPings makes every later Ping fail with err; nil heals pings.
+func (b *Backend) FailPings(err error) {
+	b.mu.Lock()
+	b.pingErr = err
+	b.mu.Unlock()
+}
+
+// FailResets makes every later Reset fail with err; nil heals resets.
+func (b *Backend) FailResets(err error) {
+	b.mu.Lock()
+	b.resetErr = err
+	b.mu.Unlock()
+}
+
+// Heal undoes FailDials and DelayDials.
+func (b *Backend) Heal() {
+	b.mu.Lock()
+	b.dialErr, b.delay = nil, 0
+	b.mu.Unlock()
+}
+
+// Dial implements backends.Backend.
+func (b *Backend) Dial(ctx context.Context) (*Conn, error) {
+	b.mu.Lock()
+	err, delay := b.dialErr, b.delay
+	b.mu.Unlock()
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			b.dialErrors.Add(1)
+			return nil, fmt.Errorf("membackend: dial: %w", ctx.Err())
+		}
+	}
+	if err != nil {
+		b.dialErrors.Add(1)
+		return nil, err
+	}
+	c := &Conn{ID: b.nextID.Add(1), b: b}
+	b.mu.Lock()
+	b.conns = append(b.conns, c)
+	b.mu.Unlock()
+	b.dials.Add(1)
+	return c, nil
+}
+
+// Ping implements backends.Backend.
+func (b *Backend) Ping(_ context.Context, c *Conn) error {
+	b.pings.Add(1)
+	if err := c.check(); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.pingErr
+}
+
+// Reset implements backends.Backend: it clears what Dirty set.
+func (b *Backend) Reset(_ context.Context, c *Conn) error {
+	b.resets.Add(1)
+	if err := c.check(); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	err := b.resetErr
+	b.mu.Unlock()
+	if err == nil {
+		c.dirty.Store(false)
+	}
+	return err
+}
+
+// Close implements backends.Backend. Closing a connection twice counts as a
+// violation.
+func (b *Backend) Close(c *Conn) error {
+	if !c.closed.CompareAndSwap(false, true) {
+		b.violations.Add(1)
+		return ErrClosed
+	}
+	b.closes.Add(1)
+	return nil
+}
+
+// IsFatal implements backends.Backend.
+func (b *Backend) IsFatal(err error) bool {
+	return errors.Is(err, ErrBroken) || errors.Is(err, ErrClosed)
+}
+
+// Dials is the number of successful dials.
+func (b *Backend) Dials() int { return int(b.dials.Load()) }
+
+// DialErrors is the number of failed dials.
+func (b *Backend) DialErrors() int { return int(b.dialErrors.Load()) }
+
+// Closes is the number of connections closed.
+func (b *Backend) Closes() int { return int(b.closes.Load()) }
+
+// Live is the number of connections dialled and not yet closed.
+func (b *Backend) Live() int { return int(b.dials.Load() - b.closes.Load()) }
+
+// Resets is the number of Reset calls.
+func (b *Backend) Resets() int { return int(b.resets.Load()) }
+
+// Pings is the number of Ping calls.
+func (b *Backend) Pings() int { return int(b.pings.Load()) }
+
+// Violations counts connections held twice, used or held after close, or
+// closed twice. A correct pool keeps it at zero.
+func (b *Backend) Violations() int { return int(b.violations.Load()) }
+
+// Conns returns every connection ever dialled.
+func (b *Backend) Conns() []*Conn {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]*Conn(nil), b.conns...)
+}
+
+// Hold records holder (non-zero) as the connection's user. It fails, and
+// counts a violation, when someone else holds it or it is closed.
+func (c *Conn) Hold(holder int64) error {
+	if c.closed.Load() {
+		c.b.violations.Add(1)
+		return fmt.Errorf("%w: conn %d is closed", ErrHeldTwice, c.ID)
+	}
+	if !c.holder.CompareAndSwap(0, holder) {
+		c.b.violations.Add(1)
+		return fmt.Errorf("%w: conn %d held by %d, wanted by %d", ErrHeldTwice, c.ID, c.holder.Load(), holder)
+	}
+	return nil
+}
+
+// Unhold clears holder; a holder other than the recorded one is a violation.
+func (c *Conn) Unhold(holder int64) {
+	if !c.holder.CompareAndSwap(holder, 0) {
+		c.b.violations.Add(1)
+	}
+}
+
+// Do simulates a command: it fails when the connection is broken or closed,
+// and leaves the session dirty until the next Reset.
+func (c *Conn) Do() error {
+	if err := c.check(); err != nil {
+		return err
+	}
+	c.dirty.Store(true)
+	return nil
+}
+
+// Dirty reports whether a command ran since the last Reset.
+func (c *Conn) Dirty() bool { return c.dirty.Load() }
+
+// Break makes every later call on the connection fail with ErrBroken.
+func (c *Conn) Break() { c.broken.Store(true) }
+
+// Closed reports whether the pool closed the connection.
+func (c *Conn) Closed() bool { return c.closed.Load() }
+
+func (c *Conn) check() error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	if c.broken.Load() {
+		return ErrBroken
+	}
+	return nil
+}

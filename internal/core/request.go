@@ -1,0 +1,79 @@
+package core
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorpool/actorpool/internal/waitq"
+)
+
+const (
+	reqWaiting int32 = iota
+	reqDone
+	reqCancelled
+)
+
+// Request is one Acquire waiting for an answer from the broker. A caller
+// goroutine parks on Done(); an actor gets a message at ReplyTo instead.
+//
+// Who touches what: the caller fills the request before sending it and then
+// only calls Cancel and Done; the broker calls Resolve; the fields under
+// "broker-owned" are touched only in the broker's Receive. One CAS on state
+// decides between an answer and a cancellation.
+type Request[C any] struct {
+	state atomic.Int32
+	done  chan struct{} // buffered(1); signalled once after Lease/Err are set
+
+	Lease Lease[C]
+	Err   error
+
+	// ReplyTo, when set, receives the answer as a message (actor callers).
+	ReplyTo *actor.PID
+	// Timeout overrides the pool's AcquireTimeout when positive.
+	Timeout time.Duration
+	// Stack is the acquirer's stack, recorded when leak warnings are on.
+	Stack []byte
+
+	// broker-owned
+	Node *waitq.Node[*Request[C]] // non-nil while queued
+}
+
+// NewRequest returns a request that a goroutine can wait on.
+func NewRequest[C any]() *Request[C] {
+	return &Request[C]{done: make(chan struct{}, 1)}
+}
+
+// Reuse prepares a request that was answered (never one that was
+// cancelled: the broker may still hold that) for another Acquire.
+func (r *Request[C]) Reuse() {
+	r.state.Store(reqWaiting)
+	r.Lease, r.Err, r.Stack, r.Timeout = Lease[C]{}, nil, nil, 0
+	r.Node = nil
+}
+
+// Resolve answers the request with a lease or an error. Broker only. It
+// reports false when the caller cancelled first; the lease (if any) was not
+// handed over and stays with the broker.
+func (r *Request[C]) Resolve(l Lease[C], err error) bool {
+	if !r.state.CompareAndSwap(reqWaiting, reqDone) {
+		return false
+	}
+	r.Lease, r.Err = l, err
+	if r.done != nil {
+		r.done <- struct{}{}
+	}
+	return true
+}
+
+// Cancel withdraws the request. It reports false when the broker answered
+// first: the answer is then (or soon) on Done, and a lease in it must be
+// given back.
+func (r *Request[C]) Cancel() bool { return r.state.CompareAndSwap(reqWaiting, reqCancelled) }
+
+// Pending reports whether the request still waits for an answer.
+func (r *Request[C]) Pending() bool { return r.state.Load() == reqWaiting }
+
+// Done is signalled once the broker answered.
+func (r *Request[C]) Done() <-chan struct{} { return r.done }

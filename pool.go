@@ -1,0 +1,229 @@
+package actorpool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorpool/actorpool/actors"
+	"github.com/actorpool/actorpool/backends"
+	"github.com/actorpool/actorpool/internal/backoff"
+	"github.com/actorpool/actorpool/internal/core"
+	"github.com/actorpool/actorpool/messages"
+	"github.com/actorpool/actorpool/supervisor"
+)
+
+// Lease is a holder's handle on one pooled connection: Conn to use it,
+// Release to give it back, MarkBroken to have it replaced. It is a small
+// value; copies name the same lease, which ends exactly once.
+type Lease[C any] = core.Lease[C]
+
+// Pool leases connections of type C. Its methods are safe for concurrent
+// use. Create it with New, end it with Close.
+type Pool[C any] struct {
+	root    *actor.RootContext
+	broker  *actor.PID
+	backend backends.Backend[C]
+	cfg     Config
+
+	reqs    sync.Pool     // *core.Request[C], answered ones only
+	closed  atomic.Bool   // set when Close starts
+	stopped chan struct{} // closed when every actor has stopped
+	final   atomic.Pointer[messages.Stats]
+	cancel  context.CancelFunc // ends dials in flight
+}
+
+// New starts a pool on sys: a broker, its supervisor, and MinConns
+// connection actors. It returns at once; the first connections are dialled
+// in the background. Invalid configuration, including a backend option that
+// its Validate rejects, is an error wrapping ErrInvalidConfig.
+func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config) (*Pool[C], error) {
+	if sys == nil {
+		return nil, fmt.Errorf("%w: actor system is nil", ErrInvalidConfig)
+	}
+	if backend == nil {
+		return nil, fmt.Errorf("%w: backend is nil", ErrInvalidConfig)
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if v, ok := backend.(backends.Validator); ok {
+		if err := v.Validate(); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &Pool[C]{
+		root:    sys.Root,
+		backend: backend,
+		cfg:     cfg,
+		stopped: make(chan struct{}),
+		cancel:  cancel,
+	}
+	p.reqs.New = func() any { return core.NewRequest[C]() }
+
+	ids, returning := new(atomic.Uint64), new(atomic.Int64)
+	supervisorProps := func(broker *actor.PID) *actor.Props {
+		conn := &actors.ConnectionConfig[C]{
+			Backend: backend, Broker: broker, Ctx: ctx,
+			OpTimeout: cfg.DialTimeout, Logger: cfg.Logger, IDs: ids, Returning: returning,
+		}
+		return actor.PropsFromProducer(supervisor.New[C](supervisor.Config{
+			Broker:     broker,
+			Connection: actor.PropsFromProducer(actors.NewConnectionProducer(conn)),
+			Backoff:    backoff.Policy{Min: cfg.BackoffMin, Max: cfg.BackoffMax},
+			Logger:     cfg.Logger,
+		}))
+	}
+	brokerCfg := &actors.BrokerConfig{
+		MinConns: cfg.MinConns, MaxConns: cfg.MaxConns,
+		AcquireTimeout: cfg.AcquireTimeout, LeaseTimeout: cfg.LeaseTimeout,
+		LeakWarnAfter: cfg.LeakWarnAfter, MaxWaiters: cfg.MaxWaiters,
+		Returning: returning, Supervisor: supervisorProps, Logger: cfg.Logger,
+	}
+	p.broker = sys.Root.SpawnPrefix(actor.PropsFromProducer(actors.NewBrokerProducer[C](brokerCfg)), "actorpool")
+	return p, nil
+}
+
+// Acquire leases a connection. It waits, in first-come order, until one is
+// free, ctx ends (the ctx error comes back as itself), or AcquireTimeout
+// passes (ErrAcquireTimeout). While no connection is alive and dials fail it
+// fails at once with ErrBackendUnavailable, wrapping the dial error.
+func (p *Pool[C]) Acquire(ctx context.Context) (Lease[C], error) {
+	if p.closed.Load() {
+		return Lease[C]{}, ErrPoolClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return Lease[C]{}, err
+	}
+	req := p.reqs.Get().(*core.Request[C])
+	if p.cfg.LeakWarnAfter > 0 {
+		req.Stack = debug.Stack()
+	}
+	p.root.Send(p.broker, req)
+	select {
+	case <-req.Done():
+		return p.answer(req)
+	case <-ctx.Done():
+		return p.abandon(req, ctx.Err(), true)
+	case <-p.stopped:
+		return p.abandon(req, ErrPoolClosed, false)
+	}
+}
+
+// answer takes the broker's answer out of req and recycles req.
+func (p *Pool[C]) answer(req *core.Request[C]) (Lease[C], error) {
+	l, err := req.Lease, req.Err
+	req.Reuse()
+	p.reqs.Put(req)
+	return l, err
+}
+
+// abandon withdraws req after its caller gave up. A grant that raced with
+// the cancellation goes back to the pool; it is never lost.
+func (p *Pool[C]) abandon(req *core.Request[C], cause error, tellBroker bool) (Lease[C], error) {
+	if req.Cancel() {
+		// The broker may still hold req in its queue: never recycle it.
+		if tellBroker {
+			p.root.Send(p.broker, &messages.CancelAcquire[C]{Request: req})
+		}
+		return Lease[C]{}, cause
+	}
+	<-req.Done()
+	if l, err := p.answer(req); err == nil {
+		_ = l.Release()
+	}
+	return Lease[C]{}, cause
+}
+
+// With acquires a connection, runs fn on it and gives it back. When fn's
+// error is fatal for the connection (the backend's IsFatal), or fn panics,
+// the connection is marked broken and replaced. It returns fn's error, or
+// the lease's own error (ErrLeaseRevoked) when fn succeeded on a lease the
+// pool took back meanwhile.
+func (p *Pool[C]) With(ctx context.Context, fn func(conn C) error) (err error) {
+	l, err := p.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	ended := false
+	defer func() {
+		if !ended {
+			r := recover()
+			_ = l.MarkBroken(fmt.Errorf("actorpool: panic in With: %v", r))
+			panic(r)
+		}
+	}()
+	err = fn(l.Conn())
+	ended = true
+	var endErr error
+	if err != nil && p.backend.IsFatal(err) {
+		endErr = l.MarkBroken(err)
+	} else {
+		endErr = l.Release()
+	}
+	if err == nil && endErr != nil {
+		return endErr
+	}
+	return err
+}
+
+// Stats returns a snapshot answered by the broker. After Close it returns
+// the last snapshot taken before the actors stopped.
+func (p *Pool[C]) Stats() Stats {
+	if f := p.final.Load(); f != nil {
+		return Stats{*f}
+	}
+	res, err := p.root.RequestFuture(p.broker, &messages.GetStats{}, 5*time.Second).Result()
+	if s, ok := res.(*messages.Stats); ok && err == nil {
+		return Stats{*s}
+	}
+	if f := p.final.Load(); f != nil {
+		return Stats{*f}
+	}
+	return Stats{}
+}
+
+// Broker is the PID actors send *messages.Acquire to.
+func (p *Pool[C]) Broker() *actor.PID { return p.broker }
+
+// Close stops new acquires (they fail with ErrPoolClosed, as do waiters),
+// waits until every lease is given back or ctx ends, then revokes the
+// leases still out, closes every connection and stops the pool's actors.
+// It returns an error wrapping ctx's when it had to revoke leases. A second
+// Close returns ErrPoolClosed.
+func (p *Pool[C]) Close(ctx context.Context) error {
+	if !p.closed.CompareAndSwap(false, true) {
+		<-p.stopped
+		return ErrPoolClosed
+	}
+	done := make(chan struct{})
+	p.root.Send(p.broker, &messages.Close{Done: done})
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		force := &messages.ForceClose{Done: make(chan struct{})}
+		p.root.Send(p.broker, force)
+		<-force.Done
+		err = fmt.Errorf("actorpool: close revoked %d leases: %w", force.Revoked, ctx.Err())
+	}
+	if res, rerr := p.root.RequestFuture(p.broker, &messages.GetStats{}, 5*time.Second).Result(); rerr == nil {
+		if s, ok := res.(*messages.Stats); ok {
+			p.final.Store(s)
+		}
+	}
+	p.cancel()
+	if werr := p.root.StopFuture(p.broker).Wait(); werr != nil {
+		err = errors.Join(err, fmt.Errorf("actorpool: stopping actors: %w", werr))
+	}
+	close(p.stopped)
+	return err
+}

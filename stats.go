@@ -1,0 +1,72 @@
+package actorpool
+
+import "github.com/actorpool/actorpool/messages"
+
+// Stats is a snapshot of a pool, answered by its broker at one instant:
+// Total() == Idle() + Leased() + Dialing() always holds.
+type Stats struct {
+	s messages.Stats
+}
+
+// Total is the number of connection actors: idle, leased or dialling.
+func (s Stats) Total() int { return s.s.Total }
+
+// Idle is the number of connections waiting on the free list.
+func (s Stats) Idle() int { return s.s.Idle }
+
+// Leased is the number of leases out (a released connection counts until
+// its reset is done).
+func (s Stats) Leased() int { return s.s.Leased }
+
+// Dialing is the number of connection actors without a connection: dialling,
+// or waiting to redial after a failure.
+func (s Stats) Dialing() int { return s.s.Dialing }
+
+// Waiting is the number of callers queued for a connection.
+func (s Stats) Waiting() int { return s.s.Waiting }
+
+// MinConns and MaxConns are the limits in force.
+func (s Stats) MinConns() int { return s.s.MinConns }
+
+// MaxConns is the upper limit in force.
+func (s Stats) MaxConns() int { return s.s.MaxConns }
+
+// Acquired is the number of leases granted since start.
+func (s Stats) Acquired() uint64 { return s.s.Acquired }
+
+// Timeouts is the number of acquires that failed with ErrAcquireTimeout.
+func (s Stats) Timeouts() uint64 { return s.s.Timeouts }
+
+// FailedFast is the number of acquires that failed with
+// ErrBackendUnavailable.
+func (s Stats) FailedFast() uint64 { return s.s.FailedFast }
+
+// Rejected is the number of acquires refused with ErrTooManyWaiters.
+func (s Stats) Rejected() uint64 { return s.s.Rejected }
+
+// Dials is the number of successful dials.
+func (s Stats) Dials() uint64 { return s.s.Dials }
+
+// DialErrors is the number of failed dials.
+func (s Stats) DialErrors() uint64 { return s.s.DialErrors }
+
+// Restarts is the number of connections that replaced an earlier one of the
+// same connection actor.
+func (s Stats) Restarts() uint64 { return s.s.Restarts }
+
+// Broken is the number of leases whose connection was found unusable
+// (MarkBroken, or a failed reset).
+func (s Stats) Broken() uint64 { return s.s.Broken }
+
+// Revoked is the number of leases revoked for LeaseTimeout or Close.
+func (s Stats) Revoked() uint64 { return s.s.Revoked }
+
+// Reclaimed is the number of leases taken back because the owner actor
+// stopped.
+func (s Stats) Reclaimed() uint64 { return s.s.Reclaimed }
+
+// LeakWarnings is the number of leases reported held past LeakWarnAfter.
+func (s Stats) LeakWarnings() uint64 { return s.s.LeakWarnings }
+
+// LastDialError is the last dial error while no connection is alive, or nil.
+func (s Stats) LastDialError() error { return s.s.LastDialError }
