@@ -15,6 +15,7 @@ import (
 	"github.com/actorpool/actorpool/backends"
 	"github.com/actorpool/actorpool/internal/backoff"
 	"github.com/actorpool/actorpool/internal/core"
+	"github.com/actorpool/actorpool/internal/mailbox"
 	"github.com/actorpool/actorpool/messages"
 	"github.com/actorpool/actorpool/supervisor"
 )
@@ -37,7 +38,12 @@ type Pool[C any] struct {
 	stopped chan struct{} // closed when every actor has stopped
 	final   atomic.Pointer[messages.Stats]
 	cancel  context.CancelFunc // ends dials in flight
+	mailbox *mailbox.Pinned    // the broker's; its goroutine ends in Close
 }
+
+// brokerThroughput is how many messages the broker handles before it
+// yields its processor.
+const brokerThroughput = 300
 
 // New starts a pool on sys: a broker, its supervisor, and MinConns
 // connection actors. It returns at once; the first connections are dialled
@@ -70,10 +76,15 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 	p.reqs.New = func() any { return core.NewRequest[C]() }
 
 	ids, returning := new(atomic.Uint64), new(atomic.Int64)
+	var needsReset func(C) bool
+	if t, ok := backend.(backends.ResetTracker[C]); ok {
+		needsReset = t.NeedsReset
+	}
 	supervisorProps := func(broker *actor.PID) *actor.Props {
 		conn := &actors.ConnectionConfig[C]{
 			Backend: backend, Broker: broker, Ctx: ctx,
-			OpTimeout: cfg.DialTimeout, Logger: cfg.Logger, IDs: ids, Returning: returning,
+			OpTimeout: cfg.DialTimeout, Logger: cfg.Logger, IDs: ids,
+			Slots: core.SlotConfig[C]{Root: sys.Root, Broker: broker, Returning: returning, NeedsReset: needsReset},
 		}
 		return actor.PropsFromProducer(supervisor.New[C](supervisor.Config{
 			Broker:     broker,
@@ -88,7 +99,9 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 		LeakWarnAfter: cfg.LeakWarnAfter, MaxWaiters: cfg.MaxWaiters,
 		Returning: returning, Supervisor: supervisorProps, Logger: cfg.Logger,
 	}
-	p.broker = sys.Root.SpawnPrefix(actor.PropsFromProducer(actors.NewBrokerProducer[C](brokerCfg)), "actorpool")
+	p.mailbox = mailbox.NewPinned(brokerThroughput)
+	p.broker = sys.Root.SpawnPrefix(actor.PropsFromProducer(actors.NewBrokerProducer[C](brokerCfg),
+		actor.WithMailbox(func() actor.Mailbox { return p.mailbox })), "actorpool")
 	return p, nil
 }
 
@@ -224,6 +237,7 @@ func (p *Pool[C]) Close(ctx context.Context) error {
 	if werr := p.root.StopFuture(p.broker).Wait(); werr != nil {
 		err = errors.Join(err, fmt.Errorf("actorpool: stopping actors: %w", werr))
 	}
+	p.mailbox.Shutdown()
 	close(p.stopped)
 	return err
 }

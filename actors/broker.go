@@ -146,7 +146,7 @@ func (b *broker[C]) handleAcquire(ctx actor.Context, req *core.Request[C]) {
 	if req.Timeout > 0 {
 		timeout = req.Timeout
 	}
-	req.Node = b.waiters.Push(req, time.Now().Add(timeout))
+	req.Enqueue(&b.waiters, time.Now().Add(timeout))
 	b.armWaiterTimer(ctx)
 	b.grow(ctx)
 }

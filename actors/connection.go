@@ -18,6 +18,7 @@ import (
 type ConnectionConfig[C any] struct {
 	Backend backends.Backend[C]
 	Broker  *actor.PID
+	Slots   core.SlotConfig[C]
 	// Ctx lives as long as the pool; Close cancels it, so dials in flight
 	// give up instead of holding the shutdown.
 	Ctx context.Context
@@ -26,9 +27,6 @@ type ConnectionConfig[C any] struct {
 	Logger    *slog.Logger
 	// IDs numbers connections across the pool, for logs and leases.
 	IDs *atomic.Uint64
-	// Returning counts leases ended by their holders and not yet back at
-	// the broker (see core.Slot).
-	Returning *atomic.Int64
 }
 
 // errRevoked is the failure a connection actor crashes with when the broker
@@ -80,9 +78,8 @@ func (a *connection[C]) dial(ctx actor.Context) {
 	if err != nil {
 		panic(&core.Failure{Kind: core.DialFailed, Err: err})
 	}
-	id := a.cfg.IDs.Add(1)
-	slot := core.NewSlot(ctx.ActorSystem().Root, ctx.Self(), id, conn, &messages.LeaseEnded{}, nil, a.cfg.Returning)
-	slot.Returned = &messages.Returned[C]{Slot: slot}
+	slot := core.NewSlot(a.cfg.Slots, ctx.Self(), a.cfg.IDs.Add(1), conn, &messages.LeaseEnded{},
+		func(s *core.Slot[C]) any { return &messages.Returned[C]{Slot: s} })
 	a.slot, a.open = slot, true
 	ctx.Send(ctx.Parent(), &messages.Dialed[C]{Slot: slot})
 }

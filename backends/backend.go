@@ -42,3 +42,13 @@ type Backend[C any] interface {
 type Validator interface {
 	Validate() error
 }
+
+// ResetTracker is implemented by backends that can tell whether a holder
+// may have changed a connection's session (a selected database, an open
+// transaction). NeedsReset is called on the releasing goroutine, while the
+// lease still owns conn; when it returns false, the connection goes straight
+// back to the free list without a Reset. It must be cheap: it sits on every
+// Release.
+type ResetTracker[C any] interface {
+	NeedsReset(conn C) bool
+}

@@ -47,7 +47,10 @@ type Backend struct {
 	violations atomic.Int64
 }
 
-var _ backends.Backend[*Conn] = (*Backend)(nil)
+var (
+	_ backends.Backend[*Conn]      = (*Backend)(nil)
+	_ backends.ResetTracker[*Conn] = (*Backend)(nil)
+)
 
 // New returns a backend whose dials succeed at once.
 func New() *Backend { return &Backend{} }
@@ -153,6 +156,10 @@ func (b *Backend) Reset(_ context.Context, c *Conn) error {
 	}
 	return err
 }
+
+// NeedsReset implements backends.ResetTracker: only a connection that ran
+// Do since its last Reset is reset.
+func (b *Backend) NeedsReset(c *Conn) bool { return c.dirty.Load() }
 
 // Close implements backends.Backend. Closing a connection twice counts as a
 // violation.

@@ -37,7 +37,8 @@ type Request[C any] struct {
 	Stack []byte
 
 	// broker-owned
-	Node *waitq.Node[*Request[C]] // non-nil while queued
+	Node  *waitq.Node[*Request[C]] // non-nil while queued; points at node
+	node  waitq.Node[*Request[C]]
 }
 
 // NewRequest returns a request that a goroutine can wait on.
@@ -51,6 +52,13 @@ func (r *Request[C]) Reuse() {
 	r.state.Store(reqWaiting)
 	r.Lease, r.Err, r.Stack, r.Timeout = Lease[C]{}, nil, nil, 0
 	r.Node = nil
+}
+
+// Enqueue puts the request at the back of q, due at deadline. Broker only.
+func (r *Request[C]) Enqueue(q *waitq.Queue[*Request[C]], deadline time.Time) {
+	r.node = waitq.Node[*Request[C]]{Value: r, Deadline: deadline}
+	r.Node = &r.node
+	q.Push(r.Node)
 }
 
 // Resolve answers the request with a lease or an error. Broker only. It

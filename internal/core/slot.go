@@ -43,9 +43,11 @@ type Slot[C any] struct {
 	state atomic.Uint64
 	Cause error
 
-	root      *actor.RootContext
-	ended     any           // sent to Actor when a lease ends; reused by every lease of this slot
-	returning *atomic.Int64 // pool-wide: leases ended by holders, not yet back at the broker
+	root       *actor.RootContext
+	broker     *actor.PID
+	ended      any           // sent to Actor when a lease ends; reused by every lease of this slot
+	returning  *atomic.Int64 // pool-wide: leases ended by holders, not yet back at the broker
+	needsReset func(C) bool  // nil: every released connection is reset
 
 	// Returned is the message the connection actor sends to the broker after
 	// a lease ended and the connection was reset (or found lost); reused.
@@ -59,12 +61,28 @@ type Slot[C any] struct {
 	Gone       bool
 }
 
+// SlotConfig is what every slot of a pool shares.
+type SlotConfig[C any] struct {
+	Root      *actor.RootContext
+	Broker    *actor.PID
+	Returning *atomic.Int64 // leases ended by holders, not yet back at the broker
+	// NeedsReset, when set, is asked on the releasing goroutine whether the
+	// holder may have changed the session. When it says no, Release hands
+	// the connection straight back to the broker, skipping the connection
+	// actor and its Reset.
+	NeedsReset func(C) bool
+}
+
 // NewSlot prepares a slot for conn, owned by the connection actor self.
-// ended is the message a holder sends to self when its lease ends; returned
-// is the one self sends to the broker afterwards.
-// returning is the pool-wide count of leases on their way back.
-func NewSlot[C any](root *actor.RootContext, self *actor.PID, id uint64, conn C, ended, returned any, returning *atomic.Int64) *Slot[C] {
-	return &Slot[C]{Conn: conn, Actor: self, ID: id, root: root, ended: ended, Returned: returned, returning: returning}
+// ended is the message a holder sends to self when its lease ends;
+// returned is the one that brings the slot back to the broker.
+func NewSlot[C any](cfg SlotConfig[C], self *actor.PID, id uint64, conn C, ended any, returned func(*Slot[C]) any) *Slot[C] {
+	s := &Slot[C]{
+		Conn: conn, Actor: self, ID: id, ended: ended,
+		root: cfg.Root, broker: cfg.Broker, returning: cfg.Returning, needsReset: cfg.NeedsReset,
+	}
+	s.Returned = returned(s)
+	return s
 }
 
 // Grant starts a new lease. Broker only; the slot must be idle (fresh, or
@@ -159,10 +177,15 @@ func (l Lease[C]) end(to uint64, cause error) error {
 	}
 	held := l.gen<<stateBits | stLeased
 	if s.state.CompareAndSwap(held, l.gen<<stateBits|to) {
-		if to == stBroken {
-			s.Cause = cause
-		}
 		s.returning.Add(1)
+		switch {
+		case to == stBroken:
+			s.Cause = cause
+		case s.needsReset != nil && !s.needsReset(s.Conn):
+			// Nothing to undo: straight back to the broker.
+			s.root.Send(s.broker, s.Returned)
+			return nil
+		}
 		s.root.Send(s.Actor, s.ended)
 		return nil
 	}

@@ -27,9 +27,11 @@ type Queue[T any] struct {
 // Len is the number of waiters.
 func (q *Queue[T]) Len() int { return len(q.byDeadline) }
 
-// Push appends a waiter and returns its node, for Remove.
-func (q *Queue[T]) Push(v T, deadline time.Time) *Node[T] {
-	n := &Node[T]{Value: v, Deadline: deadline, prev: q.tail}
+// Push appends n, whose Value and Deadline are set, to the queue. n must
+// not be in a queue; callers embed it in the waiter so that queueing
+// allocates nothing.
+func (q *Queue[T]) Push(n *Node[T]) {
+	n.prev, n.next = q.tail, nil
 	if q.tail == nil {
 		q.head = n
 	} else {
@@ -37,7 +39,6 @@ func (q *Queue[T]) Push(v T, deadline time.Time) *Node[T] {
 	}
 	q.tail = n
 	heap.Push(&q.byDeadline, n)
-	return n
 }
 
 // Next returns the waiter after n, or nil.
