@@ -46,8 +46,8 @@ type broker[C any] struct {
 	self       *actor.PID
 	supervisor *actor.PID
 
-	free    []*core.Slot[C]              // idle connections, most recently used last
-	live    map[*core.Slot[C]]struct{}   // idle and leased connections
+	free    []*core.Slot[C]               // idle connections, most recently used last
+	live    map[*core.Slot[C]]struct{}    // idle and leased connections
 	waiters waitq.Queue[*core.Request[C]] // FIFO, with a deadline heap
 	owners  map[string]*owner[C]          // watched actors, by PID id
 

@@ -37,8 +37,8 @@ type Request[C any] struct {
 	Stack []byte
 
 	// broker-owned
-	Node  *waitq.Node[*Request[C]] // non-nil while queued; points at node
-	node  waitq.Node[*Request[C]]
+	Node *waitq.Node[*Request[C]] // non-nil while queued; points at node
+	node waitq.Node[*Request[C]]
 }
 
 // NewRequest returns a request that a goroutine can wait on.
