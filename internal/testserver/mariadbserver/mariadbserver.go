@@ -132,6 +132,7 @@ func Start(ctx context.Context) (*Server, error) {
 	cfg.User = "root"
 	cfg.Net = "tcp"
 	cfg.Addr = s.Addr()
+	cfg.Logger = &mysql.NopLogger{} // it reports dead idle sessions after Kill
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
 		_ = s.Stop()
