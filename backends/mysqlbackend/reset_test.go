@@ -251,3 +251,39 @@ func TestClassifyTellsWhatAStatementMayLeaveOnTheSession(t *testing.T) {
 		assert.Equal(t, want, mysqlbackend.Classify(q), q)
 	}
 }
+
+func TestNeedsResetIsFalseOnlyForALeaseThatLeftNothing(t *testing.T) {
+	ctx := testCtx(t)
+	b, _ := newBackend(t, "SET time_zone = '+00:00'")
+	c := dial(t, b)
+	resetTable(t, c)
+	require.NoError(t, b.Reset(ctx, c))
+	assert.False(t, b.NeedsReset(c), "a fresh session, init statements included")
+
+	_, err := c.ExecContext(ctx, "INSERT INTO reset_t VALUES (?)", 1)
+	require.NoError(t, err)
+	tx, err := c.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	require.NoError(t, tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM reset_t").Scan(new(int)))
+	require.NoError(t, tx.Rollback())
+	assert.False(t, b.NeedsReset(c), "rows and an ended transaction")
+
+	_, err = c.ExecContext(ctx, "ROLLBACK")
+	require.NoError(t, err)
+	assert.True(t, b.NeedsReset(c), "transaction control as SQL")
+	require.NoError(t, b.Reset(ctx, c))
+	assert.False(t, b.NeedsReset(c), "after a successful Reset")
+
+	tx, err = c.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	_, err = tx.ExecContext(ctx, "SET @inside = 1")
+	require.NoError(t, err)
+	require.NoError(t, tx.Commit())
+	assert.True(t, b.NeedsReset(c), "a variable set inside a transaction")
+
+	other := dial(t, b)
+	require.NoError(t, srv.KillSession(ctx, int64(other.ID())))
+	_, err = other.ExecContext(ctx, "SELECT 1")
+	require.Error(t, err)
+	assert.True(t, b.NeedsReset(other), "a session the driver closed")
+}
