@@ -153,6 +153,7 @@ func TestKilledServerFailsTheConnectionAndItIsNotRedialedAfterRestart(t *testing
 		assert.ErrorIs(t, c.Get(ctx, "k").Err(), redisbackend.ErrConnLost)
 		_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error { p.Get(ctx, "k"); return nil })
 		assert.ErrorIs(t, err, redisbackend.ErrConnLost)
+		assert.True(t, b.NeedsReset(c))
 		assert.ErrorIs(t, b.Reset(ctx, c), redisbackend.ErrConnLost)
 	}
 	assertClients(t, s, 0, "nothing reconnected behind the pool")

@@ -13,8 +13,11 @@ import (
 
 // BenchmarkReset measures what Reset adds to each lease.
 //
-//   - Clean: the holder changed no session state (the common case). Reset
-//     sends nothing; this is its whole cost per lease.
+//   - Clean: the holder changed no session state (the common case).
+//     NeedsReset says so and the pool skips Reset: this is the whole cost
+//     per lease.
+//   - CleanReset: Reset called anyway on a clean connection (a pool that
+//     ignores NeedsReset): no round trip either.
 //   - AfterSelect: the holder ran SELECT, so Reset sends one pipelined round
 //     trip. Each iteration is the holder's SELECT plus Reset; compare with
 //     SelectAlone for Reset's share.
@@ -28,8 +31,16 @@ func BenchmarkReset(b *testing.B) {
 	require.NoError(b, err)
 	b.Cleanup(func() { _ = be.Close(c) })
 
+	require.NoError(b, c.Set(ctx, "k", "v", 0).Err())
 	b.Run("Clean", func(b *testing.B) {
-		require.NoError(b, c.Set(ctx, "k", "v", 0).Err())
+		b.ReportAllocs()
+		for b.Loop() {
+			if be.NeedsReset(c) {
+				b.Fatal("a clean connection needs no reset")
+			}
+		}
+	})
+	b.Run("CleanReset", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if err := be.Reset(ctx, c); err != nil {

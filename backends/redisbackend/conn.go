@@ -45,10 +45,33 @@ type Conn struct {
 	// the tracking hook, read by Reset.
 	stuck atomic.Pointer[string]
 
+	// inflight counts commands (and pipelines) running through the hook,
+	// on any goroutine; pinned is set by Conn and cleared by a Reset that
+	// found the connection back in its client. Together they let
+	// NeedsReset notice, without a call into go-redis, a connection that
+	// may still be checked out when its lease ends.
+	inflight atomic.Int32
+	pinned   atomic.Bool
+
 	// db and name are the configured database and client name that Reset
 	// restores. Immutable.
 	db   int
 	name string
+}
+
+// Conn returns a redis.Conn pinned to this connection, as redis.Client.Conn
+// does. Close it before the lease ends: a connection still pinned then is
+// replaced rather than lent again.
+func (c *Conn) Conn() *redis.Conn {
+	c.pinned.Store(true)
+	return c.Client.Conn()
+}
+
+// needsReset reports whether reset has anything to check or undo. It reads
+// five atomics and makes no call into go-redis.
+func (c *Conn) needsReset() bool {
+	return c.dirty.Load() != 0 || c.stuck.Load() != nil || c.sock.closed.Load() ||
+		c.pinned.Load() || c.inflight.Load() != 0
 }
 
 // Session state a holder can change and Reset can undo.
@@ -138,6 +161,8 @@ func (t tracker) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 			return err
 		}
 		t.c.track(ctx, cmd)
+		t.c.inflight.Add(1)
+		defer t.c.inflight.Add(-1)
 		return next(ctx, cmd)
 	}
 }
@@ -153,6 +178,8 @@ func (t tracker) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proce
 		for _, cmd := range cmds {
 			t.c.track(ctx, cmd)
 		}
+		t.c.inflight.Add(1)
+		defer t.c.inflight.Add(-1)
 		return next(ctx, cmds)
 	}
 }
@@ -236,6 +263,7 @@ func (c *Conn) reset(ctx context.Context) error {
 	if st := c.Client.PoolStats(); st.IdleConns != 1 {
 		return ErrConnInUse
 	}
+	c.pinned.Store(false)
 	dirty := c.dirty.Load()
 	if dirty == 0 {
 		return nil

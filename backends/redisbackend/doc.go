@@ -30,9 +30,10 @@
 //   - the configured client name is restored (CLIENT SETNAME, empty when
 //     none is configured).
 //
-// Only what was changed is sent, in one pipelined round trip; when the holder
+// Only what was changed is sent, in one pipelined round trip. When the holder
 // changed none of it (the common case, including go-redis's own Watch and
-// TxPipelined, which clean up after themselves) Reset sends nothing. State
+// TxPipelined, which clean up after themselves) NeedsReset says so and the
+// pool skips Reset altogether: a clean lease costs a few atomic loads. State
 // that Reset does not undo makes it fail, and the pool replaces the
 // connection: a pub/sub subscription, MONITOR, AUTH, HELLO, RESET,
 // CLIENT REPLY, CLIENT TRACKING and the like (ErrNotResettable), or a

@@ -20,6 +20,7 @@ func TestResetSelectsTheConfiguredDatabaseAgain(t *testing.T) {
 
 	require.NoError(t, c.Do(ctx, "SELECT", 7).Err())
 	require.Equal(t, 7, clientByID(t, s, id).DB)
+	require.True(t, b.NeedsReset(c))
 
 	require.NoError(t, b.Reset(ctx, c))
 	assert.Equal(t, 2, clientByID(t, s, id).DB)
@@ -119,13 +120,16 @@ func TestResetSendsNothingWhenTheHolderChangedNoSessionState(t *testing.T) {
 	}, "k"))
 	require.NoError(t, c.Get(ctx, "k").Err())
 
+	assert.False(t, b.NeedsReset(c), "the pool may skip Reset")
 	require.NoError(t, b.Reset(ctx, c))
 	assert.Equal(t, "get", clientByID(t, s, id).Cmd, "the last command the server saw is still the holder's")
 
 	// After a reset that did send something, the next clean one sends
 	// nothing again.
 	require.NoError(t, c.Do(ctx, "SELECT", 0).Err())
+	assert.True(t, b.NeedsReset(c))
 	require.NoError(t, b.Reset(ctx, c))
+	assert.False(t, b.NeedsReset(c))
 	require.NoError(t, c.Get(ctx, "k").Err())
 	require.NoError(t, b.Reset(ctx, c))
 	assert.Equal(t, "get", clientByID(t, s, id).Cmd)
@@ -143,6 +147,7 @@ func TestResetReportsAConnectionLeftInPubSubForReplacement(t *testing.T) {
 			require.NoError(t, c.Do(ctx, "SUBSCRIBE", "news").Err())
 			require.Equal(t, "P", clientByID(t, s, id).Flags)
 
+			assert.True(t, b.NeedsReset(c))
 			err := b.Reset(ctx, c)
 			assert.ErrorIs(t, err, redisbackend.ErrNotResettable)
 			assert.ErrorContains(t, err, "SUBSCRIBE")
@@ -164,6 +169,7 @@ func TestResetReportsCommandsItCannotUndo(t *testing.T) {
 		t.Run(args[0].(string)+" "+args[1].(string), func(t *testing.T) {
 			c := dial(t, b)
 			_ = c.Do(ctx, args...).Err() // refused or not, the session may have changed
+			assert.True(t, b.NeedsReset(c))
 			assert.ErrorIs(t, b.Reset(ctx, c), redisbackend.ErrNotResettable)
 		})
 	}
@@ -177,10 +183,12 @@ func TestResetRefusesAConnectionStillPinnedByTheHolder(t *testing.T) {
 
 	pinned := c.Conn()
 	require.NoError(t, pinned.Ping(ctx).Err())
+	assert.True(t, b.NeedsReset(c))
 	assert.ErrorIs(t, b.Reset(ctx, c), redisbackend.ErrConnInUse)
 
 	require.NoError(t, pinned.Close())
 	assert.NoError(t, b.Reset(ctx, c), "once given back, the connection is fine")
+	assert.False(t, b.NeedsReset(c))
 }
 
 func TestResetAfterTheHolderClosedTheClientFails(t *testing.T) {
@@ -190,6 +198,7 @@ func TestResetAfterTheHolderClosedTheClientFails(t *testing.T) {
 	c := dial(t, b)
 
 	require.NoError(t, c.Close())
+	assert.True(t, b.NeedsReset(c))
 	assert.ErrorIs(t, b.Reset(ctx, c), redisbackend.ErrConnLost)
 	assert.NoError(t, b.Close(c), "closing twice is fine")
 	assertClients(t, s, 0)
