@@ -69,7 +69,7 @@ func run() error {
 		return err
 	}
 	v, err := c.Get(ctx, "greeting").Result()
-	fmt.Printf("lease %d: SET greeting, GET greeting = %q (err %v)\n", lease.ID(), v, err)
+	fmt.Printf("leased connection %d: SET greeting, GET greeting = %q (err %v)\n", lease.ID(), v, err)
 	if err := lease.Release(); err != nil {
 		return err
 	}
