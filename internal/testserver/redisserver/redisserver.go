@@ -15,6 +15,8 @@ package redisserver
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -62,6 +64,8 @@ type Server struct {
 	dir      string
 	port     int
 	password string
+	tls      bool
+	caPool   *x509.CertPool // the CA that signed the server's certificate, when tls
 
 	mu       sync.Mutex
 	proc     *process      // running process; nil after Kill or Stop. Guarded by mu.
@@ -85,6 +89,11 @@ func Start(t testing.TB, opts ...Option) *Server {
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.tls {
+		if err := s.makeCertificates(); err != nil {
+			t.Fatalf("redisserver: make TLS certificates: %v", err)
+		}
 	}
 	t.Cleanup(s.Stop)
 
@@ -114,13 +123,17 @@ func (s *Server) Port() int { return s.port }
 // Password is the password the server requires, or "".
 func (s *Server) Password() string { return s.password }
 
-// URL is a redis:// URL for database 0 of the server, with the password when
-// there is one.
+// URL is a redis:// URL (rediss:// with WithTLS) for database 0 of the
+// server, with the password when there is one.
 func (s *Server) URL() string {
-	if s.password == "" {
-		return "redis://" + s.Addr() + "/0"
+	scheme := "redis://"
+	if s.tls {
+		scheme = "rediss://"
 	}
-	return "redis://:" + s.password + "@" + s.Addr() + "/0"
+	if s.password == "" {
+		return scheme + s.Addr() + "/0"
+	}
+	return scheme + ":" + s.password + "@" + s.Addr() + "/0"
 }
 
 // Kill sends SIGKILL and returns once the process is gone. Open connections
@@ -197,6 +210,7 @@ func (s *Server) Observer() *redis.Client {
 			Addr:                     s.Addr(),
 			Password:                 s.password,
 			ClientName:               ObserverName,
+			TLSConfig:                s.TLSConfig(),
 			PoolSize:                 1,
 			DisableIdentity:          true,
 			MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
@@ -271,16 +285,20 @@ func parseClientLine(line string) ClientInfo {
 func (s *Server) start() error {
 	conf := filepath.Join(s.dir, "redis.conf")
 	logFile := filepath.Join(s.dir, "redis.log")
-	lines := []string{
-		"bind 127.0.0.1",
-		"port " + strconv.Itoa(s.port),
-		"dir " + s.dir,
-		"logfile " + logFile,
+	lines := []string{"bind 127.0.0.1"}
+	if s.tls {
+		lines = append(lines, s.tlsConfigLines(strconv.Itoa(s.port))...)
+	} else {
+		lines = append(lines, "port "+strconv.Itoa(s.port))
+	}
+	lines = append(lines,
+		"dir "+s.dir,
+		"logfile "+logFile,
 		"daemonize no",
 		`save ""`,
 		"appendonly no",
 		"loglevel notice",
-	}
+	)
 	if s.password != "" {
 		lines = append(lines, "requirepass "+s.password)
 	}
@@ -318,7 +336,12 @@ func (s *Server) start() error {
 // ping speaks just enough RESP to authenticate and PING, so that waiting for
 // the server involves no client library and its retries.
 func (s *Server) ping(ctx context.Context) error {
-	var d net.Dialer
+	var d interface {
+		DialContext(ctx context.Context, network, addr string) (net.Conn, error)
+	} = &net.Dialer{}
+	if s.tls {
+		d = &tls.Dialer{Config: s.TLSConfig()}
+	}
 	c, err := d.DialContext(ctx, "tcp", s.Addr())
 	if err != nil {
 		return err

@@ -102,3 +102,18 @@ func processID(t *testing.T, info string) int {
 	require.NotZero(t, pid, "process_id in INFO server")
 	return pid
 }
+
+func TestServerWithTLSAcceptsOnlyTLSClientsThatTrustItsCA(t *testing.T) {
+	s := redisserver.Start(t, redisserver.WithTLS(), redisserver.WithPassword("pw"))
+	ctx := context.Background()
+	require.NoError(t, s.Observer().Ping(ctx).Err())
+	assert.Equal(t, "rediss://:pw@"+s.Addr()+"/0", s.URL())
+
+	plain := newClient(s.Addr(), "pw") // no TLS
+	defer plain.Close()
+	assert.Error(t, plain.Ping(ctx).Err())
+
+	s.Kill()
+	s.Restart()
+	assert.NoError(t, s.Observer().Ping(ctx).Err())
+}
