@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -304,4 +305,33 @@ func TestIsFatalTellsBrokenConnectionsFromErrorReplies(t *testing.T) {
 			assert.Equal(t, tc.fatal, b.IsFatal(tc.err), "%v", tc.err)
 		})
 	}
+}
+
+func TestTheDialerIsCalledOnceAndNeverAgainAfterTheConnectionIsLost(t *testing.T) {
+	s := redisserver.Start(t)
+	ctx := testCtx(t)
+	var dials atomic.Int32
+	b := redisbackend.New(redisbackend.Options{
+		Addr: s.Addr(),
+		Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dials.Add(1)
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		},
+	})
+	c := dial(t, b)
+	require.Equal(t, int32(1), dials.Load())
+
+	require.NoError(t, s.Observer().ClientKillByFilter(ctx, "ID", itoa(clientID(t, c))).Err())
+	for range 5 {
+		assert.Error(t, c.Get(ctx, "k").Err())
+	}
+	_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error { p.Get(ctx, "k"); return nil })
+	assert.Error(t, err)
+	assert.Error(t, c.Watch(ctx, func(*redis.Tx) error { return nil }, "k"))
+	assert.Error(t, b.Ping(ctx, c))
+	assert.Error(t, b.Reset(ctx, c))
+
+	assert.Equal(t, int32(1), dials.Load(), "go-redis dialed behind the pool")
+	assertClients(t, s, 0)
 }
