@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 	"github.com/stretchr/testify/require"
 
 	"github.com/actorpool/actorpool/backends/redisbackend"
@@ -86,4 +87,34 @@ func BenchmarkReset(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkCommand compares a GET on a pooled Conn (its go-redis client goes
+// through the tracking hook) with a GET on a plain go-redis client of one
+// connection: the difference is what the hook costs per command.
+func BenchmarkCommand(b *testing.B) {
+	s := redisserver.Start(b)
+	ctx := context.Background()
+	be := redisbackend.New(redisbackend.Options{Addr: s.Addr()})
+	c, err := be.Dial(ctx)
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = be.Close(c) })
+	plain := redis.NewClient(&redis.Options{Addr: s.Addr(), PoolSize: 1, DisableIdentity: true,
+		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}})
+	b.Cleanup(func() { _ = plain.Close() })
+	require.NoError(b, plain.Set(ctx, "k", "v", 0).Err())
+
+	for _, bc := range []struct {
+		name string
+		c    *redis.Client
+	}{{"Conn", c.Client}, {"GoRedisClient", plain}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := bc.c.Get(ctx, "k").Err(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -2,6 +2,7 @@ package redisbackend
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -128,7 +129,7 @@ func (c *Conn) close() error {
 	if c.handedOut.CompareAndSwap(false, true) {
 		_ = c.sock.Close()
 	}
-	if err == redis.ErrClosed { // the holder closed it already
+	if errors.Is(err, redis.ErrClosed) { // the holder closed it already
 		return nil
 	}
 	return err
