@@ -329,3 +329,22 @@ func TestClosingThePoolClosesEveryConnection(t *testing.T) {
 	assertClients(t, s, 0)
 	assert.ErrorIs(t, p.With(testCtx(t), func(*redisbackend.Conn) error { return nil }), actorpool.ErrPoolClosed)
 }
+
+func TestNewRejectsABadURLWithoutShowingThePassword(t *testing.T) {
+	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return slog.New(slog.DiscardHandler)
+	}))
+	for _, raw := range []string{
+		"redis://:" + secret + "@127.0.0.1:6379/notadb",
+		"redis://:" + secret + "@127.0.0.1:notaport/0",
+		"redis://:" + secret + "@127.0.0.1:6379/0?pool_size=4",
+	} {
+		_, err := actorpool.New(sys, redisbackend.NewFromURL(raw), actorpool.Config{})
+		require.Error(t, err, raw)
+		assert.ErrorIs(t, err, actorpool.ErrInvalidConfig, raw)
+		assert.NotContains(t, err.Error(), secret)
+	}
+	_, err := actorpool.New(sys, redisbackend.New(redisbackend.Options{}), actorpool.Config{})
+	assert.ErrorIs(t, err, actorpool.ErrInvalidConfig)
+	assert.ErrorContains(t, err, "empty address")
+}
