@@ -334,6 +334,7 @@ func TestNewRejectsABadURLWithoutShowingThePassword(t *testing.T) {
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}))
+	defer sys.Shutdown()
 	for _, raw := range []string{
 		"redis://:" + secret + "@127.0.0.1:6379/notadb",
 		"redis://:" + secret + "@127.0.0.1:notaport/0",
