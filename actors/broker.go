@@ -154,11 +154,15 @@ func (b *broker[C]) handleAcquire(ctx actor.Context, req *core.Request[C]) {
 func (b *broker[C]) handleActorAcquire(ctx actor.Context, msg *messages.Acquire) {
 	sender := ctx.Sender()
 	if sender == nil {
-		b.cfg.Logger.Warn("actorpool: Acquire message without a sender; use ctx.Request")
+		b.cfg.Logger.Warn("actorpool: Acquire message without a sender; send it with ctx.Request")
 		return
 	}
-	b.watch(ctx, sender)
-	req := &core.Request[C]{ReplyTo: sender, Timeout: msg.Timeout}
+	owner := msg.Owner
+	if owner == nil {
+		owner = sender
+	}
+	b.watch(ctx, owner)
+	req := &core.Request[C]{ReplyTo: sender, Owner: owner, Timeout: msg.Timeout}
 	b.handleAcquire(ctx, req)
 }
 
@@ -181,8 +185,8 @@ func (b *broker[C]) grant(ctx actor.Context, slot *core.Slot[C], req *core.Reque
 	}
 	b.st.Acquired++
 	if req.ReplyTo != nil {
-		slot.Owner = req.ReplyTo
-		if o := b.owners[req.ReplyTo.Id]; o != nil {
+		slot.Owner = req.Owner
+		if o := b.owners[req.Owner.Id]; o != nil {
 			o.leases = append(o.leases, slot)
 		}
 		ctx.Send(req.ReplyTo, &messages.Granted[C]{Lease: lease})
@@ -218,17 +222,12 @@ func (b *broker[C]) handleReturned(ctx actor.Context, slot *core.Slot[C]) {
 		return
 	}
 	b.offer(ctx, slot)
+	b.signalClosed()
 }
 
 // offer puts a connection to use: the oldest live waiter gets it, otherwise
-// it goes on the free list. While closing, or above MaxConns after a
-// shrink, it is retired instead.
+// it goes on the free list (where Close finds it when the actors stop).
 func (b *broker[C]) offer(ctx actor.Context, slot *core.Slot[C]) {
-	if b.closing {
-		b.retire(ctx, slot)
-		b.signalClosed()
-		return
-	}
 	for n := b.waiters.Front(); n != nil; n = b.waiters.Front() {
 		b.waiters.Remove(n)
 		req := n.Value
@@ -419,7 +418,7 @@ func (b *broker[C]) handleOwnerStopped(ctx actor.Context, who *actor.PID) {
 	}
 	for n := b.waiters.Front(); n != nil; {
 		next := n.Next()
-		if n.Value.ReplyTo != nil && n.Value.ReplyTo.Id == who.Id {
+		if n.Value.Owner != nil && n.Value.Owner.Id == who.Id {
 			b.waiters.Remove(n)
 			n.Value.Node = nil
 			n.Value.Cancel()
@@ -499,10 +498,6 @@ func (b *broker[C]) handleClose(ctx actor.Context, msg *messages.Close) {
 	if !b.closing {
 		b.closing = true
 		b.failAll(ctx, core.ErrPoolClosed)
-		for _, slot := range b.free {
-			b.retire(ctx, slot)
-		}
-		b.free = b.free[:0]
 	}
 	if b.closeDone != nil {
 		close(msg.Done) // a second Close: the first one waits

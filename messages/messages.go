@@ -14,6 +14,11 @@ import (
 type Acquire struct {
 	// Timeout bounds the wait; zero means the pool's AcquireTimeout.
 	Timeout time.Duration
+	// Owner is the actor whose stop reclaims the lease; nil means the
+	// sender. Set it to ctx.Self() when sending with RequestFuture (so that
+	// the broker watches the actor, not the future), and give the future a
+	// timeout longer than Timeout, or a grant may reach an expired future.
+	Owner *actor.PID
 }
 
 // Granted carries a lease to the actor that sent *Acquire.

@@ -102,8 +102,11 @@ func (s *Supervisor[C]) handleRestartChild(ctx actor.Context, msg *messages.Rest
 // dial restarts after Backoff.Delay(consecutive failures) and is reported to
 // the broker, which fails waiters fast while no connection is alive.
 func (s *Supervisor[C]) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, pid *actor.PID, _ *actor.RestartStatistics, reason, _ any) {
+	if s.stopping {
+		return // the stop already under way ends the child too
+	}
 	c := s.children[pid.Id]
-	if c == nil || s.stopping {
+	if c == nil {
 		sup.StopChildren(pid)
 		return
 	}

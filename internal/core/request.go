@@ -31,6 +31,8 @@ type Request[C any] struct {
 
 	// ReplyTo, when set, receives the answer as a message (actor callers).
 	ReplyTo *actor.PID
+	// Owner is the actor whose stop reclaims the lease (actor callers).
+	Owner *actor.PID
 	// Timeout overrides the pool's AcquireTimeout when positive.
 	Timeout time.Duration
 	// Stack is the acquirer's stack, recorded when leak warnings are on.
