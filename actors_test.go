@@ -1,0 +1,193 @@
+package actorpool_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/actorpool/actorpool"
+	"github.com/actorpool/actorpool/backends/membackend"
+	"github.com/actorpool/actorpool/messages"
+)
+
+// These tests drive the pool the way an actor-based service does: through
+// messages to the broker, never blocking the requesting actor's mailbox.
+
+// job asks a worker actor to run one command on a leased connection.
+type job struct{ id int }
+
+// jobDone is the worker's answer to the actor that sent the job.
+type jobDone struct {
+	id     int
+	connID uint64
+	err    error
+}
+
+// worker leases a connection per job, asynchronously: it sends Acquire to
+// the broker and keeps handling messages until Granted or AcquireFailed
+// comes back.
+type worker struct {
+	broker  *actor.PID
+	timeout time.Duration
+	pending []pendingJob
+	leases  chan<- actorpool.Lease[*membackend.Conn] // when set, leases are kept, not released
+}
+
+type pendingJob struct {
+	id      int
+	replyTo *actor.PID
+}
+
+func (w *worker) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *job:
+		w.pending = append(w.pending, pendingJob{id: msg.id, replyTo: ctx.Sender()})
+		ctx.Request(w.broker, &messages.Acquire{Timeout: w.timeout})
+	case *messages.Granted[*membackend.Conn]:
+		j := w.next()
+		if w.leases != nil {
+			w.leases <- msg.Lease
+			ctx.Send(j.replyTo, &jobDone{id: j.id, connID: msg.Lease.ID()})
+			return
+		}
+		err := msg.Lease.Conn().Do()
+		if rerr := msg.Lease.Release(); err == nil {
+			err = rerr
+		}
+		ctx.Send(j.replyTo, &jobDone{id: j.id, connID: msg.Lease.ID(), err: err})
+	case *messages.AcquireFailed:
+		j := w.next()
+		ctx.Send(j.replyTo, &jobDone{id: j.id, err: msg.Err})
+	}
+}
+
+// next pops the oldest pending job: the broker answers in request order.
+func (w *worker) next() pendingJob {
+	j := w.pending[0]
+	w.pending = w.pending[1:]
+	return j
+}
+
+// collector forwards every jobDone to a channel the test reads.
+func collector(out chan<- *jobDone) actor.ReceiveFunc {
+	return func(ctx actor.Context) {
+		if d, ok := ctx.Message().(*jobDone); ok {
+			out <- d
+		}
+	}
+}
+
+func TestActorsLeaseThroughMessagesWithoutBlocking(t *testing.T) {
+	f := newFixture(t, actorpool.Config{MaxConns: 3})
+	done := make(chan *jobDone, 100)
+	sink := f.sys.Root.Spawn(actor.PropsFromFunc(collector(done)))
+	const workers, jobs = 5, 20
+	var pids []*actor.PID
+	for range workers {
+		pids = append(pids, f.sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor {
+			return &worker{broker: f.p.Broker()}
+		})))
+	}
+	for i := range jobs {
+		f.sys.Root.RequestWithCustomSender(pids[i%workers], &job{id: i}, sink)
+	}
+	seen := map[int]bool{}
+	for range jobs {
+		select {
+		case d := <-done:
+			require.NoError(t, d.err)
+			assert.NotZero(t, d.connID)
+			seen[d.id] = true
+		case <-time.After(eventually):
+			t.Fatalf("only %d of %d jobs finished", len(seen), jobs)
+		}
+	}
+	assert.Len(t, seen, jobs)
+	assert.LessOrEqual(t, f.b.Dials(), 3)
+	for _, pid := range append(pids, sink) {
+		require.NoError(t, f.sys.Root.StopFuture(pid).Wait())
+	}
+	require.Eventually(t, func() bool { return f.p.Stats().Leased() == 0 }, eventually, time.Millisecond)
+	assert.Equal(t, uint64(jobs), f.p.Stats().Acquired())
+}
+
+func TestAnActorGetsAcquireFailedWhenItsTimeoutPasses(t *testing.T) {
+	f := newFixture(t, actorpool.Config{MaxConns: 1})
+	held := f.acquire(t)
+	done := make(chan *jobDone, 1)
+	sink := f.sys.Root.Spawn(actor.PropsFromFunc(collector(done)))
+	w := f.sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor {
+		return &worker{broker: f.p.Broker(), timeout: 20 * time.Millisecond}
+	}))
+	f.sys.Root.RequestWithCustomSender(w, &job{id: 1}, sink)
+	d := <-done
+	assert.ErrorIs(t, d.err, actorpool.ErrAcquireTimeout)
+	require.NoError(t, held.Release())
+	require.NoError(t, f.sys.Root.StopFuture(w).Wait())
+	require.NoError(t, f.sys.Root.StopFuture(sink).Wait())
+}
+
+func TestAnActorStoppedWhileHoldingTwoLeasesHasThemReclaimed(t *testing.T) {
+	f := newFixture(t, actorpool.Config{MaxConns: 2})
+	leases := make(chan actorpool.Lease[*membackend.Conn], 2)
+	done := make(chan *jobDone, 2)
+	sink := f.sys.Root.Spawn(actor.PropsFromFunc(collector(done)))
+	owner := f.sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor {
+		return &worker{broker: f.p.Broker(), leases: leases}
+	}))
+	f.sys.Root.RequestWithCustomSender(owner, &job{id: 1}, sink)
+	f.sys.Root.RequestWithCustomSender(owner, &job{id: 2}, sink)
+	<-done
+	<-done
+	a, b := <-leases, <-leases
+	require.True(t, a.Valid())
+	require.True(t, b.Valid())
+
+	require.NoError(t, f.sys.Root.StopFuture(owner).Wait())
+	require.Eventually(t, func() bool { return f.p.Stats().Reclaimed() == 2 }, eventually, time.Millisecond)
+	assert.ErrorIs(t, a.Release(), actorpool.ErrLeaseRevoked)
+	assert.ErrorIs(t, b.Release(), actorpool.ErrLeaseRevoked)
+	require.Eventually(t, func() bool { return a.Conn().Closed() && b.Conn().Closed() }, eventually, time.Millisecond,
+		"reclaimed connections are closed, not lent on")
+
+	// The pool replaces both and keeps serving.
+	l1, l2 := f.acquire(t), f.acquire(t)
+	assert.NotSame(t, a.Conn(), l1.Conn())
+	assert.NotSame(t, b.Conn(), l1.Conn())
+	assert.NotSame(t, a.Conn(), l2.Conn())
+	assert.NotSame(t, b.Conn(), l2.Conn())
+	require.NoError(t, l1.Release())
+	require.NoError(t, l2.Release())
+	require.NoError(t, f.sys.Root.StopFuture(sink).Wait())
+}
+
+func TestAnActorReleasingBeforeItStopsLosesNothing(t *testing.T) {
+	f := newFixture(t, actorpool.Config{MaxConns: 1})
+	done := make(chan *jobDone, 1)
+	sink := f.sys.Root.Spawn(actor.PropsFromFunc(collector(done)))
+	w := f.sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &worker{broker: f.p.Broker()} }))
+	f.sys.Root.RequestWithCustomSender(w, &job{id: 1}, sink)
+	require.NoError(t, (<-done).err)
+	require.NoError(t, f.sys.Root.StopFuture(w).Wait())
+	l := f.acquire(t)
+	require.NoError(t, l.Release())
+	assert.Zero(t, f.p.Stats().Reclaimed())
+	assert.Equal(t, 1, f.b.Dials())
+	require.NoError(t, f.sys.Root.StopFuture(sink).Wait())
+}
+
+func TestActorsGetErrPoolClosedAfterClose(t *testing.T) {
+	f := newFixture(t, actorpool.Config{MaxConns: 1})
+	broker := f.p.Broker()
+	require.NoError(t, f.p.Close(context.Background()))
+	f.deadLettersExpected.Store(true)
+	res, err := f.sys.Root.RequestFuture(broker, &messages.Acquire{}, time.Second).Result()
+	// The broker has stopped: the request is a dead letter, never a lease.
+	assert.Nil(t, res)
+	assert.True(t, errors.Is(err, actor.ErrDeadLetter) || errors.Is(err, actor.ErrTimeout), "got %v", err)
+}
