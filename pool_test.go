@@ -523,3 +523,17 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 	_, err = actorpool.New(nil, membackend.New(), actorpool.Config{})
 	assert.ErrorIs(t, err, actorpool.ErrInvalidConfig)
 }
+
+func TestFailedDialsAreRetriedWithACappedBackoffAndCounted(t *testing.T) {
+	f := newFixture(t, actorpool.Config{MinConns: 1, MaxConns: 1, BackoffMin: time.Millisecond, BackoffMax: 2 * time.Millisecond})
+	f.b.FailDials(nil)
+	// Uncapped doubling from 1 ms would need about nine minutes for 20
+	// failures; capped at 2 ms they take well under a second.
+	require.Eventually(t, func() bool { return f.b.DialErrors() >= 20 }, eventually, time.Millisecond)
+	f.b.Heal()
+	require.Eventually(t, func() bool { return f.p.Stats().Idle() == 1 }, eventually, time.Millisecond)
+	s := f.p.Stats()
+	assert.GreaterOrEqual(t, s.DialErrors(), uint64(20))
+	assert.Equal(t, uint64(1), s.Dials())
+	assert.Nil(t, s.LastDialError(), "a successful dial clears the circuit")
+}
