@@ -33,10 +33,15 @@ type fixture struct {
 	deadLettersExpected atomic.Bool
 }
 
-func newFixture(t *testing.T, cfg actorpool.Config) *fixture {
+// newFixture starts a pool; prepare runs on the backend before the pool
+// dials anything.
+func newFixture(t *testing.T, cfg actorpool.Config, prepare ...func(*membackend.Backend)) *fixture {
 	t.Helper()
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 	f := &fixture{sys: newSystem(), b: membackend.New()}
+	for _, fn := range prepare {
+		fn(f.b)
+	}
 	// A pool message to a stopped actor of the pool's own means the pool
 	// lost track of it. (An answer to a user actor that stopped while it
 	// waited is no such sign: its leases are reclaimed.)
@@ -413,8 +418,8 @@ func TestAcquireFailsFastWhileNoConnectionIsAliveAndRecovers(t *testing.T) {
 }
 
 func TestWaitersQueuedWhenDialsFailAreFailedFast(t *testing.T) {
-	f := newFixture(t, actorpool.Config{MaxConns: 1, BackoffMin: time.Millisecond})
-	f.b.FailDials(nil)
+	f := newFixture(t, actorpool.Config{MaxConns: 1, BackoffMin: time.Millisecond},
+		func(b *membackend.Backend) { b.FailDials(nil) })
 	ctx, cancel := context.WithTimeout(context.Background(), eventually)
 	defer cancel()
 	_, err := f.p.Acquire(ctx)
@@ -525,8 +530,8 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 }
 
 func TestFailedDialsAreRetriedWithACappedBackoffAndCounted(t *testing.T) {
-	f := newFixture(t, actorpool.Config{MinConns: 1, MaxConns: 1, BackoffMin: time.Millisecond, BackoffMax: 2 * time.Millisecond})
-	f.b.FailDials(nil)
+	f := newFixture(t, actorpool.Config{MinConns: 1, MaxConns: 1, BackoffMin: time.Millisecond, BackoffMax: 2 * time.Millisecond},
+		func(b *membackend.Backend) { b.FailDials(nil) })
 	// Uncapped doubling from 1 ms would need about nine minutes for 20
 	// failures; capped at 2 ms they take well under a second.
 	require.Eventually(t, func() bool { return f.b.DialErrors() >= 20 }, eventually, time.Millisecond)
