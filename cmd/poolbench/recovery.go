@@ -1,0 +1,323 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime/pprof"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/actorpool/actorpool"
+	"github.com/actorpool/actorpool/backends"
+	"github.com/actorpool/actorpool/backends/mysqlbackend"
+	"github.com/actorpool/actorpool/backends/redisbackend"
+)
+
+// W4 parameters.
+const (
+	w4Callers   = 32
+	w4OpTimeout = 2 * time.Second        // ctx of each call
+	w4Outage    = time.Second            // the server stays down at least this long
+	w4Detect    = 10 * time.Second       // longest wait for the first failure
+	w4Recover   = 30 * time.Second       // longest wait for the first success after restart
+	w4Settle    = 300 * time.Millisecond // load before the kill, and after recovery
+	w4Pause     = time.Millisecond       // a caller's pause after a failed call
+)
+
+// target is a server that W4 kills and restarts.
+type target struct {
+	name    string
+	kill    func() error
+	restart func(ctx context.Context) error
+}
+
+// side is one pool under W4: call makes one call (fastFail says the error
+// is actorpool's ErrBackendUnavailable); inUse, asked once the load has
+// stopped and settled, counts connections still out.
+type side struct {
+	call  func(ctx context.Context) (fastFail bool, err error)
+	inUse func() int
+	// acquired and ended count actorpool leases: granted, and ended
+	// (Release or MarkBroken returned nil). nil for the peer.
+	acquired, ended *atomic.Int64
+	close           func()
+}
+
+// runW4 is W4: kill the server under load and start it again. Every round
+// uses a fresh pool (actorpool) or client (peer), and kills and restarts
+// the server once.
+func runW4(ctx context.Context, e *env, rep *report) error {
+	if e.srv.redis != nil {
+		rs := e.srv.redis
+		t := target{"Redis", rs.Kill, func(context.Context) error { return rs.Restart() }}
+		c := &caseResult{workload: "W4 Redis kill+restart", callers: fmt.Sprint(w4Callers), kind: recovery, peer: "go-redis"}
+		a := func(ctx context.Context) (result, error) {
+			s, err := redisPoolSide(ctx, e)
+			if err != nil {
+				return result{}, err
+			}
+			return recoveryRound(ctx, t, s, true)
+		}
+		b := func(ctx context.Context) (result, error) {
+			s, err := goRedisSide(ctx, e)
+			if err != nil {
+				return result{}, err
+			}
+			return recoveryRound(ctx, t, s, false)
+		}
+		if err := e.runCase(ctx, rep, c, a, b); err != nil || ctx.Err() != nil {
+			return err
+		}
+	}
+	if e.srv.maria != nil {
+		ms := e.srv.maria
+		t := target{"MariaDB", ms.Kill, ms.Restart}
+		c := &caseResult{workload: "W4 MariaDB kill+restart", callers: fmt.Sprint(w4Callers), kind: recovery, peer: "database/sql"}
+		a := func(ctx context.Context) (result, error) {
+			s, err := mysqlPoolSide(ctx, e)
+			if err != nil {
+				return result{}, err
+			}
+			return recoveryRound(ctx, t, s, true)
+		}
+		b := func(ctx context.Context) (result, error) {
+			s, err := sqlDBSide(ctx, e)
+			if err != nil {
+				return result{}, err
+			}
+			return recoveryRound(ctx, t, s, false)
+		}
+		if err := e.runCase(ctx, rep, c, a, b); err != nil || ctx.Err() != nil {
+			return err
+		}
+	}
+	rep.notes = append(rep.notes, fmt.Sprintf(
+		"W4: %d callers loop on one call each (ctx %s, %s pause after a failure); the server is killed (SIGKILL) after %s of load and restarted once the first failure is seen and at least %s passed. "+
+			"Times are from the kill, and from the moment the restarted server answered the harness's probe. "+
+			"actorpool uses the default BackoffMin/BackoffMax (100ms/5s), so its redial after the restart waits for the backoff; "+
+			"the peers dial on demand (go-redis with its default 3 retries). "+
+			"Leases lost: acquired minus ended (Release/MarkBroken that returned nil), counted by the callers; in use after: connections still out once the load stopped (Stats().Leased(), go-redis PoolStats, DB.Stats().InUse).",
+		w4Callers, w4OpTimeout, w4Pause, w4Settle, w4Outage))
+	return nil
+}
+
+// leaseCall is one call on an actorpool: Acquire, fn, then MarkBroken when
+// fn's error is fatal, else Release, counting each lease granted and each
+// end that succeeded.
+func leaseCall[C any](p *actorpool.Pool[C], be backends.Backend[C], acquired, ended *atomic.Int64,
+	fn func(ctx context.Context, c C) error) func(ctx context.Context) (bool, error) {
+	return func(ctx context.Context) (bool, error) {
+		l, err := p.Acquire(ctx)
+		if err != nil {
+			return errors.Is(err, actorpool.ErrBackendUnavailable), err
+		}
+		acquired.Add(1)
+		err = fn(ctx, l.Conn())
+		var endErr error
+		if err != nil && be.IsFatal(err) {
+			endErr = l.MarkBroken(err)
+		} else {
+			endErr = l.Release()
+		}
+		if endErr == nil {
+			ended.Add(1)
+		}
+		return false, err
+	}
+}
+
+func poolSide[C any](p *actorpool.Pool[C], be backends.Backend[C], fn func(ctx context.Context, c C) error) *side {
+	s := &side{acquired: new(atomic.Int64), ended: new(atomic.Int64)}
+	s.call = leaseCall(p, be, s.acquired, s.ended, fn)
+	s.inUse = func() int { return p.Stats().Leased() }
+	s.close = func() { closePool(p) }
+	return s
+}
+
+func redisGet(ctx context.Context, c *redis.Client) error {
+	err := c.Get(ctx, redisKeyNames[0]).Err()
+	if errors.Is(err, redis.Nil) { // the restarted server has no data
+		return nil
+	}
+	return err
+}
+
+func redisPoolSide(ctx context.Context, e *env) (*side, error) {
+	p, err := newRedisPool(ctx, e, e.srv.redis.Addr())
+	if err != nil {
+		return nil, err
+	}
+	be := redisbackend.New(redisbackend.Options{Addr: e.srv.redis.Addr()})
+	return poolSide(p, be, func(ctx context.Context, c *redisbackend.Conn) error { return redisGet(ctx, c.Client) }), nil
+}
+
+func goRedisSide(ctx context.Context, e *env) (*side, error) {
+	c, err := newGoRedis(ctx, e.srv.redis.Addr(), e.cfg.conns, e.cfg.peerCheck)
+	if err != nil {
+		return nil, err
+	}
+	return &side{
+		call: func(ctx context.Context) (bool, error) { return false, redisGet(ctx, c) },
+		inUse: func() int {
+			st := c.PoolStats()
+			return int(st.TotalConns) - int(st.IdleConns)
+		},
+		close: func() { _ = c.Close() },
+	}, nil
+}
+
+func mysqlPoolSide(ctx context.Context, e *env) (*side, error) {
+	p, err := newMySQLPool(ctx, e, actorpool.Config{})
+	if err != nil {
+		return nil, err
+	}
+	be := mysqlbackend.New(mysqlbackend.Options{DSN: mysqlDSN(e)})
+	return poolSide(p, be, func(ctx context.Context, c *mysqlbackend.Conn) error {
+		var v int
+		return c.QueryRowContext(ctx, "SELECT 1").Scan(&v)
+	}), nil
+}
+
+func sqlDBSide(ctx context.Context, e *env) (*side, error) {
+	db, err := newSQLDB(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	return &side{
+		call: func(ctx context.Context) (bool, error) {
+			var v int
+			return false, db.QueryRowContext(ctx, "SELECT 1").Scan(&v)
+		},
+		inUse: func() int { return db.Stats().InUse },
+		close: func() { _ = db.Close() },
+	}, nil
+}
+
+// recoveryRound runs one W4 round on s. It returns the failed calls'
+// latencies (between the kill and the restart) as the histogram, and in
+// extra, in milliseconds: firstErr (first failed call after the kill),
+// firstFast (first ErrBackendUnavailable; actorpool only), recover (first
+// successful call after the restart); and lost and inUse.
+func recoveryRound(ctx context.Context, t target, s *side, isPool bool) (result, error) {
+	defer s.close()
+	var (
+		killedAt, restartedAt        atomic.Int64 // UnixNano; 0 until then
+		firstErr, firstFast, firstOK atomic.Int64 // UnixNano; 0 until seen
+		okBefore                     atomic.Int64
+		stop                         atomic.Bool
+		wg                           sync.WaitGroup
+		mu                           sync.Mutex
+		failLat                      = getHist()
+		failed                       atomic.Int64
+	)
+	labels := pprof.Labels("workload", "w4", "target", t.name)
+	for range w4Callers {
+		wg.Go(func() {
+			pprof.Do(ctx, labels, func(ctx context.Context) {
+				for !stop.Load() && ctx.Err() == nil {
+					cctx, cancel := context.WithTimeout(ctx, w4OpTimeout)
+					start := time.Now()
+					fast, err := s.call(cctx)
+					end := time.Now()
+					cancel()
+					now := end.UnixNano()
+					if err == nil {
+						if r := restartedAt.Load(); r != 0 && now >= r {
+							firstOK.CompareAndSwap(0, now)
+						} else if killedAt.Load() == 0 {
+							okBefore.Add(1)
+						}
+						continue
+					}
+					if k := killedAt.Load(); k != 0 && restartedAt.Load() == 0 {
+						firstErr.CompareAndSwap(0, now)
+						if fast {
+							firstFast.CompareAndSwap(0, now)
+						}
+						failed.Add(1)
+						mu.Lock()
+						record(failLat, end.Sub(start))
+						mu.Unlock()
+					}
+					time.Sleep(w4Pause)
+				}
+			})
+		})
+	}
+	finish := func() {
+		stop.Store(true)
+		wg.Wait()
+	}
+
+	// Load, then kill.
+	sleepCtx(ctx, w4Settle)
+	if okBefore.Load() == 0 {
+		finish()
+		return result{}, errors.New("no successful call before the kill")
+	}
+	killedAt.Store(time.Now().UnixNano())
+	if err := t.kill(); err != nil {
+		finish()
+		return result{}, fmt.Errorf("kill %s: %w", t.name, err)
+	}
+	detected := func() bool {
+		if isPool {
+			return firstFast.Load() != 0
+		}
+		return firstErr.Load() != 0
+	}
+	waitFor(ctx, w4Detect, detected)
+	if d := time.Until(time.Unix(0, killedAt.Load()).Add(w4Outage)); d > 0 {
+		sleepCtx(ctx, d)
+	}
+
+	// Restart, then wait for the first success.
+	if err := t.restart(ctx); err != nil {
+		finish()
+		return result{}, fmt.Errorf("restart %s: %w", t.name, err)
+	}
+	restartedAt.Store(time.Now().UnixNano())
+	waitFor(ctx, w4Recover, func() bool { return firstOK.Load() != 0 })
+	sleepCtx(ctx, w4Settle)
+	finish()
+
+	// Settle: every lease should be back.
+	inUse := 0
+	waitFor(ctx, 3*time.Second, func() bool { inUse = s.inUse(); return inUse == 0 })
+
+	ms := func(v, from int64) float64 {
+		if v != 0 {
+			return float64(v-from) / 1e6
+		}
+		return math.NaN()
+	}
+	k, r := killedAt.Load(), restartedAt.Load()
+	extra := map[string]float64{
+		"firstErr": ms(firstErr.Load(), k),
+		"recover":  ms(firstOK.Load(), r),
+		"inUse":    float64(inUse),
+	}
+	if isPool {
+		extra["firstFast"] = ms(firstFast.Load(), k)
+		extra["lost"] = float64(s.acquired.Load() - s.ended.Load())
+	}
+	return result{errs: failed.Load(), lat: failLat, extra: extra}, nil
+}
+
+// waitFor polls cond every millisecond until it holds, d passes or ctx
+// ends.
+func waitFor(ctx context.Context, d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return true
+}
