@@ -1,14 +1,16 @@
 // Package membackend is an in-memory backend for tests, the pool's own and
 // its users'. It counts dials, closes and live connections, can be told to
-// fail or delay dials, fail pings and resets, and break a live connection,
-// and each connection records who holds it, so that a test can prove no
-// connection is ever held twice or used after it was closed.
+// fail or delay dials, fail pings and resets (always, or at random), delay
+// pings, and break a live connection, and each connection records who holds
+// it, so that a test can prove no connection is ever held twice, pinged
+// while held, or used after it was closed.
 package membackend
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,6 +40,10 @@ type Backend struct {
 	pingErr  error
 	resetErr error
 
+	pingDelay    time.Duration
+	dialFailRate float64 // share of dials that fail, 0..1
+	pingFailRate float64 // share of pings that fail, 0..1
+
 	nextID     atomic.Uint64
 	dials      atomic.Int64
 	dialErrors atomic.Int64
@@ -45,6 +51,8 @@ type Backend struct {
 	resets     atomic.Int64
 	pings      atomic.Int64
 	violations atomic.Int64
+	inFlight   atomic.Int64 // dials under way
+	peak       atomic.Int64 // most dials under way at once since ResetPeakDials
 }
 
 var (
@@ -57,12 +65,13 @@ func New() *Backend { return &Backend{} }
 
 // Conn is one in-memory connection.
 type Conn struct {
-	ID     uint64
-	b      *Backend
-	holder atomic.Int64
-	closed atomic.Bool
-	broken atomic.Bool
-	dirty  atomic.Bool
+	ID      uint64
+	b       *Backend
+	holder  atomic.Int64
+	pinging atomic.Bool
+	closed  atomic.Bool
+	broken  atomic.Bool
+	dirty   atomic.Bool
 }
 
 // FailDials makes every later dial fail with err (ErrDialRefused when err
@@ -90,6 +99,30 @@ func (b *Backend) FailPings(err error) {
 	b.mu.Unlock()
 }
 
+// DelayPings makes every later Ping take d (or until its ctx ends).
+func (b *Backend) DelayPings(d time.Duration) {
+	b.mu.Lock()
+	b.pingDelay = d
+	b.mu.Unlock()
+}
+
+// FailDialsAtRandom makes each later dial fail with ErrDialRefused with
+// probability p (0 turns it off), independently of FailDials.
+func (b *Backend) FailDialsAtRandom(p float64) {
+	b.mu.Lock()
+	b.dialFailRate = p
+	b.mu.Unlock()
+}
+
+// FailPingsAtRandom makes each later Ping fail with ErrBroken with
+// probability p (0 turns it off), independently of FailPings. The
+// connection itself stays usable; the pool is expected to replace it.
+func (b *Backend) FailPingsAtRandom(p float64) {
+	b.mu.Lock()
+	b.pingFailRate = p
+	b.mu.Unlock()
+}
+
 // FailResets makes every later Reset fail with err; nil heals resets.
 func (b *Backend) FailResets(err error) {
 	b.mu.Lock()
@@ -106,8 +139,15 @@ func (b *Backend) Heal() {
 
 // Dial implements backends.Backend.
 func (b *Backend) Dial(ctx context.Context) (*Conn, error) {
+	n := b.inFlight.Add(1)
+	defer b.inFlight.Add(-1)
+	for p := b.peak.Load(); n > p && !b.peak.CompareAndSwap(p, n); p = b.peak.Load() {
+	}
 	b.mu.Lock()
 	err, delay := b.dialErr, b.delay
+	if err == nil && b.dialFailRate > 0 && rand.Float64() < b.dialFailRate {
+		err = ErrDialRefused
+	}
 	b.mu.Unlock()
 	if delay > 0 {
 		t := time.NewTimer(delay)
@@ -131,15 +171,34 @@ func (b *Backend) Dial(ctx context.Context) (*Conn, error) {
 	return c, nil
 }
 
-// Ping implements backends.Backend.
-func (b *Backend) Ping(_ context.Context, c *Conn) error {
+// Ping implements backends.Backend. Pinging a connection that has a holder
+// counts as a violation: the pool pings idle connections only.
+func (b *Backend) Ping(ctx context.Context, c *Conn) error {
 	b.pings.Add(1)
-	if err := c.check(); err != nil {
-		return err
+	if c.holder.Load() != 0 {
+		b.violations.Add(1)
 	}
+	c.pinging.Store(true)
+	defer c.pinging.Store(false)
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.pingErr
+	err, delay := b.pingErr, b.pingDelay
+	if err == nil && b.pingFailRate > 0 && rand.Float64() < b.pingFailRate {
+		err = ErrBroken
+	}
+	b.mu.Unlock()
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("membackend: ping: %w", ctx.Err())
+		}
+	}
+	if cerr := c.check(); cerr != nil {
+		return cerr
+	}
+	return err
 }
 
 // Reset implements backends.Backend: it clears what Dirty set.
@@ -195,6 +254,16 @@ func (b *Backend) Resets() int { return int(b.resets.Load()) }
 // Pings is the number of Ping calls.
 func (b *Backend) Pings() int { return int(b.pings.Load()) }
 
+// DialsInFlight is the number of dials under way now.
+func (b *Backend) DialsInFlight() int { return int(b.inFlight.Load()) }
+
+// PeakDialsInFlight is the largest number of dials under way at once since
+// the backend was made or ResetPeakDials was called.
+func (b *Backend) PeakDialsInFlight() int { return int(b.peak.Load()) }
+
+// ResetPeakDials starts PeakDialsInFlight again from the dials under way now.
+func (b *Backend) ResetPeakDials() { b.peak.Store(b.inFlight.Load()) }
+
 // Violations counts connections held twice, used or held after close, or
 // closed twice. A correct pool keeps it at zero.
 func (b *Backend) Violations() int { return int(b.violations.Load()) }
@@ -207,11 +276,16 @@ func (b *Backend) Conns() []*Conn {
 }
 
 // Hold records holder (non-zero) as the connection's user. It fails, and
-// counts a violation, when someone else holds it or it is closed.
+// counts a violation, when someone else holds it, the pool is pinging it,
+// or it is closed.
 func (c *Conn) Hold(holder int64) error {
 	if c.closed.Load() {
 		c.b.violations.Add(1)
 		return fmt.Errorf("%w: conn %d is closed", ErrHeldTwice, c.ID)
+	}
+	if c.pinging.Load() {
+		c.b.violations.Add(1)
+		return fmt.Errorf("%w: conn %d is being pinged", ErrHeldTwice, c.ID)
 	}
 	if !c.holder.CompareAndSwap(0, holder) {
 		c.b.violations.Add(1)
