@@ -55,18 +55,25 @@ type Stats struct {
 	Dialing            int // dialling, waiting to redial after a failure
 	Waiting            int // acquirers in the queue
 
-	Acquired      uint64 // leases granted
-	Timeouts      uint64 // acquires failed with ErrAcquireTimeout
-	FailedFast    uint64 // acquires failed with ErrBackendUnavailable
-	Rejected      uint64 // acquires failed with ErrTooManyWaiters
-	Dials         uint64 // successful dials
-	DialErrors    uint64 // failed dials
-	Restarts      uint64 // connection actor restarts (a new connection each)
-	Broken        uint64 // leases ended with MarkBroken
-	Revoked       uint64 // leases revoked for LeaseTimeout or Close
-	Reclaimed     uint64 // leases reclaimed because the owner actor stopped
-	LeakWarnings  uint64 // leases reported held past LeakWarnAfter
-	LastDialError error  // the last dial error while no connection is alive
+	Acquired     uint64 // leases granted
+	Timeouts     uint64 // acquires failed with ErrAcquireTimeout
+	FailedFast   uint64 // acquires failed with ErrBackendUnavailable
+	Rejected     uint64 // acquires failed with ErrTooManyWaiters
+	Dials        uint64 // successful dials
+	DialErrors   uint64 // failed dials
+	Restarts     uint64 // connection actor restarts (a new connection each)
+	Broken       uint64 // leases ended with MarkBroken
+	Revoked      uint64 // leases revoked for LeaseTimeout or Close
+	Reclaimed    uint64 // leases reclaimed because the owner actor stopped
+	LeakWarnings uint64 // leases reported held past LeakWarnAfter
+
+	RetiredIdle       uint64 // idle connections closed after IdleTimeout, above MinConns
+	RetiredLifetime   uint64 // connections closed after MaxLifetime (less its jitter)
+	FailedPings       uint64 // keepalive pings that failed; the connection was replaced
+	FailedValidations uint64 // pings before lending that failed; the connection was replaced
+	CircuitOpens      uint64 // times the pool went from some connection alive to none, with dials failing
+
+	LastDialError error // the last dial error while no connection is alive
 }
 
 // Close tells the broker the pool is closing: it fails every waiter and
@@ -136,6 +143,51 @@ type Revoke struct {
 // Retire tells a connection actor to close its connection and stop.
 // Sender: broker, only for a connection it took off the free list.
 type Retire struct{}
+
+// Ping asks a connection actor to ping its idle connection. Sender: broker,
+// only for a connection it took off the free list (so it is not leased, and
+// is not lent while the ping runs). Validation says the ping is the check
+// before lending (ValidateAfterIdle) rather than a keepalive. Reply to the
+// broker: *Checked[C]; after a failure the actor also closes the connection
+// and crashes, so the supervisor dials a new one.
+type Ping struct {
+	Validation bool
+}
+
+// Checked reports the result of a *Ping. Sender: connection actor, to the
+// broker. Err nil: the connection is alive and idle again; otherwise it is
+// closed and being replaced.
+type Checked[C any] struct {
+	Slot       *core.Slot[C]
+	Err        error
+	Validation bool
+}
+
+// SetLimits changes MinConns and MaxConns at run time. Sender:
+// Pool.SetLimits, with limits it has validated. Reply: Done gets nil once
+// the broker applied them, or ErrPoolClosed.
+type SetLimits struct {
+	Min, Max int
+	Done     chan error // buffered(1)
+}
+
+// Shrink asks the supervisor to stop up to N connection actors that have no
+// connection (waiting to redial, or held back while the circuit is open),
+// because the pool is above MaxConns. Sender: broker. Reply: *Shrunk.
+type Shrink struct {
+	N int
+}
+
+// Shrunk says how many connection actors a *Shrink stopped; Asked repeats
+// the request's N. Sender: supervisor, to the broker.
+type Shrunk struct {
+	Asked, Stopped int
+}
+
+// MaintenanceTick wakes the broker to stamp idle connections and to ping,
+// validate-flag or retire those that are due. Sender: the broker's own
+// timer.
+type MaintenanceTick struct{}
 
 // WaiterTick wakes the broker at the earliest waiter deadline.
 // Sender: the broker's own timer.
