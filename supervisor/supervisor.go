@@ -3,6 +3,7 @@ package supervisor
 import (
 	"errors"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -20,20 +21,54 @@ type Config struct {
 	Logger     *slog.Logger
 }
 
+// RefillDials bounds the dials in flight while the pool refills after the
+// circuit closed: the backend just came back and is not stormed by every
+// connection at once.
+const RefillDials = 2
+
+// childState is where one connection actor stands.
+type childState int
+
+const (
+	dialing    childState = iota // started or restarted; its dial is under way
+	connected                    // dialled; the broker has (or gets) its connection
+	backingOff                   // its dial failed; a timer restarts it
+	parked                       // its dial failed while the circuit was open; waits for the probe
+	leaving                      // stopped by Shrink
+)
+
 // child is what the supervisor remembers of one connection actor.
 type child struct {
+	pid         *actor.PID
+	state       childState
 	failures    int         // consecutive dial failures; reset by a successful dial
 	incarnation int         // successful dials so far
+	refill      bool        // its dial was released by the refill, which counts it
 	timer       *time.Timer // pending restart, while backing off
 }
 
 // Supervisor owns the connection actors. All fields are owned by Receive and
 // HandleFailure, which protoactor runs on the same mailbox, one at a time.
+//
+// The circuit: when a dial fails while no child is connected, the circuit
+// opens. From then on one child at a time (the probe) redials, after the
+// backoff of the probes that failed before it; every other child that has
+// no connection is parked, and new children asked for by Grow are held
+// back. The first successful dial closes the circuit, and the parked and
+// held-back children dial again, RefillDials at a time.
 type Supervisor[C any] struct {
 	cfg      Config
 	self     *actor.PID
 	children map[string]*child
 	stopping bool
+
+	connected     int      // children in state connected
+	open          bool     // the circuit: no child connected and the last dial failed
+	probe         *child   // while open: the one child allowed to dial
+	probeFailures int      // consecutive failed dials while open
+	parked        []*child // children waiting for the circuit to close, first parked first
+	heldSpawns    int      // Grow requests waiting for the circuit to close
+	refilling     int      // refill dials in flight
 }
 
 var _ actor.SupervisorStrategy = (*Supervisor[int])(nil)
@@ -57,12 +92,11 @@ func (s *Supervisor[C]) Receive(ctx actor.Context) {
 			}
 		}
 	case *actor.Terminated:
-		if c := s.children[msg.Who.Id]; c != nil && c.timer != nil {
-			c.timer.Stop()
-		}
-		delete(s.children, msg.Who.Id)
+		s.handleTerminated(ctx, msg.Who)
 	case *messages.Grow:
 		s.handleGrow(ctx, msg)
+	case *messages.Shrink:
+		s.handleShrink(ctx, msg)
 	case *messages.Dialed[C]:
 		s.handleDialed(ctx, msg)
 	case *messages.RestartChild:
@@ -71,36 +105,186 @@ func (s *Supervisor[C]) Receive(ctx actor.Context) {
 }
 
 func (s *Supervisor[C]) handleGrow(ctx actor.Context, msg *messages.Grow) {
-	for range msg.N {
-		pid := ctx.Spawn(s.cfg.Connection)
-		s.children[pid.Id] = &child{}
+	if s.open || len(s.parked)+s.heldSpawns > 0 {
+		// The circuit is open, or the refill after it is not done: wait
+		// in line rather than dial alongside.
+		s.heldSpawns += msg.N
+		s.ensureProbe(ctx)
+		s.refill(ctx)
+		return
 	}
+	for range msg.N {
+		s.spawn(ctx, false)
+	}
+}
+
+func (s *Supervisor[C]) spawn(ctx actor.Context, refill bool) *child {
+	pid := ctx.Spawn(s.cfg.Connection)
+	c := &child{pid: pid, state: dialing, refill: refill}
+	s.children[pid.Id] = c
+	if refill {
+		s.refilling++
+	}
+	return c
+}
+
+// handleShrink stops up to msg.N children that have no connection and are
+// not dialling (held-back spawns first, then parked children, then those
+// backing off), and tells the broker how many.
+func (s *Supervisor[C]) handleShrink(ctx actor.Context, msg *messages.Shrink) {
+	stopped := min(msg.N, s.heldSpawns)
+	s.heldSpawns -= stopped
+	for _, want := range []childState{parked, backingOff} {
+		for _, c := range s.children {
+			if stopped == msg.N {
+				break
+			}
+			if c.state == want {
+				s.leave(c)
+				ctx.Stop(c.pid)
+				stopped++
+			}
+		}
+	}
+	ctx.Send(s.cfg.Broker, &messages.Shrunk{Asked: msg.N, Stopped: stopped})
+	s.ensureProbe(ctx)
+}
+
+// leave forgets a child that is being stopped, except for its entry, which
+// Terminated removes.
+func (s *Supervisor[C]) leave(c *child) {
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
+	s.parked = slices.DeleteFunc(s.parked, func(p *child) bool { return p == c })
+	if s.probe == c {
+		s.probe = nil
+	}
+	if c.state == connected {
+		s.connected--
+	}
+	c.state = leaving
+}
+
+func (s *Supervisor[C]) handleTerminated(ctx actor.Context, who *actor.PID) {
+	c := s.children[who.Id]
+	if c == nil {
+		return
+	}
+	if c.state != leaving {
+		s.leave(c)
+	}
+	if c.refill {
+		s.refilling--
+	}
+	delete(s.children, who.Id)
+	s.ensureProbe(ctx)
+	s.refill(ctx)
 }
 
 func (s *Supervisor[C]) handleDialed(ctx actor.Context, msg *messages.Dialed[C]) {
 	c := s.children[msg.Slot.Actor.Id]
-	if c == nil {
-		return // a child that is already gone
+	if c == nil || c.state == leaving {
+		return // a child that is gone or going; it closes its connection
 	}
 	restarted := c.incarnation > 0
 	c.incarnation++
 	c.failures = 0
+	c.state = connected
+	s.connected++
+	s.doneRefilling(c)
+	if s.open {
+		s.open, s.probe, s.probeFailures = false, nil, 0
+		s.cfg.Logger.Debug("actorpool: backend reachable again; refilling", "parked", len(s.parked)+s.heldSpawns)
+	}
 	ctx.Send(s.cfg.Broker, &messages.Ready[C]{Slot: msg.Slot, Restarted: restarted})
+	s.refill(ctx)
+}
+
+func (s *Supervisor[C]) doneRefilling(c *child) {
+	if c.refill {
+		c.refill = false
+		s.refilling--
+	}
 }
 
 func (s *Supervisor[C]) handleRestartChild(ctx actor.Context, msg *messages.RestartChild) {
 	c := s.children[msg.Child.Id]
-	if c == nil || s.stopping {
+	if c == nil || s.stopping || c.state != backingOff {
 		return
 	}
 	c.timer = nil
+	if s.open && s.probe != c {
+		s.park(c)
+		s.ensureProbe(ctx)
+		return
+	}
+	c.state = dialing
 	ctx.(actor.Supervisor).RestartChildren(msg.Child)
+}
+
+func (s *Supervisor[C]) park(c *child) {
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
+	c.state = parked
+	s.parked = append(s.parked, c)
+}
+
+// ensureProbe makes sure that, while the circuit is open, one child has
+// its redial scheduled.
+func (s *Supervisor[C]) ensureProbe(ctx actor.Context) {
+	if !s.open || s.probe != nil || s.stopping {
+		return
+	}
+	if len(s.parked) > 0 {
+		c := s.parked[0]
+		s.parked = s.parked[1:]
+		s.probe = c
+		s.schedule(ctx.ActorSystem().Root, c, s.cfg.Backoff.Delay(max(s.probeFailures, 1)))
+		return
+	}
+	if s.heldSpawns > 0 {
+		s.heldSpawns--
+		s.probe = s.spawn(ctx, false)
+	}
+}
+
+// refill lets parked children and held-back spawns dial again once the
+// circuit is closed, RefillDials at a time.
+func (s *Supervisor[C]) refill(ctx actor.Context) {
+	for !s.open && !s.stopping && s.refilling < RefillDials {
+		switch {
+		case len(s.parked) > 0:
+			c := s.parked[0]
+			s.parked = s.parked[1:]
+			c.state, c.refill = dialing, true
+			s.refilling++
+			ctx.(actor.Supervisor).RestartChildren(c.pid)
+		case s.heldSpawns > 0:
+			s.heldSpawns--
+			s.spawn(ctx, true)
+		default:
+			return
+		}
+	}
+}
+
+func (s *Supervisor[C]) schedule(root *actor.RootContext, c *child, delay time.Duration) {
+	c.state = backingOff
+	self, pid := s.self, c.pid
+	c.timer = time.AfterFunc(delay, func() {
+		root.Send(self, &messages.RestartChild{Child: pid})
+	})
 }
 
 // HandleFailure is the pool's supervision strategy, run by protoactor when a
 // connection actor crashes. A lost connection restarts at once; a failed
 // dial restarts after Backoff.Delay(consecutive failures) and is reported to
-// the broker, which fails waiters fast while no connection is alive.
+// the broker, which fails waiters fast while no connection is alive. While
+// the circuit is open only the probe redials (see Supervisor).
 func (s *Supervisor[C]) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, pid *actor.PID, _ *actor.RestartStatistics, reason, _ any) {
 	if s.stopping {
 		return // the stop already under way ends the child too
@@ -110,22 +294,59 @@ func (s *Supervisor[C]) HandleFailure(sys *actor.ActorSystem, sup actor.Supervis
 		sup.StopChildren(pid)
 		return
 	}
+	if c.state == leaving {
+		return // Shrink stopped it; Terminated follows
+	}
+	if c.state == connected {
+		s.connected--
+	}
 	kind, err := decide(reason)
-	switch kind {
-	case core.ConnLost:
+	if kind == core.ConnLost {
+		c.state = dialing
 		sup.RestartChildren(pid)
-	default:
-		c.failures++
-		delay := s.cfg.Backoff.Delay(c.failures)
-		if kind != core.DialFailed {
-			s.cfg.Logger.Error("actorpool: connection actor crashed", "reason", reason)
+		return
+	}
+	c.failures++
+	s.doneRefilling(c)
+	if kind != core.DialFailed {
+		s.cfg.Logger.Error("actorpool: connection actor crashed", "reason", reason)
+	}
+	var delay time.Duration
+	switch {
+	case s.connected > 0:
+		delay = s.cfg.Backoff.Delay(c.failures)
+		s.schedule(sys.Root, c, delay)
+	case s.probe == nil || s.probe == c:
+		if !s.open {
+			s.openCircuit(c)
 		}
-		s.cfg.Logger.Debug("actorpool: dial failed", "attempt", c.failures, "retry_in", delay, "err", err)
-		sys.Root.Send(s.cfg.Broker, &messages.DialFailed{Err: err, Attempt: c.failures, RetryIn: delay})
-		self, root := s.self, sys.Root
-		c.timer = time.AfterFunc(delay, func() {
-			root.Send(self, &messages.RestartChild{Child: pid})
-		})
+		s.probeFailures++
+		s.probe = c
+		delay = s.cfg.Backoff.Delay(s.probeFailures)
+		s.schedule(sys.Root, c, delay)
+	default:
+		if !s.open {
+			s.openCircuit(c)
+		}
+		s.park(c)
+	}
+	s.cfg.Logger.Debug("actorpool: dial failed", "attempt", c.failures, "retry_in", delay, "err", err)
+	sys.Root.Send(s.cfg.Broker, &messages.DialFailed{Err: err, Attempt: c.failures, RetryIn: delay})
+	if ctx, ok := sup.(actor.Context); ok {
+		s.refill(ctx)
+	}
+}
+
+// openCircuit parks every child waiting to redial: from now on only the
+// probe dials. The probe's backoff carries on from the failures of the child
+// that opened the circuit.
+func (s *Supervisor[C]) openCircuit(opener *child) {
+	s.open = true
+	s.probeFailures = opener.failures - 1
+	for _, c := range s.children {
+		if c.state == backingOff && c != opener {
+			s.park(c)
+		}
 	}
 }
 
