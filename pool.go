@@ -97,9 +97,12 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 		MinConns: cfg.MinConns, MaxConns: cfg.MaxConns,
 		AcquireTimeout: cfg.AcquireTimeout, LeaseTimeout: cfg.LeaseTimeout,
 		LeakWarnAfter: cfg.LeakWarnAfter, MaxWaiters: cfg.MaxWaiters,
+		IdleTimeout: cfg.IdleTimeout, MaxLifetime: cfg.MaxLifetime,
+		KeepaliveInterval: cfg.KeepaliveInterval, ValidateAfterIdle: cfg.ValidateAfterIdle,
 		Returning: returning, Supervisor: supervisorProps, Logger: cfg.Logger,
 	}
 	p.mailbox = mailbox.NewPinned(brokerThroughput)
+	brokerCfg.Post = p.mailbox.PostUserMessage
 	p.broker = sys.Root.SpawnPrefix(actor.PropsFromProducer(actors.NewBrokerProducer[C](brokerCfg),
 		actor.WithMailbox(func() actor.Mailbox { return p.mailbox })), "actorpool")
 	return p, nil
@@ -202,6 +205,35 @@ func (p *Pool[C]) Stats() Stats {
 		return Stats{*f}
 	}
 	return Stats{}
+}
+
+// SetLimits changes MinConns and MaxConns; the broker has applied them when
+// it returns. A higher minimum is dialled at once. A lower maximum retires
+// idle connections at once (longest idle first), stops connection actors
+// still waiting to dial, and retires leased connections as they come back:
+// until then Stats may show more than maxConns. Limits that New would
+// reject (negative, maxConns below 1 or below minConns) return an error
+// wrapping ErrInvalidConfig; after Close, ErrPoolClosed.
+func (p *Pool[C]) SetLimits(minConns, maxConns int) error {
+	switch {
+	case minConns < 0:
+		return fmt.Errorf("%w: MinConns is %d, must not be negative", ErrInvalidConfig, minConns)
+	case maxConns < 1:
+		return fmt.Errorf("%w: MaxConns is %d, must be at least 1", ErrInvalidConfig, maxConns)
+	case minConns > maxConns:
+		return fmt.Errorf("%w: MinConns (%d) is above MaxConns (%d)", ErrInvalidConfig, minConns, maxConns)
+	}
+	if p.closed.Load() {
+		return ErrPoolClosed
+	}
+	msg := &messages.SetLimits{Min: minConns, Max: maxConns, Done: make(chan error, 1)}
+	p.root.Send(p.broker, msg)
+	select {
+	case err := <-msg.Done:
+		return err
+	case <-p.stopped:
+		return ErrPoolClosed
+	}
 }
 
 // Broker is the PID actors send *messages.Acquire to.

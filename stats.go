@@ -11,7 +11,8 @@ type Stats struct {
 // Total is the number of connection actors: idle, leased or dialling.
 func (s Stats) Total() int { return s.s.Total }
 
-// Idle is the number of connections waiting on the free list.
+// Idle is the number of connections waiting on the free list, or being
+// pinged (keepalive, or a check before lending).
 func (s Stats) Idle() int { return s.s.Idle }
 
 // Leased is the number of leases out (a released connection counts until
@@ -70,3 +71,25 @@ func (s Stats) LeakWarnings() uint64 { return s.s.LeakWarnings }
 
 // LastDialError is the last dial error while no connection is alive, or nil.
 func (s Stats) LastDialError() error { return s.s.LastDialError }
+
+// RetiredIdle is the number of connections closed because they sat idle
+// past IdleTimeout while the pool was above MinConns.
+func (s Stats) RetiredIdle() uint64 { return s.s.RetiredIdle }
+
+// RetiredLifetime is the number of connections closed because they reached
+// MaxLifetime (less its jitter).
+func (s Stats) RetiredLifetime() uint64 { return s.s.RetiredLifetime }
+
+// FailedPings is the number of keepalive pings that failed; each such
+// connection was closed and replaced before anyone leased it.
+func (s Stats) FailedPings() uint64 { return s.s.FailedPings }
+
+// FailedValidations is the number of pings before lending (after
+// ValidateAfterIdle) that failed; each such connection was replaced and the
+// caller served by another one.
+func (s Stats) FailedValidations() uint64 { return s.s.FailedValidations }
+
+// CircuitOpens is the number of times the pool lost its last live
+// connection while dials were failing, so that Acquire started to fail fast
+// with ErrBackendUnavailable.
+func (s Stats) CircuitOpens() uint64 { return s.s.CircuitOpens }

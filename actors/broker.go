@@ -3,6 +3,8 @@ package actors
 import (
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -20,13 +22,23 @@ type BrokerConfig struct {
 	LeaseTimeout       time.Duration // 0: off
 	LeakWarnAfter      time.Duration // 0: off
 	MaxWaiters         int           // 0: unbounded
+	// Lifecycle of idle connections; 0: off.
+	IdleTimeout       time.Duration
+	MaxLifetime       time.Duration
+	KeepaliveInterval time.Duration
+	ValidateAfterIdle time.Duration
 	// Returning is shared with the connection actors' slots: leases their
 	// holders ended that have not come back yet. grow counts them as
 	// connections about to be free.
 	Returning *atomic.Int64
 	// Supervisor builds the supervisor's props, given the broker's PID.
 	Supervisor func(broker *actor.PID) *actor.Props
-	Logger     *slog.Logger
+	// Post, when set, puts a message straight into the broker's own
+	// mailbox. The broker's timers use it, so that a timer firing while the
+	// pool shuts down is dropped with the mailbox instead of becoming a
+	// dead letter. nil: timers send to the broker's PID.
+	Post   func(msg any)
+	Logger *slog.Logger
 }
 
 // owner is an actor that acquired through *messages.Acquire and is watched.
@@ -47,16 +59,29 @@ type broker[C any] struct {
 	supervisor *actor.PID
 
 	free    []*core.Slot[C]               // idle connections, most recently used last
-	live    map[*core.Slot[C]]struct{}    // idle and leased connections
+	live    map[*core.Slot[C]]struct{}    // idle, leased and pinged connections
 	waiters waitq.Queue[*core.Request[C]] // FIFO, with a deadline heap
 	owners  map[string]*owner[C]          // watched actors, by PID id
 
-	total  int // connection actors alive or asked for
-	leased int // leases out, including ones being reset
+	min, max  int // limits in force; SetLimits changes them
+	total     int // connection actors alive or asked for
+	leased    int // leases out, including ones being reset
+	checking  int // connections off the free list for a ping
+	shrinking int // actors without a connection the supervisor was asked to stop
 
 	lastDialErr error // set by a failed dial, cleared by a successful one
+	circuitOpen bool  // no connection alive and the last dial failed
 	closing     bool
 	closeDone   chan struct{}
+
+	// The maintenance timer: one for the whole pool, armed only when some
+	// idle connection has something due (a stamp, a ping, a retirement).
+	maint      *time.Timer
+	maintAt    time.Time     // when maint fires, unless stampSoon; zero: not armed
+	stampSoon  bool          // maint fires within stampEvery: a return need not arm it
+	stampEvery time.Duration // resolution of idle ages
+	needStamp  bool          // IdleTimeout, KeepaliveInterval or ValidateAfterIdle is on
+	maintTick  *messages.MaintenanceTick
 
 	waiterTimer   *time.Timer
 	waiterTimerAt time.Time
@@ -72,11 +97,16 @@ func NewBrokerProducer[C any](cfg *BrokerConfig) actor.Producer {
 	return func() actor.Actor {
 		return &broker[C]{
 			cfg:        cfg,
+			min:        cfg.MinConns,
+			max:        cfg.MaxConns,
 			live:       map[*core.Slot[C]]struct{}{},
 			owners:     map[string]*owner[C]{},
 			free:       make([]*core.Slot[C], 0, cfg.MaxConns),
 			waiterTick: &messages.WaiterTick{},
 			leaseTick:  &messages.LeaseTick{},
+			maintTick:  &messages.MaintenanceTick{},
+			needStamp:  cfg.IdleTimeout > 0 || cfg.KeepaliveInterval > 0 || cfg.ValidateAfterIdle > 0,
+			stampEvery: leaseCheckEvery(cfg.IdleTimeout, cfg.MaxLifetime, cfg.KeepaliveInterval, cfg.ValidateAfterIdle),
 		}
 	}
 }
@@ -95,6 +125,14 @@ func (b *broker[C]) Receive(ctx actor.Context) {
 		b.handleReady(ctx, msg)
 	case *messages.DialFailed:
 		b.handleDialFailed(ctx, msg)
+	case *messages.Checked[C]:
+		b.handleChecked(ctx, msg)
+	case *messages.MaintenanceTick:
+		b.handleMaintenance(ctx)
+	case *messages.SetLimits:
+		b.handleSetLimits(ctx, msg)
+	case *messages.Shrunk:
+		b.handleShrunk(ctx, msg)
 	case *messages.WaiterTick:
 		b.handleWaiterTick(ctx)
 	case *messages.LeaseTick:
@@ -118,7 +156,10 @@ func (b *broker[C]) Receive(ctx actor.Context) {
 }
 
 // handleAcquire is the grant path: a free connection and nobody ahead means
-// one message in, one answer out, no allocation.
+// one message in, one answer out, no allocation, no clock. A connection the
+// maintenance tick flagged stale (idle past ValidateAfterIdle) is pinged
+// instead of lent; the caller then takes the next free one, or waits for
+// the ping (or the replacement, when the ping fails).
 func (b *broker[C]) handleAcquire(ctx actor.Context, req *core.Request[C]) {
 	if b.closing {
 		b.fail(ctx, req, core.ErrPoolClosed)
@@ -128,6 +169,10 @@ func (b *broker[C]) handleAcquire(ctx actor.Context, req *core.Request[C]) {
 		for len(b.free) > 0 {
 			slot := b.free[len(b.free)-1]
 			b.free = b.free[:len(b.free)-1]
+			if slot.Stale {
+				b.check(ctx, slot, true)
+				continue
+			}
 			b.grant(ctx, slot, req)
 			return
 		}
@@ -217,17 +262,38 @@ func (b *broker[C]) handleReturned(ctx actor.Context, slot *core.Slot[C]) {
 		// Marked broken or failed its reset: the actor is redialling.
 		b.st.Broken++
 		delete(b.live, slot)
+		b.updateCircuit(ctx)
 		b.grow(ctx)
 		b.signalClosed()
 		return
 	}
-	b.offer(ctx, slot)
+	b.place(ctx, slot, false)
 	b.signalClosed()
+}
+
+// place puts a live, idle connection back to use, unless it has to go: past
+// its lifetime (replaced when the pool needs it), or above MaxConns.
+// Returning connections go on top of the free list, pinged ones (which sat
+// idle longest) at the bottom. No clock: this is the release path.
+func (b *broker[C]) place(ctx actor.Context, slot *core.Slot[C], bottom bool) {
+	switch {
+	case b.closing:
+		// Close finds it on the free list; no message to an actor now.
+	case slot.Expired:
+		b.st.RetiredLifetime++
+		b.retire(ctx, slot)
+		b.grow(ctx)
+		return
+	case b.total-b.shrinking > b.max:
+		b.retire(ctx, slot)
+		return
+	}
+	b.offer(ctx, slot, bottom)
 }
 
 // offer puts a connection to use: the oldest live waiter gets it, otherwise
 // it goes on the free list (where Close finds it when the actors stop).
-func (b *broker[C]) offer(ctx actor.Context, slot *core.Slot[C]) {
+func (b *broker[C]) offer(ctx actor.Context, slot *core.Slot[C], bottom bool) {
 	for n := b.waiters.Front(); n != nil; n = b.waiters.Front() {
 		b.waiters.Remove(n)
 		req := n.Value
@@ -238,7 +304,16 @@ func (b *broker[C]) offer(ctx actor.Context, slot *core.Slot[C]) {
 			return
 		}
 	}
-	b.free = append(b.free, slot)
+	if bottom {
+		b.free = slices.Insert(b.free, 0, slot)
+	} else {
+		b.free = append(b.free, slot)
+	}
+	if b.needStamp && !b.stampSoon {
+		// The next tick stamps it as idle; it comes within stampEvery.
+		b.stampSoon = true
+		b.resetMaint(b.stampEvery)
+	}
 }
 
 func (b *broker[C]) handleReady(ctx actor.Context, msg *messages.Ready[C]) {
@@ -247,8 +322,18 @@ func (b *broker[C]) handleReady(ctx actor.Context, msg *messages.Ready[C]) {
 		b.st.Restarts++
 	}
 	b.lastDialErr = nil
-	b.live[msg.Slot] = struct{}{}
-	b.offer(ctx, msg.Slot)
+	b.circuitOpen = false
+	slot := msg.Slot
+	b.live[slot] = struct{}{}
+	now := time.Now()
+	slot.IdleSince, slot.CheckedAt = now, now
+	if l := b.cfg.MaxLifetime; l > 0 {
+		// Up to a tenth earlier, so that connections dialled together
+		// are not all replaced together.
+		slot.RetireAt = now.Add(l - rand.N(l/10+1))
+	}
+	b.place(ctx, slot, false)
+	b.armMaint(b.dueOf(slot), now)
 }
 
 // handleDialFailed opens the circuit when no connection is alive: every
@@ -257,7 +342,24 @@ func (b *broker[C]) handleReady(ctx actor.Context, msg *messages.Ready[C]) {
 func (b *broker[C]) handleDialFailed(ctx actor.Context, msg *messages.DialFailed) {
 	b.st.DialErrors++
 	b.lastDialErr = msg.Err
-	if b.alive() > 0 {
+	b.updateCircuit(ctx)
+	b.shrinkDialing(ctx)
+}
+
+// updateCircuit opens the circuit when no connection is alive and the last
+// dial failed: every waiter fails now with ErrBackendUnavailable wrapping
+// the dial error, instead of waiting for its timeout, and so does every
+// acquire until a dial succeeds (handleReady closes it). The supervisor
+// meanwhile lets one connection actor at a time probe the backend.
+func (b *broker[C]) updateCircuit(ctx actor.Context) {
+	if b.alive() > 0 || b.lastDialErr == nil {
+		return
+	}
+	if !b.circuitOpen {
+		b.circuitOpen = true
+		b.st.CircuitOpens++
+	}
+	if b.waiters.Len() == 0 {
 		return
 	}
 	err := b.unavailable()
@@ -310,15 +412,24 @@ func (b *broker[C]) armWaiterTimer(_ actor.Context) {
 	b.waiterTimerAt = n.Deadline
 	d := time.Until(n.Deadline)
 	if b.waiterTimer == nil {
-		root, self, tick := b.root, b.self, b.waiterTick
-		b.waiterTimer = time.AfterFunc(d, func() { root.Send(self, tick) })
+		b.waiterTimer = time.AfterFunc(d, b.timerFunc(b.waiterTick))
 		return
 	}
 	b.waiterTimer.Reset(d)
 }
 
+// timerFunc returns what a broker timer runs when it fires: deliver msg to
+// the broker.
+func (b *broker[C]) timerFunc(msg any) func() {
+	if post := b.cfg.Post; post != nil {
+		return func() { post(msg) }
+	}
+	root, self := b.root, b.self
+	return func() { root.Send(self, msg) }
+}
+
 // alive counts connected connections.
-func (b *broker[C]) alive() int { return len(b.free) + b.leased }
+func (b *broker[C]) alive() int { return len(b.free) + b.leased + b.checking }
 
 // grow asks the supervisor for connection actors: up to MinConns always,
 // and one per waiter not already covered by a dial in flight, up to
@@ -327,12 +438,14 @@ func (b *broker[C]) grow(ctx actor.Context) {
 	if b.closing {
 		return
 	}
-	want := max(b.cfg.MinConns-b.total, 0)
-	coming := b.total - len(b.free) - b.leased + int(b.cfg.Returning.Load())
+	want := max(b.min-(b.total-b.shrinking), 0)
+	// Being pinged counts as coming back: most pings succeed, and a failed
+	// one is already being replaced.
+	coming := b.total - b.shrinking - len(b.free) - b.leased + int(b.cfg.Returning.Load())
 	if extra := b.waiters.Len() - coming; extra > want {
 		want = extra
 	}
-	want = min(want, b.cfg.MaxConns-b.total)
+	want = min(want, b.max-b.total)
 	if want <= 0 {
 		return
 	}
@@ -341,7 +454,7 @@ func (b *broker[C]) grow(ctx actor.Context) {
 }
 
 // retire stops an idle connection's actor; the slot must be off the free
-// list.
+// list, and not leased or pinged.
 func (b *broker[C]) retire(ctx actor.Context, slot *core.Slot[C]) {
 	delete(b.live, slot)
 	b.total--
@@ -356,9 +469,9 @@ func (b *broker[C]) failAll(ctx actor.Context, err error) {
 
 func (b *broker[C]) snapshot() *messages.Stats {
 	s := b.st
-	s.MinConns, s.MaxConns = b.cfg.MinConns, b.cfg.MaxConns
-	s.Total, s.Idle, s.Leased = b.total, len(b.free), b.leased
-	s.Dialing = b.total - len(b.free) - b.leased
+	s.MinConns, s.MaxConns = b.min, b.max
+	s.Total, s.Idle, s.Leased = b.total, len(b.free)+b.checking, b.leased
+	s.Dialing = b.total - s.Idle - b.leased
 	s.Waiting = b.waiters.Len()
 	if b.alive() == 0 {
 		s.LastDialError = b.lastDialErr
@@ -373,6 +486,7 @@ func (b *broker[C]) stopTimers() {
 	if b.leaseTimer != nil {
 		b.leaseTimer.Stop()
 	}
+	b.stopMaint()
 }
 
 // watch makes sure the broker hears when an acquiring actor stops.
@@ -435,6 +549,7 @@ func (b *broker[C]) takeBack(ctx actor.Context, slot *core.Slot[C], reason strin
 	delete(b.live, slot)
 	slot.Stack = nil
 	ctx.Send(slot.Actor, &messages.Revoke{Reason: reason})
+	b.updateCircuit(ctx)
 	b.signalClosed()
 }
 
@@ -445,8 +560,7 @@ func (b *broker[C]) armLeaseTimer() {
 		return
 	}
 	every := leaseCheckEvery(b.cfg.LeaseTimeout, b.cfg.LeakWarnAfter)
-	root, self, tick := b.root, b.self, b.leaseTick
-	b.leaseTimer = time.AfterFunc(every, func() { root.Send(self, tick) })
+	b.leaseTimer = time.AfterFunc(every, b.timerFunc(b.leaseTick))
 }
 
 // leaseCheckEvery is a quarter of the shortest enabled limit, between 1 ms
@@ -493,10 +607,12 @@ func (b *broker[C]) handleLeaseTick(ctx actor.Context) {
 	}
 }
 
-// handleClose stops taking acquires; Done closes when no lease is out.
+// handleClose stops taking acquires; Done closes when no lease is out and
+// no ping is under way.
 func (b *broker[C]) handleClose(ctx actor.Context, msg *messages.Close) {
 	if !b.closing {
 		b.closing = true
+		b.stopMaint()
 		b.failAll(ctx, core.ErrPoolClosed)
 	}
 	if b.closeDone != nil {
@@ -522,7 +638,7 @@ func (b *broker[C]) handleForceClose(_ actor.Context, msg *messages.ForceClose) 
 }
 
 func (b *broker[C]) signalClosed() {
-	if b.closing && b.closeDone != nil && b.leased == 0 {
+	if b.closing && b.closeDone != nil && b.leased == 0 && b.checking == 0 {
 		close(b.closeDone)
 		b.closeDone = nil
 	}

@@ -58,6 +58,8 @@ func (a *connection[C]) Receive(ctx actor.Context) {
 		a.close()
 	case *messages.LeaseEnded:
 		a.handleLeaseEnded(ctx)
+	case *messages.Ping:
+		a.handlePing(ctx, msg)
 	case *messages.Revoke:
 		a.close()
 		panic(&core.Failure{Kind: core.ConnLost, Err: errRevoked})
@@ -99,12 +101,45 @@ func (a *connection[C]) handleLeaseEnded(ctx actor.Context) {
 		}
 		slot.Cause = err
 		slot.MarkLost()
-		a.cfg.Logger.Warn("actorpool: reset failed; replacing connection", "conn", slot.ID, "err", err)
+		a.logReplaced("actorpool: reset failed; replacing connection", err)
 	}
 	a.close()
 	// The broker counts the lease as ended before the actor redials.
 	ctx.Send(a.cfg.Broker, slot.Returned)
 	panic(&core.Failure{Kind: core.ConnLost, Err: slot.Cause})
+}
+
+// handlePing checks the idle connection the broker took off its free list,
+// for a keepalive or before lending it. The answer goes back to the broker;
+// a failed ping closes the connection and crashes the actor, so that the
+// supervisor dials a new one before anyone leases the dead one.
+func (a *connection[C]) handlePing(ctx actor.Context, msg *messages.Ping) {
+	slot := a.slot
+	pctx, cancel := context.WithTimeout(a.cfg.Ctx, a.cfg.OpTimeout)
+	err := a.cfg.Backend.Ping(pctx, slot.Conn)
+	cancel()
+	ctx.Send(a.cfg.Broker, &messages.Checked[C]{Slot: slot, Err: err, Validation: msg.Validation})
+	if err == nil {
+		return
+	}
+	what := "actorpool: keepalive ping failed; replacing connection"
+	if msg.Validation {
+		what = "actorpool: ping before lending failed; replacing connection"
+	}
+	a.logReplaced(what, err)
+	a.close()
+	panic(&core.Failure{Kind: core.ConnLost, Err: err})
+}
+
+// logReplaced logs why a connection is being replaced: at Warn, unless the
+// backend says it is an expected replacement (backends.ErrReplace) or the
+// pool is closing.
+func (a *connection[C]) logReplaced(what string, err error) {
+	level := slog.LevelWarn
+	if errors.Is(err, backends.ErrReplace) || a.cfg.Ctx.Err() != nil {
+		level = slog.LevelDebug
+	}
+	a.cfg.Logger.Log(context.Background(), level, what, "conn", a.slot.ID, "err", err)
 }
 
 func (a *connection[C]) close() {

@@ -7,4 +7,14 @@
 // once. The actor dials, resets, pings and closes; the holder uses it
 // between grant and Release. The broker is the single authority on the
 // free list, the waiters and the leases out.
+//
+// The connection lifecycle is driven by the broker, because only it knows
+// which connections are idle: its maintenance tick (one timer per pool)
+// takes an idle connection off the free list and sends its actor *Ping,
+// for a keepalive or before lending one idle past ValidateAfterIdle; the
+// actor answers *Checked, or, when the ping failed, also closes the
+// connection and crashes so that the supervisor dials a new one. A
+// connection being pinged is never lent, and a leased one is never pinged.
+// Idle eviction and max lifetime retire idle connections (*Retire); a
+// leased connection past its lifetime is retired when it comes back.
 package actors

@@ -59,6 +59,17 @@ type Slot[C any] struct {
 	Stack      []byte
 	LeakWarned bool
 	Gone       bool
+
+	// broker-owned, for the connection's lifecycle. The broker never reads
+	// the clock on the lease path: IdleSince and CheckedAt are stamped by
+	// its maintenance tick, which notices (by the lease generation) that a
+	// connection on the free list was lent since it last looked.
+	IdleSince time.Time // on the free list, unleased, since (dial, or first tick that saw it back)
+	CheckedAt time.Time // last proof of life: dial, ping, or back from a lease
+	SeenGen   uint64    // lease generation when IdleSince was stamped
+	RetireAt  time.Time // dial time + MaxLifetime - jitter; zero: no limit
+	Stale     bool      // idle past ValidateAfterIdle: ping before lending
+	Expired   bool      // past RetireAt while leased: retire when it comes back
 }
 
 // SlotConfig is what every slot of a pool shares.

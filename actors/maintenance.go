@@ -1,0 +1,226 @@
+package actors
+
+import (
+	"slices"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorpool/actorpool/internal/core"
+	"github.com/actorpool/actorpool/messages"
+)
+
+// This file holds the broker's side of the connection lifecycle: keepalive
+// pings, the check before lending, idle eviction, max lifetime and limits
+// changed at run time. Like the rest of the broker, every method runs in its
+// Receive.
+//
+// How idle ages are known without a clock on the lease path: a connection
+// going back on the free list only makes sure that the maintenance timer
+// fires within stampEvery. The tick then sees, by the slot's lease
+// generation, which free connections were lent since it last looked, and
+// stamps them idle as of now. An idle age is therefore short by less than
+// stampEvery: eviction and keepalive are never early, and the stale flag
+// for ValidateAfterIdle is set stampEvery ahead, so that no connection idle
+// longer than ValidateAfterIdle is lent unchecked.
+
+// check takes an idle connection (already off the free list) to its actor
+// for a ping. Until the answer (*Checked) it counts as idle but cannot be
+// lent, evicted or pinged again.
+func (b *broker[C]) check(ctx actor.Context, slot *core.Slot[C], validation bool) {
+	b.checking++
+	ctx.Send(slot.Actor, &messages.Ping{Validation: validation})
+}
+
+// handleChecked takes a pinged connection back: alive, it goes back to use
+// (to a waiter first, such as the caller whose acquire asked for the
+// check); dead, its actor is already redialling.
+func (b *broker[C]) handleChecked(ctx actor.Context, msg *messages.Checked[C]) {
+	b.checking--
+	slot := msg.Slot
+	if msg.Err != nil {
+		if msg.Validation {
+			b.st.FailedValidations++
+		} else {
+			b.st.FailedPings++
+		}
+		delete(b.live, slot)
+		b.updateCircuit(ctx)
+		b.grow(ctx)
+		b.signalClosed()
+		return
+	}
+	now := time.Now()
+	slot.CheckedAt, slot.Stale = now, false
+	if !slot.RetireAt.IsZero() && !now.Before(slot.RetireAt) {
+		slot.Expired = true
+	}
+	b.place(ctx, slot, true)
+	b.armMaint(b.dueOf(slot), now)
+	b.signalClosed()
+}
+
+// handleMaintenance is the maintenance tick: it stamps connections that
+// came back since the last tick, marks those past their lifetime, then
+// walks the free list from the longest idle up: retire what expired or sat
+// idle too long (down to MinConns), ping what is due for a keepalive, flag
+// what is due for a check before lending. Then it arms the timer for the
+// next thing due.
+func (b *broker[C]) handleMaintenance(ctx actor.Context) {
+	b.maintAt, b.stampSoon = time.Time{}, false
+	if b.closing {
+		return
+	}
+	now := time.Now()
+	var next time.Time
+	if b.cfg.MaxLifetime > 0 {
+		// A leased (or pinged) connection past its lifetime is not cut:
+		// place retires it when it comes back.
+		for slot := range b.live {
+			if slot.Expired {
+				continue
+			}
+			if !now.Before(slot.RetireAt) {
+				slot.Expired = true
+				continue
+			}
+			next = earlier(next, slot.RetireAt)
+		}
+	}
+	idle, keepalive, validate := b.cfg.IdleTimeout, b.cfg.KeepaliveInterval, b.cfg.ValidateAfterIdle
+	kept := b.free[:0]
+	for _, slot := range b.free {
+		if gen := slot.Generation(); gen != slot.SeenGen {
+			// Lent and given back since the last tick.
+			slot.SeenGen = gen
+			slot.IdleSince, slot.CheckedAt, slot.Stale = now, now, false
+		}
+		switch {
+		case slot.Expired:
+			b.st.RetiredLifetime++
+			b.retire(ctx, slot)
+		case idle > 0 && b.total-b.shrinking > b.min && now.Sub(slot.IdleSince) >= idle:
+			b.st.RetiredIdle++
+			b.retire(ctx, slot)
+		case keepalive > 0 && now.Sub(slot.CheckedAt) >= keepalive:
+			b.check(ctx, slot, false)
+		default:
+			if validate > 0 && !slot.Stale && now.Sub(slot.CheckedAt) >= validate-b.stampEvery {
+				slot.Stale = true
+			}
+			kept = append(kept, slot)
+			next = earlier(next, b.dueOf(slot))
+		}
+	}
+	clear(b.free[len(kept):])
+	b.free = kept
+	b.grow(ctx) // replaces what expired, when the pool needs it
+	if !next.IsZero() {
+		b.armMaint(next, now)
+	}
+}
+
+// dueOf is when an idle connection next needs the maintenance tick; zero
+// when never.
+func (b *broker[C]) dueOf(slot *core.Slot[C]) time.Time {
+	due := slot.RetireAt
+	if d := b.cfg.IdleTimeout; d > 0 && b.total-b.shrinking > b.min {
+		due = earlier(due, slot.IdleSince.Add(d))
+	}
+	if d := b.cfg.KeepaliveInterval; d > 0 {
+		due = earlier(due, slot.CheckedAt.Add(d))
+	}
+	if d := b.cfg.ValidateAfterIdle; d > 0 && !slot.Stale {
+		due = earlier(due, slot.CheckedAt.Add(d-b.stampEvery))
+	}
+	return due
+}
+
+// earlier returns the earlier of a and t, zero meaning never.
+func earlier(a, t time.Time) time.Time {
+	if a.IsZero() || (!t.IsZero() && t.Before(a)) {
+		return t
+	}
+	return a
+}
+
+// armMaint makes sure the maintenance tick comes by at.
+func (b *broker[C]) armMaint(at, now time.Time) {
+	if at.IsZero() || b.closing {
+		return
+	}
+	if b.stampSoon {
+		if at.Sub(now) >= b.stampEvery {
+			return // the coming tick arms for it
+		}
+	} else if !b.maintAt.IsZero() && !at.Before(b.maintAt) {
+		return
+	}
+	b.maintAt = at
+	b.resetMaint(max(at.Sub(now), 0))
+}
+
+// resetMaint (re)arms the maintenance timer to fire in d.
+func (b *broker[C]) resetMaint(d time.Duration) {
+	if b.closing {
+		return
+	}
+	if b.maint == nil {
+		b.maint = time.AfterFunc(d, b.timerFunc(b.maintTick))
+		return
+	}
+	b.maint.Reset(d)
+}
+
+func (b *broker[C]) stopMaint() {
+	if b.maint != nil {
+		b.maint.Stop()
+	}
+	b.maintAt, b.stampSoon = time.Time{}, false
+}
+
+// handleSetLimits applies new limits at once. Growing dials up to the new
+// MinConns. Shrinking retires idle connections first (longest idle first),
+// asks the supervisor to stop actors still without a connection, and
+// retires leased connections when they come back.
+func (b *broker[C]) handleSetLimits(ctx actor.Context, msg *messages.SetLimits) {
+	if b.closing {
+		msg.Done <- core.ErrPoolClosed
+		return
+	}
+	b.min, b.max = msg.Min, msg.Max
+	for b.total-b.shrinking > b.max && len(b.free) > 0 {
+		slot := b.free[0]
+		b.free = slices.Delete(b.free, 0, 1)
+		b.retire(ctx, slot)
+	}
+	b.shrinkDialing(ctx)
+	b.grow(ctx)
+	if b.cfg.IdleTimeout > 0 && len(b.free) > 0 {
+		// A lower MinConns may let idle connections go now.
+		now := time.Now()
+		b.armMaint(now, now)
+	}
+	msg.Done <- nil
+}
+
+// shrinkDialing asks the supervisor to stop actors that have no connection
+// while the pool is above MaxConns. The ones dialling now are retired when
+// they report ready.
+func (b *broker[C]) shrinkDialing(ctx actor.Context) {
+	if b.closing {
+		return
+	}
+	excess := b.total - b.shrinking - b.max
+	dialing := b.total - b.shrinking - len(b.free) - b.leased - b.checking
+	if n := min(excess, dialing); n > 0 {
+		b.shrinking += n
+		ctx.Send(b.supervisor, &messages.Shrink{N: n})
+	}
+}
+
+func (b *broker[C]) handleShrunk(ctx actor.Context, msg *messages.Shrunk) {
+	b.shrinking -= msg.Asked
+	b.total -= msg.Stopped
+	b.grow(ctx)
+}
