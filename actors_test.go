@@ -3,6 +3,8 @@ package actorpool_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -190,4 +192,30 @@ func TestActorsGetErrPoolClosedAfterClose(t *testing.T) {
 	// The broker has stopped: the request is a dead letter, never a lease.
 	assert.Nil(t, res)
 	assert.True(t, errors.Is(err, actor.ErrDeadLetter) || errors.Is(err, actor.ErrTimeout), "got %v", err)
+}
+
+func TestAnActorThatLeasedAndStopsAfterCloseSendsNoDeadLetter(t *testing.T) {
+	f := newFixture(t, actorpool.Config{MaxConns: 1})
+	var late []string
+	var mu sync.Mutex
+	sub := f.sys.EventStream.Subscribe(func(evt any) {
+		if dl, ok := evt.(*actor.DeadLetterEvent); ok {
+			mu.Lock()
+			late = append(late, fmt.Sprintf("%T to %v", dl.Message, dl.PID))
+			mu.Unlock()
+		}
+	})
+	defer f.sys.EventStream.Unsubscribe(sub)
+	done := make(chan *jobDone, 1)
+	sink := f.sys.Root.Spawn(actor.PropsFromFunc(collector(done)))
+	w := f.sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &worker{broker: f.p.Broker()} }))
+	f.sys.Root.RequestWithCustomSender(w, &job{id: 1}, sink)
+	require.NoError(t, (<-done).err)
+	require.NoError(t, f.p.Close(context.Background()))
+	// The broker watched w; it must have unwatched it when it stopped.
+	require.NoError(t, f.sys.Root.StopFuture(w).Wait())
+	require.NoError(t, f.sys.Root.StopFuture(sink).Wait())
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Empty(t, late)
 }

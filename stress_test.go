@@ -141,7 +141,13 @@ func stressStep(t *testing.T, f *fixture, r *rand.Rand, holder int64, granted, e
 	granted.Add(1)
 	c := l.Conn()
 	if err := c.Hold(holder); err != nil {
-		t.Errorf("lent a connection already held or closed: %v", err)
+		// The pool revokes a lease before it closes its connection, so a
+		// closed connection is fine only under a lease that is no longer
+		// valid (revoked for LeaseTimeout while this worker was slow).
+		if !errors.Is(err, membackend.ErrClosed) || l.Valid() {
+			t.Errorf("lent a connection already held or closed: %v", err)
+		}
+		ended.Add(1)
 		return
 	}
 	var opErr error

@@ -43,6 +43,7 @@ type BrokerConfig struct {
 
 // owner is an actor that acquired through *messages.Acquire and is watched.
 type owner[C any] struct {
+	pid    *actor.PID
 	leases []*core.Slot[C]
 }
 
@@ -152,7 +153,17 @@ func (b *broker[C]) Receive(ctx actor.Context) {
 	case *actor.Stopping:
 		b.stopTimers()
 		b.failAll(ctx, core.ErrPoolClosed)
+		b.unwatchOwners(ctx)
 	}
+}
+
+// unwatchOwners stops watching the actors that leased, so that they do not
+// notify a stopped broker when they stop later.
+func (b *broker[C]) unwatchOwners(ctx actor.Context) {
+	for _, o := range b.owners {
+		ctx.Unwatch(o.pid)
+	}
+	clear(b.owners)
 }
 
 // handleAcquire is the grant path: a free connection and nobody ahead means
@@ -494,7 +505,7 @@ func (b *broker[C]) watch(ctx actor.Context, who *actor.PID) {
 	if b.owners[who.Id] != nil {
 		return
 	}
-	b.owners[who.Id] = &owner[C]{}
+	b.owners[who.Id] = &owner[C]{pid: who}
 	ctx.Watch(who)
 }
 

@@ -26,7 +26,7 @@ var (
 	// ErrClosed is what a closed connection returns from every call.
 	ErrClosed = errors.New("membackend: connection closed")
 	// ErrHeldTwice is what Hold returns when the connection already has a
-	// holder (or was closed): the pool lent it twice.
+	// holder, or is being pinged: the pool lent it twice.
 	ErrHeldTwice = errors.New("membackend: connection held twice")
 )
 
@@ -276,12 +276,16 @@ func (b *Backend) Conns() []*Conn {
 }
 
 // Hold records holder (non-zero) as the connection's user. It fails, and
-// counts a violation, when someone else holds it, the pool is pinging it,
-// or it is closed.
+// counts a violation, when someone else holds it or the pool is pinging it.
+// On a closed connection it fails with ErrClosed, uncounted.
 func (c *Conn) Hold(holder int64) error {
 	if c.closed.Load() {
-		c.b.violations.Add(1)
-		return fmt.Errorf("%w: conn %d is closed", ErrHeldTwice, c.ID)
+		// Not counted: a pool closes a connection whose lease it revoked,
+		// and the holder may get here after that. Whether the lease was
+		// still valid is the caller's to check (a pool revokes first and
+		// closes after, so a closed connection under a valid lease is a
+		// pool bug).
+		return fmt.Errorf("%w: conn %d", ErrClosed, c.ID)
 	}
 	if c.pinging.Load() {
 		c.b.violations.Add(1)

@@ -5,11 +5,14 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"syscall"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/actorpool/actorpool/backends"
 )
 
 // Errors returned by this package, to be matched with errors.Is.
@@ -19,7 +22,8 @@ var (
 	// temporary table, a user lock, another default database, or a result
 	// set, statement or transaction still open. The pool replaces the
 	// connection. The error says what was found.
-	ErrSessionDirty = errors.New("mysqlbackend: session state left by the holder")
+	// It wraps backends.ErrReplace: an expected replacement, logged at Debug.
+	ErrSessionDirty = fmt.Errorf("mysqlbackend: session state left by the holder: %w", backends.ErrReplace)
 
 	// ErrSessionClosed is returned by Reset and Ping when the driver has
 	// closed the session: its server went away, it was killed, or a query's

@@ -1,6 +1,11 @@
 package redisbackend
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/actorpool/actorpool/backends"
+)
 
 // Errors returned by this package, usable with errors.Is. None of them, nor
 // any error that wraps them, contains a password.
@@ -32,7 +37,8 @@ var (
 	// ErrNotResettable is returned by Reset when the holder ran a command
 	// whose effect Reset does not undo (SUBSCRIBE, MONITOR, AUTH, HELLO,
 	// CLIENT REPLY, ...). The pool closes and replaces the connection.
-	ErrNotResettable = errors.New("redisbackend: session state cannot be reset")
+	// It wraps backends.ErrReplace: an expected replacement, logged at Debug.
+	ErrNotResettable = fmt.Errorf("redisbackend: session state cannot be reset: %w", backends.ErrReplace)
 
 	// ErrConnInUse is returned by Reset when the connection is still checked
 	// out of its go-redis client after the lease ended: a redis.Conn from
