@@ -22,7 +22,7 @@ import (
 func TestDialPingAndCloseOpenAndEndOneSession(t *testing.T) {
 	ctx := testCtx(t)
 	b, _ := newBackend(t)
-	before := sessions(t)
+	before := settledSessions(t)
 
 	c, err := b.Dial(ctx)
 	require.NoError(t, err)
@@ -43,7 +43,7 @@ func TestDialPingAndCloseOpenAndEndOneSession(t *testing.T) {
 func TestTheProcessListCountsExactlyTheOpenConnections(t *testing.T) {
 	ctx := testCtx(t)
 	b, _ := newBackend(t)
-	before := sessions(t)
+	before := settledSessions(t)
 
 	var conns []*mysqlbackend.Conn
 	for range 5 {
@@ -74,7 +74,7 @@ func TestTheProcessListCountsExactlyTheOpenConnections(t *testing.T) {
 func TestAConnectionNeverOpensASecondSessionAfterABadConnection(t *testing.T) {
 	ctx := testCtx(t)
 	b, _ := newBackend(t)
-	before := sessions(t)
+	before := settledSessions(t)
 	c := dial(t, b)
 	require.NoError(t, srv.KillSession(ctx, int64(c.ID())))
 	assert.Eventually(t, func() bool { return sessions(t) == before }, 5*time.Second, 10*time.Millisecond)
@@ -113,7 +113,7 @@ func TestInitStatementsRunOnEveryNewSession(t *testing.T) {
 
 func TestAFailingInitStatementFailsTheDialAndLeavesNoSession(t *testing.T) {
 	ctx := testCtx(t)
-	before := sessions(t)
+	before := settledSessions(t)
 	b, _ := newBackend(t, "SET time_zone = 'Nowhere/Nothing'")
 	_, err := b.Dial(ctx)
 	require.Error(t, err)

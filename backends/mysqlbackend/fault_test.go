@@ -30,6 +30,7 @@ func TestKillingOneSessionFailsOnlyThatConnection(t *testing.T) {
 func TestAKilledServerGivesFatalErrorsAndNoHiddenReconnectAfterItReturns(t *testing.T) {
 	ctx := testCtx(t)
 	b, logs := newBackend(t)
+	settledSessions(t)
 	idle, busy := dial(t, b), dial(t, b)
 	before := sessions(t)
 

@@ -77,3 +77,13 @@ func sessions(t testing.TB) int {
 }
 
 func newLogger(l *logBuffer) *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
+
+// settledSessions waits until the test user's sessions left by earlier tests
+// are gone (the server drops a closed or killed session asynchronously) and
+// returns the count, which is then zero: every test closes its sessions.
+func settledSessions(t testing.TB) int {
+	t.Helper()
+	require.Eventually(t, func() bool { return sessions(t) == 0 }, 10*time.Second, 10*time.Millisecond,
+		"sessions of earlier tests are still open on the server")
+	return 0
+}

@@ -28,7 +28,7 @@ type mysqlPool = actorpool.Pool[*mysqlbackend.Conn]
 // goroutine is left.
 func newPool(t *testing.T, cfg actorpool.Config) (*mysqlPool, *mysqlbackend.Backend) {
 	t.Helper()
-	before := sessions(t) // the harness's admin connection exists from here
+	before := settledSessions(t) // the harness's admin connection exists from here
 	leaks := goleak.IgnoreCurrent()
 	t.Cleanup(func() {
 		// The harness's admin pool may have opened connections meanwhile
@@ -77,7 +77,7 @@ func settled(t *testing.T, p *mysqlPool, base int) int {
 }
 
 func TestTheProcessListAgreesWithThePoolStats(t *testing.T) {
-	base := sessions(t)
+	base := settledSessions(t)
 	p, _ := newPool(t, actorpool.Config{MinConns: 2, MaxConns: 6})
 	assert.Equal(t, 2, settled(t, p, base))
 
@@ -137,7 +137,7 @@ func TestTheNextHolderNeverSeesWhatTheLastOneLeft(t *testing.T) {
 
 func TestKillingOneSessionReplacesOnlyThatConnection(t *testing.T) {
 	ctx := testCtx(t)
-	base := sessions(t)
+	base := settledSessions(t)
 	p, b := newPool(t, actorpool.Config{MinConns: 3, MaxConns: 3})
 	require.Equal(t, 3, settled(t, p, base))
 
@@ -181,7 +181,7 @@ func TestKillingOneSessionReplacesOnlyThatConnection(t *testing.T) {
 }
 
 func TestAKilledServerFailsCallersFastAndThePoolRecoversByItself(t *testing.T) {
-	base := sessions(t)
+	base := settledSessions(t)
 	p, b := newPool(t, actorpool.Config{
 		MinConns: 2, MaxConns: 10,
 		AcquireTimeout: 5 * time.Second,
@@ -291,7 +291,7 @@ func requireStatsAddUp(t *testing.T, s actorpool.Stats) {
 
 func TestClosingThePoolEndsEverySessionOnTheServer(t *testing.T) {
 	ctx := testCtx(t)
-	base := sessions(t)
+	base := settledSessions(t)
 	p, _ := newPool(t, actorpool.Config{MinConns: 4, MaxConns: 4})
 	require.Equal(t, 4, settled(t, p, base))
 	l, err := p.Acquire(ctx)

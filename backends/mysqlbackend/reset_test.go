@@ -67,6 +67,7 @@ func TestResetAcceptsATransactionTheHolderEnded(t *testing.T) {
 func TestResetRefusesATransactionLeftOpenAndCloseDoesNotWaitForIt(t *testing.T) {
 	ctx := testCtx(t)
 	b, _ := newBackend(t)
+	settledSessions(t)
 	other := dial(t, b)
 	resetTable(t, other)
 	before := sessions(t)
@@ -89,7 +90,7 @@ func TestResetRefusesATransactionLeftOpenAndCloseDoesNotWaitForIt(t *testing.T) 
 func TestResetRefusesRowsOrAStatementLeftOpen(t *testing.T) {
 	ctx := testCtx(t)
 	b, _ := newBackend(t)
-	before := sessions(t)
+	before := settledSessions(t)
 
 	c, err := b.Dial(ctx)
 	require.NoError(t, err)
