@@ -1,4 +1,4 @@
-.PHONY: test deps vet bench
+.PHONY: test deps vet bench poolbench
 
 # Installs redis-server and MariaDB when missing, then runs every test with
 # the race detector. The tests start their own servers on free loopback ports.
@@ -14,3 +14,7 @@ vet:
 
 bench:
 	go test -run '^$$' -bench . -benchmem -cpu 1,2 .
+
+# Workloads W1-W5 against go-redis and database/sql on real servers it starts.
+poolbench: deps
+	go run ./cmd/poolbench
