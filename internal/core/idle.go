@@ -28,15 +28,15 @@ import (
 //     connection being pinged or retired is not on the stack to be lent.
 //     Connections due for a check before lending are moved off the stack.
 //
-// Who touches what: slots, waiting, closed and divert are guarded by mu; the
-// broker writes the flags, callers and holders read them. Acquired, the
-// stamp and lease-watch flags are atomic.
+// Who touches what: slots is guarded by mu. flags is written by the broker
+// under mu and read by callers and holders under mu to decide; they also
+// read it without mu first, so that while waiters are queued they go to the
+// broker without touching the lock (a stale read only sends them the slow
+// way, never past a waiter). Acquired, StampSoon and Watching are atomic.
 type Idle[C any] struct {
-	mu      sync.Mutex
-	slots   []*Slot[C] // LIFO: most recently used last
-	waiting bool       // the broker has waiters queued
-	closed  bool       // Close started
-	divert  bool       // the broker wants returns (above MaxConns)
+	mu    sync.Mutex
+	slots []*Slot[C]    // LIFO: most recently used last
+	flags atomic.Uint32 // flagWaiting | flagClosed | flagDivert; written under mu
 
 	// Acquired counts leases granted on the fast path; the broker adds its
 	// own grants.
@@ -53,6 +53,12 @@ type Idle[C any] struct {
 
 	cfg IdleConfig
 }
+
+const (
+	flagWaiting uint32 = 1 << iota // the broker has waiters queued
+	flagClosed                     // Close started
+	flagDivert                     // the broker wants returns (above MaxConns)
+)
 
 // IdleConfig is read-only after NewIdle.
 type IdleConfig struct {
@@ -78,11 +84,13 @@ func NewIdle[C any](cfg IdleConfig, capacity int) *Idle[C] {
 // when no waiter is queued. It returns nil when there is none, or when the
 // caller must queue; closed reports that Close started.
 func (s *Idle[C]) Take() (slot *Slot[C], closed bool) {
+	if f := s.flags.Load(); f != 0 {
+		return nil, f&flagClosed != 0
+	}
 	s.mu.Lock()
-	if s.closed || s.waiting || len(s.slots) == 0 {
-		closed = s.closed
+	if f := s.flags.Load(); f&(flagClosed|flagWaiting) != 0 || len(s.slots) == 0 {
 		s.mu.Unlock()
-		return nil, closed
+		return nil, f&flagClosed != 0
 	}
 	slot = s.pop()
 	s.mu.Unlock()
@@ -107,8 +115,11 @@ func (s *Idle[C]) Lend(slot *Slot[C], stack []byte) Lease[C] {
 // put is a holder's fast path for a clean release: it pushes slot unless the
 // broker must see it. It reports whether it did.
 func (s *Idle[C]) put(slot *Slot[C]) bool {
+	if s.flags.Load() != 0 || slot.expired.Load() {
+		return false
+	}
 	s.mu.Lock()
-	if s.waiting || s.closed || s.divert || slot.expired.Load() {
+	if s.flags.Load() != 0 || slot.expired.Load() {
 		s.mu.Unlock()
 		return false
 	}
@@ -137,7 +148,7 @@ func (s *Idle[C]) TakeOrWait() *Slot[C] {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.slots) == 0 {
-		s.waiting = true
+		s.flags.Store(s.flags.Load() | flagWaiting)
 		return nil
 	}
 	return s.pop()
@@ -145,8 +156,18 @@ func (s *Idle[C]) TakeOrWait() *Slot[C] {
 
 // Publish sets the flags callers and holders go by. Broker only.
 func (s *Idle[C]) Publish(waiting, closed, divert bool) {
+	var f uint32
+	if waiting {
+		f |= flagWaiting
+	}
+	if closed {
+		f |= flagClosed
+	}
+	if divert {
+		f |= flagDivert
+	}
 	s.mu.Lock()
-	s.waiting, s.closed, s.divert = waiting, closed, divert
+	s.flags.Store(f)
 	s.mu.Unlock()
 }
 
