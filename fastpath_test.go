@@ -239,7 +239,11 @@ func TestTheFastPathReturnsErrPoolClosedOnceCloseStarts(t *testing.T) {
 	closed := make(chan error, 1)
 	go func() { closed <- f.p.Close(context.Background()) }()
 	require.Eventually(t, func() bool {
-		_, err := f.p.Acquire(context.Background())
+		l, err := f.p.Acquire(context.Background())
+		if err == nil {
+			// Close has not started yet.
+			require.NoError(t, l.Release())
+		}
 		return errors.Is(err, actorpool.ErrPoolClosed)
 	}, eventually, 100*time.Microsecond)
 	select {
