@@ -230,6 +230,9 @@ func TestAConnectionPastMaxLifetimeIsRetiredEvenWhenReturnedOnTheFastPath(t *tes
 		return first.Closed()
 	}, eventually, 100*time.Microsecond)
 	assert.GreaterOrEqual(t, f.p.Stats().RetiredLifetime(), uint64(1))
+	// Let the retired actor finish stopping before the cleanup closes the
+	// pool: replaced up to MinConns.
+	require.Eventually(t, func() bool { return f.b.Dials() >= 2 && f.p.Stats().Idle() == 1 }, eventually, time.Millisecond)
 }
 
 func TestTheFastPathReturnsErrPoolClosedOnceCloseStarts(t *testing.T) {
