@@ -33,6 +33,7 @@ type Pool[C any] struct {
 	backend backends.Backend[C]
 	cfg     Config
 
+	idle    *core.Idle[C] // connections a caller takes without the broker
 	reqs    sync.Pool     // *core.Request[C], answered ones only
 	closed  atomic.Bool   // set when Close starts
 	stopped chan struct{} // closed when every actor has stopped
@@ -76,6 +77,13 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 	p.reqs.New = func() any { return core.NewRequest[C]() }
 
 	ids, returning := new(atomic.Uint64), new(atomic.Int64)
+	p.mailbox = mailbox.NewPinned(brokerThroughput)
+	p.idle = core.NewIdle[C](core.IdleConfig{
+		Post:     p.mailbox.PostUserMessage,
+		StampMsg: &messages.StampSoon{}, WatchMsg: &messages.WatchLeases{},
+		NeedStamp:   cfg.IdleTimeout > 0 || cfg.KeepaliveInterval > 0 || cfg.ValidateAfterIdle > 0,
+		WatchLeases: cfg.LeaseTimeout > 0 || cfg.LeakWarnAfter > 0,
+	}, cfg.MaxConns)
 	var needsReset func(C) bool
 	if t, ok := backend.(backends.ResetTracker[C]); ok {
 		needsReset = t.NeedsReset
@@ -84,7 +92,7 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 		conn := &actors.ConnectionConfig[C]{
 			Backend: backend, Broker: broker, Ctx: ctx,
 			OpTimeout: cfg.DialTimeout, Logger: cfg.Logger, IDs: ids,
-			Slots: core.SlotConfig[C]{Root: sys.Root, Broker: broker, Returning: returning, NeedsReset: needsReset},
+			Slots: core.SlotConfig[C]{Root: sys.Root, Broker: broker, Returning: returning, NeedsReset: needsReset, Idle: p.idle},
 		}
 		return actor.PropsFromProducer(supervisor.New[C](supervisor.Config{
 			Broker:     broker,
@@ -101,9 +109,8 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 		KeepaliveInterval: cfg.KeepaliveInterval, ValidateAfterIdle: cfg.ValidateAfterIdle,
 		Returning: returning, Supervisor: supervisorProps, Logger: cfg.Logger,
 	}
-	p.mailbox = mailbox.NewPinned(brokerThroughput)
 	brokerCfg.Post = p.mailbox.PostUserMessage
-	p.broker = sys.Root.SpawnPrefix(actor.PropsFromProducer(actors.NewBrokerProducer[C](brokerCfg),
+	p.broker = sys.Root.SpawnPrefix(actor.PropsFromProducer(actors.NewBrokerProducer(brokerCfg, p.idle),
 		actor.WithMailbox(func() actor.Mailbox { return p.mailbox })), "actorpool")
 	return p, nil
 }
@@ -112,6 +119,10 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 // free, ctx ends (the ctx error comes back as itself), or AcquireTimeout
 // passes (ErrAcquireTimeout). While no connection is alive and dials fail it
 // fails at once with ErrBackendUnavailable, wrapping the dial error.
+//
+// The fast path: when no caller is waiting and a connection is idle, the
+// caller takes it on its own goroutine, without a message to the broker.
+// Otherwise it asks the broker and waits for the answer.
 func (p *Pool[C]) Acquire(ctx context.Context) (Lease[C], error) {
 	if p.closed.Load() {
 		return Lease[C]{}, ErrPoolClosed
@@ -119,15 +130,33 @@ func (p *Pool[C]) Acquire(ctx context.Context) (Lease[C], error) {
 	if err := ctx.Err(); err != nil {
 		return Lease[C]{}, err
 	}
-	req := p.reqs.Get().(*core.Request[C])
+	var stack []byte
 	if p.cfg.LeakWarnAfter > 0 {
-		req.Stack = debug.Stack()
+		stack = debug.Stack()
 	}
+	slot, closed := p.idle.Take()
+	if slot != nil {
+		return p.idle.Lend(slot, stack), nil
+	}
+	if closed {
+		return Lease[C]{}, ErrPoolClosed
+	}
+	req := p.reqs.Get().(*core.Request[C])
+	req.Stack = stack
 	p.root.Send(p.broker, req)
+	done := ctx.Done()
+	if done == nil {
+		select {
+		case <-req.Done():
+			return p.answer(req)
+		case <-p.stopped:
+			return p.abandon(req, ErrPoolClosed, false)
+		}
+	}
 	select {
 	case <-req.Done():
 		return p.answer(req)
-	case <-ctx.Done():
+	case <-done:
 		return p.abandon(req, ctx.Err(), true)
 	case <-p.stopped:
 		return p.abandon(req, ErrPoolClosed, false)

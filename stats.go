@@ -11,8 +11,8 @@ type Stats struct {
 // Total is the number of connection actors: idle, leased or dialling.
 func (s Stats) Total() int { return s.s.Total }
 
-// Idle is the number of connections waiting on the free list, or being
-// pinged (keepalive, or a check before lending).
+// Idle is the number of connections ready to lend, or being pinged
+// (keepalive, or a check before lending).
 func (s Stats) Idle() int { return s.s.Idle }
 
 // Leased is the number of leases out (a released connection counts until

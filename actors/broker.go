@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -47,27 +46,34 @@ type owner[C any] struct {
 	leases []*core.Slot[C]
 }
 
-// broker is the single authority on who holds what: the free list, the FIFO
-// of waiters, the leases out, and the circuit (fail fast while no
-// connection is alive and dials fail).
+// broker is the single authority on who holds what: the FIFO of waiters,
+// the leases out, the circuit (fail fast while no connection is alive and
+// dials fail), and what may be on the idle stack.
 //
-// Every field is owned by Receive. Slots are shared with holders and
-// connection actors only through their atomic state (see core.Slot).
+// Every field is owned by Receive, except idle: callers take connections
+// from it and holders put them back without a message while no waiter is
+// queued (the fast path, see core.Idle). The broker tells them when they
+// must not (waiters, closing, above MaxConns) under the stack's lock, and
+// counts idle and leased connections from the stack's size: every
+// connection it knows alive is idle (on the stack, flagged stale, or being
+// pinged) or leased (including one being reset). Slots are shared with
+// holders and connection actors only through their atomic state (see
+// core.Slot).
 type broker[C any] struct {
 	cfg        *BrokerConfig
 	root       *actor.RootContext
 	self       *actor.PID
 	supervisor *actor.PID
 
-	free    []*core.Slot[C]               // idle connections, most recently used last
-	live    map[*core.Slot[C]]struct{}    // idle, leased and pinged connections
+	idle    *core.Idle[C]                 // idle connections ready to lend; shared with callers
+	stale   []*core.Slot[C]               // idle past ValidateAfterIdle: off the stack, ping before lending
+	live    map[*core.Slot[C]]struct{}    // connected: idle, stale, leased and pinged
 	waiters waitq.Queue[*core.Request[C]] // FIFO, with a deadline heap
 	owners  map[string]*owner[C]          // watched actors, by PID id
 
 	min, max  int // limits in force; SetLimits changes them
 	total     int // connection actors alive or asked for
-	leased    int // leases out, including ones being reset
-	checking  int // connections off the free list for a ping
+	checking  int // connections off the stack for a ping
 	shrinking int // actors without a connection the supervisor was asked to stop
 
 	lastDialErr error // set by a failed dial, cleared by a successful one
@@ -75,11 +81,13 @@ type broker[C any] struct {
 	closing     bool
 	closeDone   chan struct{}
 
+	// The flags last published to idle (see publish).
+	pubWaiting, pubDivert bool
+
 	// The maintenance timer: one for the whole pool, armed only when some
 	// idle connection has something due (a stamp, a ping, a retirement).
 	maint      *time.Timer
-	maintAt    time.Time     // when maint fires, unless stampSoon; zero: not armed
-	stampSoon  bool          // maint fires within stampEvery: a return need not arm it
+	maintAt    time.Time     // when maint fires, unless idle.StampSoon; zero: not armed
 	stampEvery time.Duration // resolution of idle ages
 	needStamp  bool          // IdleTimeout, KeepaliveInterval or ValidateAfterIdle is on
 	maintTick  *messages.MaintenanceTick
@@ -94,7 +102,8 @@ type broker[C any] struct {
 }
 
 // NewBrokerProducer returns the producer for a pool's broker.
-func NewBrokerProducer[C any](cfg *BrokerConfig) actor.Producer {
+// idle is the stack the pool's callers take connections from.
+func NewBrokerProducer[C any](cfg *BrokerConfig, idle *core.Idle[C]) actor.Producer {
 	return func() actor.Actor {
 		return &broker[C]{
 			cfg:        cfg,
@@ -102,7 +111,7 @@ func NewBrokerProducer[C any](cfg *BrokerConfig) actor.Producer {
 			max:        cfg.MaxConns,
 			live:       map[*core.Slot[C]]struct{}{},
 			owners:     map[string]*owner[C]{},
-			free:       make([]*core.Slot[C], 0, cfg.MaxConns),
+			idle:       idle,
 			waiterTick: &messages.WaiterTick{},
 			leaseTick:  &messages.LeaseTick{},
 			maintTick:  &messages.MaintenanceTick{},
@@ -113,6 +122,11 @@ func NewBrokerProducer[C any](cfg *BrokerConfig) actor.Producer {
 }
 
 func (b *broker[C]) Receive(ctx actor.Context) {
+	b.dispatch(ctx)
+	b.publish()
+}
+
+func (b *broker[C]) dispatch(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *core.Request[C]:
 		b.handleAcquire(ctx, msg)
@@ -130,6 +144,10 @@ func (b *broker[C]) Receive(ctx actor.Context) {
 		b.handleChecked(ctx, msg)
 	case *messages.MaintenanceTick:
 		b.handleMaintenance(ctx)
+	case *messages.StampSoon:
+		b.handleStampSoon()
+	case *messages.WatchLeases:
+		b.armLeaseTimer()
 	case *messages.SetLimits:
 		b.handleSetLimits(ctx, msg)
 	case *messages.Shrunk:
@@ -157,6 +175,22 @@ func (b *broker[C]) Receive(ctx actor.Context) {
 	}
 }
 
+// publish tells callers and holders, when it changed, whether they may use
+// the idle stack: not while waiters are queued (so nobody barges past
+// them, and a returned connection goes to the oldest), not after Close, and
+// no returns while the pool is above MaxConns (so that the broker retires
+// them). A change to "waiting" made in handleAcquire is already published
+// (TakeOrWait); the others may reach callers a little late, which only
+// sends them the slow way.
+func (b *broker[C]) publish() {
+	waiting, divert := b.waiters.Len() > 0, b.total-b.shrinking > b.max
+	if waiting == b.pubWaiting && divert == b.pubDivert {
+		return
+	}
+	b.pubWaiting, b.pubDivert = waiting, divert
+	b.idle.Publish(waiting, b.closing, divert)
+}
+
 // unwatchOwners stops watching the actors that leased, so that they do not
 // notify a stopped broker when they stop later.
 func (b *broker[C]) unwatchOwners(ctx actor.Context) {
@@ -166,27 +200,31 @@ func (b *broker[C]) unwatchOwners(ctx actor.Context) {
 	clear(b.owners)
 }
 
-// handleAcquire is the grant path: a free connection and nobody ahead means
-// one message in, one answer out, no allocation, no clock. A connection the
-// maintenance tick flagged stale (idle past ValidateAfterIdle) is pinged
-// instead of lent; the caller then takes the next free one, or waits for
-// the ping (or the replacement, when the ping fails).
+// handleAcquire is the slow path, for callers that found the idle stack
+// empty or waiters queued, and for actors: a free connection and nobody
+// ahead means one message in, one answer out, no allocation, no clock.
+// Otherwise the request waits in line. Connections the maintenance tick
+// flagged stale (idle past ValidateAfterIdle) are pinged when no other is
+// free; the caller then waits for the ping (or the replacement, when the
+// ping fails).
 func (b *broker[C]) handleAcquire(ctx actor.Context, req *core.Request[C]) {
 	if b.closing {
 		b.fail(ctx, req, core.ErrPoolClosed)
 		return
 	}
 	if b.waiters.Len() == 0 {
-		for len(b.free) > 0 {
-			slot := b.free[len(b.free)-1]
-			b.free = b.free[:len(b.free)-1]
-			if slot.Stale {
-				b.check(ctx, slot, true)
-				continue
-			}
+		// From here until the waiters are gone, holders send their
+		// connections here instead of to the stack.
+		if slot := b.idle.TakeOrWait(); slot != nil {
 			b.grant(ctx, slot, req)
 			return
 		}
+		b.pubWaiting = true
+		for _, slot := range b.stale {
+			b.check(ctx, slot, true)
+		}
+		clear(b.stale)
+		b.stale = b.stale[:0]
 	}
 	if b.alive() == 0 && b.lastDialErr != nil {
 		b.st.FailedFast++
@@ -225,14 +263,16 @@ func (b *broker[C]) handleActorAcquire(ctx actor.Context, msg *messages.Acquire)
 // grant lends slot to req, or, when req was cancelled in the meantime, puts
 // slot back at once.
 func (b *broker[C]) grant(ctx actor.Context, slot *core.Slot[C], req *core.Request[C]) {
+	watch := b.cfg.LeaseTimeout > 0 || b.cfg.LeakWarnAfter > 0
+	var now int64
+	if watch {
+		now = core.Now()
+	}
+	slot.Prepare(req.Owner != nil, watch, now, req.Stack)
 	lease := slot.Grant()
-	if b.cfg.LeaseTimeout > 0 || b.cfg.LeakWarnAfter > 0 {
-		slot.LeasedAt = time.Now()
-		slot.Stack = req.Stack
-		slot.LeakWarned = false
+	if watch {
 		b.armLeaseTimer()
 	}
-	b.leased++
 	if !req.Resolve(lease, nil) {
 		// The caller gave up between queueing and now: the lease was
 		// never seen by anyone; end it the ordinary way, through a reset.
@@ -262,13 +302,11 @@ func (b *broker[C]) fail(ctx actor.Context, req *core.Request[C], err error) {
 // handleReturned takes a connection back after a lease ended by its holder.
 func (b *broker[C]) handleReturned(ctx actor.Context, slot *core.Slot[C]) {
 	b.cfg.Returning.Add(-1)
-	b.leased--
 	b.disown(slot)
-	if slot.LeakWarned {
+	if slot.Warned() {
 		b.cfg.Logger.Info("actorpool: connection reported as leaked was returned", "conn", slot.ID,
-			"held", time.Since(slot.LeasedAt).Round(time.Millisecond))
+			"held", slot.Held(core.Now()).Round(time.Millisecond))
 	}
-	slot.Stack = nil
 	if !slot.Reusable() {
 		// Marked broken or failed its reset: the actor is redialling.
 		b.st.Broken++
@@ -284,13 +322,13 @@ func (b *broker[C]) handleReturned(ctx actor.Context, slot *core.Slot[C]) {
 
 // place puts a live, idle connection back to use, unless it has to go: past
 // its lifetime (replaced when the pool needs it), or above MaxConns.
-// Returning connections go on top of the free list, pinged ones (which sat
+// Returning connections go on top of the idle stack, pinged ones (which sat
 // idle longest) at the bottom. No clock: this is the release path.
 func (b *broker[C]) place(ctx actor.Context, slot *core.Slot[C], bottom bool) {
 	switch {
 	case b.closing:
-		// Close finds it on the free list; no message to an actor now.
-	case slot.Expired:
+		// Close finds it on the idle stack; no message to an actor now.
+	case slot.Expired():
 		b.st.RetiredLifetime++
 		b.retire(ctx, slot)
 		b.grow(ctx)
@@ -303,7 +341,7 @@ func (b *broker[C]) place(ctx actor.Context, slot *core.Slot[C], bottom bool) {
 }
 
 // offer puts a connection to use: the oldest live waiter gets it, otherwise
-// it goes on the free list (where Close finds it when the actors stop).
+// it goes on the idle stack (where Close finds it when the actors stop).
 func (b *broker[C]) offer(ctx actor.Context, slot *core.Slot[C], bottom bool) {
 	for n := b.waiters.Front(); n != nil; n = b.waiters.Front() {
 		b.waiters.Remove(n)
@@ -315,14 +353,12 @@ func (b *broker[C]) offer(ctx actor.Context, slot *core.Slot[C], bottom bool) {
 			return
 		}
 	}
-	if bottom {
-		b.free = slices.Insert(b.free, 0, slot)
-	} else {
-		b.free = append(b.free, slot)
-	}
-	if b.needStamp && !b.stampSoon {
+	// No waiter is left: callers may take it, holders may return theirs.
+	b.publish()
+	b.idle.Push(slot, bottom)
+	if b.needStamp && !b.idle.StampSoon.Load() {
 		// The next tick stamps it as idle; it comes within stampEvery.
-		b.stampSoon = true
+		b.idle.StampSoon.Store(true)
 		b.resetMaint(b.stampEvery)
 	}
 }
@@ -440,7 +476,11 @@ func (b *broker[C]) timerFunc(msg any) func() {
 }
 
 // alive counts connected connections.
-func (b *broker[C]) alive() int { return len(b.free) + b.leased + b.checking }
+func (b *broker[C]) alive() int { return len(b.live) }
+
+// idleCount counts idle connections: on the stack, flagged stale, or being
+// pinged. The rest of alive() is leased.
+func (b *broker[C]) idleCount() int { return b.idle.Len() + len(b.stale) + b.checking }
 
 // grow asks the supervisor for connection actors: up to MinConns always,
 // and one per waiter not already covered by a dial in flight, up to
@@ -452,7 +492,7 @@ func (b *broker[C]) grow(ctx actor.Context) {
 	want := max(b.min-(b.total-b.shrinking), 0)
 	// Being pinged counts as coming back: most pings succeed, and a failed
 	// one is already being replaced.
-	coming := b.total - b.shrinking - len(b.free) - b.leased + int(b.cfg.Returning.Load())
+	coming := b.total - b.shrinking - b.alive() + b.checking + int(b.cfg.Returning.Load())
 	if extra := b.waiters.Len() - coming; extra > want {
 		want = extra
 	}
@@ -464,8 +504,8 @@ func (b *broker[C]) grow(ctx actor.Context) {
 	ctx.Send(b.supervisor, &messages.Grow{N: want})
 }
 
-// retire stops an idle connection's actor; the slot must be off the free
-// list, and not leased or pinged.
+// retire stops an idle connection's actor; the slot must be off the idle
+// stack, and not leased or pinged.
 func (b *broker[C]) retire(ctx actor.Context, slot *core.Slot[C]) {
 	delete(b.live, slot)
 	b.total--
@@ -481,8 +521,10 @@ func (b *broker[C]) failAll(ctx actor.Context, err error) {
 func (b *broker[C]) snapshot() *messages.Stats {
 	s := b.st
 	s.MinConns, s.MaxConns = b.min, b.max
-	s.Total, s.Idle, s.Leased = b.total, len(b.free)+b.checking, b.leased
-	s.Dialing = b.total - s.Idle - b.leased
+	s.Acquired += b.idle.Acquired.Load()
+	s.Total, s.Idle = b.total, b.idleCount()
+	s.Leased = b.alive() - s.Idle
+	s.Dialing = b.total - b.alive()
 	s.Waiting = b.waiters.Len()
 	if b.alive() == 0 {
 		s.LastDialError = b.lastDialErr
@@ -556,20 +598,20 @@ func (b *broker[C]) handleOwnerStopped(ctx actor.Context, who *actor.PID) {
 // takeBack ends the accounting of a lease the broker revoked: the
 // connection actor closes the connection and redials.
 func (b *broker[C]) takeBack(ctx actor.Context, slot *core.Slot[C], reason string) {
-	b.leased--
 	delete(b.live, slot)
-	slot.Stack = nil
 	ctx.Send(slot.Actor, &messages.Revoke{Reason: reason})
 	b.updateCircuit(ctx)
 	b.signalClosed()
 }
 
 // armLeaseTimer schedules the next lease check when timeouts or leak
-// warnings are on and none is pending.
+// warnings are on and none is pending. While it is armed, the fast path
+// need not ask for it (idle.Watching).
 func (b *broker[C]) armLeaseTimer() {
 	if b.leaseTimer != nil {
 		return
 	}
+	b.idle.Watching.Store(true)
 	every := leaseCheckEvery(b.cfg.LeaseTimeout, b.cfg.LeakWarnAfter)
 	b.leaseTimer = time.AfterFunc(every, b.timerFunc(b.leaseTick))
 }
@@ -590,14 +632,15 @@ func leaseCheckEvery(limits ...time.Duration) time.Duration {
 // past LeakWarnAfter, with the acquirer's stack.
 func (b *broker[C]) handleLeaseTick(ctx actor.Context) {
 	b.leaseTimer = nil
-	now := time.Now()
+	now := core.Now()
 	for slot := range b.live {
-		if !slot.Leased() {
+		cur, at, stack, ok := slot.LeaseInfo()
+		if !ok {
 			continue
 		}
-		held := now.Sub(slot.LeasedAt)
+		held := time.Duration(now - at)
 		if b.cfg.LeaseTimeout > 0 && held >= b.cfg.LeaseTimeout {
-			if slot.Revoke(false) {
+			if slot.RevokeFrom(cur, false) {
 				b.st.Revoked++
 				b.disown(slot)
 				b.cfg.Logger.Warn("actorpool: lease revoked after LeaseTimeout; closing its connection",
@@ -606,14 +649,23 @@ func (b *broker[C]) handleLeaseTick(ctx actor.Context) {
 			}
 			continue
 		}
-		if b.cfg.LeakWarnAfter > 0 && held >= b.cfg.LeakWarnAfter && !slot.LeakWarned {
-			slot.LeakWarned = true
+		if b.cfg.LeakWarnAfter > 0 && held >= b.cfg.LeakWarnAfter && slot.WarnFrom(cur) {
+			// From now on the lease ends through the broker, which logs
+			// its return.
 			b.st.LeakWarnings++
 			b.cfg.Logger.Warn("actorpool: connection leak suspected: lease held past LeakWarnAfter",
-				"conn", slot.ID, "held", held.Round(time.Millisecond), "acquired_at", string(slot.Stack))
+				"conn", slot.ID, "held", held.Round(time.Millisecond), "acquired_at", string(stack))
 		}
 	}
-	if b.leased > 0 {
+	if b.alive() > b.idleCount() {
+		b.armLeaseTimer()
+		return
+	}
+	// No lease out: stop watching. A caller that takes a lease on the fast
+	// path from now on sees Watching unset and asks for the timer; one that
+	// took it before this line is counted by the check below.
+	b.idle.Watching.Store(false)
+	if b.alive() > b.idleCount() {
 		b.armLeaseTimer()
 	}
 }
@@ -625,6 +677,9 @@ func (b *broker[C]) handleClose(ctx actor.Context, msg *messages.Close) {
 		b.closing = true
 		b.stopMaint()
 		b.failAll(ctx, core.ErrPoolClosed)
+		// From now on the fast path is shut: every lease ends here.
+		b.pubWaiting, b.pubDivert = false, false
+		b.idle.Publish(false, true, false)
 	}
 	if b.closeDone != nil {
 		close(msg.Done) // a second Close: the first one waits
@@ -641,7 +696,6 @@ func (b *broker[C]) handleForceClose(_ actor.Context, msg *messages.ForceClose) 
 		if slot.Revoke(false) {
 			b.st.Revoked++
 			msg.Revoked++
-			b.leased--
 			delete(b.live, slot)
 		}
 	}
@@ -649,7 +703,7 @@ func (b *broker[C]) handleForceClose(_ actor.Context, msg *messages.ForceClose) 
 }
 
 func (b *broker[C]) signalClosed() {
-	if b.closing && b.closeDone != nil && b.leased == 0 && b.checking == 0 {
+	if b.closing && b.closeDone != nil && b.checking == 0 && b.alive() == b.idleCount() {
 		close(b.closeDone)
 		b.closeDone = nil
 	}

@@ -109,7 +109,7 @@ func (a *connection[C]) handleLeaseEnded(ctx actor.Context) {
 	panic(&core.Failure{Kind: core.ConnLost, Err: slot.Cause})
 }
 
-// handlePing checks the idle connection the broker took off its free list,
+// handlePing checks the idle connection the broker took off the idle stack,
 // for a keepalive or before lending it. The answer goes back to the broker;
 // a failed ping closes the connection and crashes the actor, so that the
 // supervisor dials a new one before anyone leases the dead one.

@@ -3,14 +3,16 @@
 // what.
 //
 // The guarantee: a connection is touched only by its own connection actor,
-// or by the one lease holder the broker granted it to, never by both at
-// once. The actor dials, resets, pings and closes; the holder uses it
-// between grant and Release. The broker is the single authority on the
-// free list, the waiters and the leases out.
+// or by the one lease holder it was granted to, never by both at once. The
+// actor dials, resets, pings and closes; the holder uses it between grant
+// and Release. The broker is the single authority on the waiters, the
+// leases out, and on when callers may use the idle stack (core.Idle):
+// while no waiter is queued, a caller takes an idle connection, and a
+// holder gives a clean one back, without a message to the broker.
 //
 // The connection lifecycle is driven by the broker, because only it knows
 // which connections are idle: its maintenance tick (one timer per pool)
-// takes an idle connection off the free list and sends its actor *Ping,
+// takes an idle connection off the idle stack and sends its actor *Ping,
 // for a keepalive or before lending one idle past ValidateAfterIdle; the
 // actor answers *Checked, or, when the ping failed, also closes the
 // connection and crashes so that the supervisor dials a new one. A

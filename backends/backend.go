@@ -47,7 +47,7 @@ type Validator interface {
 // may have changed a connection's session (a selected database, an open
 // transaction). NeedsReset is called on the releasing goroutine, while the
 // lease still owns conn; when it returns false, the connection goes straight
-// back to the free list without a Reset. It must be cheap: it sits on every
+// back to the idle connections without a Reset. It must be cheap: it sits on every
 // Release.
 type ResetTracker[C any] interface {
 	NeedsReset(conn C) bool

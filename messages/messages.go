@@ -50,7 +50,7 @@ type GetStats struct{}
 type Stats struct {
 	MinConns, MaxConns int
 	Total              int // connection actors alive (or asked for)
-	Idle               int // connected, on the free list
+	Idle               int // connected and not leased: ready to lend, or being pinged
 	Leased             int // held by a lease (including one being reset)
 	Dialing            int // dialling, waiting to redial after a failure
 	Waiting            int // acquirers in the queue
@@ -141,11 +141,11 @@ type Revoke struct {
 }
 
 // Retire tells a connection actor to close its connection and stop.
-// Sender: broker, only for a connection it took off the free list.
+// Sender: broker, only for a connection it took off the idle stack.
 type Retire struct{}
 
 // Ping asks a connection actor to ping its idle connection. Sender: broker,
-// only for a connection it took off the free list (so it is not leased, and
+// only for a connection it took off the idle stack (so it is not leased, and
 // is not lent while the ping runs). Validation says the ping is the check
 // before lending (ValidateAfterIdle) rather than a keepalive. Reply to the
 // broker: *Checked[C]; after a failure the actor also closes the connection
@@ -188,6 +188,18 @@ type Shrunk struct {
 // validate-flag or retire those that are due. Sender: the broker's own
 // timer.
 type MaintenanceTick struct{}
+
+// StampSoon asks the broker to arm its maintenance tick within the idle-age
+// resolution, so that it stamps a connection a holder put back on the idle
+// stack without the broker. Sender: Lease.Release on the fast path, once
+// until the tick (core.Idle.StampSoon). No reply.
+type StampSoon struct{}
+
+// WatchLeases asks the broker to arm its lease timer (LeaseTimeout,
+// LeakWarnAfter) for a lease a caller took on the fast path while the timer
+// was off. Sender: Pool.Acquire on the fast path, once until the broker
+// finds no lease out (core.Idle.Watching). No reply.
+type WatchLeases struct{}
 
 // WaiterTick wakes the broker at the earliest waiter deadline.
 // Sender: the broker's own timer.

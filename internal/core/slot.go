@@ -11,12 +11,13 @@ import (
 // Lease states, kept in the low bits of Slot.state; the high bits hold the
 // lease generation, which grows by one with every grant.
 const (
-	stIdle      uint64 = iota // owned by the broker (free list) or the connection actor
+	stIdle      uint64 = iota // idle (on the idle stack, or with the broker) or with the connection actor
 	stLeased                  // held by exactly one lease
 	stReleased                // ended by Release; the connection actor resets it
 	stBroken                  // ended by MarkBroken; the connection actor replaces it
 	stRevoked                 // ended by the broker (lease timeout or Close); replaced
 	stReclaimed               // ended by the broker because the owner actor stopped; replaced
+	stWarned                  // held by exactly one lease, reported as leaked: it ends through the broker
 	stateBits   = 3
 	stateMask   = 1<<stateBits - 1
 )
@@ -28,9 +29,15 @@ const (
 // Who touches what:
 //   - Conn, Actor, ID and the preallocated messages are written by the
 //     connection actor before the slot is announced, then only read.
-//   - state is atomic: the broker grants (Grant) and revokes (Revoke); the
-//     holder ends its lease (Lease.Release, Lease.MarkBroken). One CAS
-//     decides who ends a lease.
+//   - state is atomic: the broker, or a caller on the fast path (Idle.Lend),
+//     grants (Grant); the broker revokes (Revoke, RevokeFrom) and marks a
+//     lease as leaked (WarnFrom); the holder ends its lease (Lease.Release,
+//     Lease.MarkBroken). One CAS decides who ends a lease.
+//   - brokered, and leasedAt and stack (atomic, since the broker reads them
+//     while a caller may start the next lease), are written by whoever
+//     grants, before Grant; the holder reads brokered after its CAS.
+//   - expired is atomic: the broker sets it, under the Idle lock; a holder
+//     reads it under that lock before it puts the slot back.
 //   - Cause is written by the holder before it notifies the connection
 //     actor, and read by that actor after the notification.
 //   - The fields under "broker-owned" are touched only in the broker's
@@ -48,28 +55,30 @@ type Slot[C any] struct {
 	ended      any           // sent to Actor when a lease ends; reused by every lease of this slot
 	returning  *atomic.Int64 // pool-wide: leases ended by holders, not yet back at the broker
 	needsReset func(C) bool  // nil: every released connection is reset
+	idle       *Idle[C]      // where a clean release goes without a message
+
+	brokered bool                   // the lease must end through the broker (an actor's lease)
+	expired  atomic.Bool            // past its lifetime: must end through the broker, to be retired
+	leasedAt atomic.Int64           // Now() at grant, when leases are watched
+	stack    atomic.Pointer[[]byte] // the acquirer's stack, when leak warnings are on
 
 	// Returned is the message the connection actor sends to the broker after
 	// a lease ended and the connection was reset (or found lost); reused.
 	Returned any
 
 	// broker-owned
-	LeasedAt   time.Time
-	Owner      *actor.PID
-	Stack      []byte
-	LeakWarned bool
-	Gone       bool
+	Owner     *actor.PID
+	WarnedGen uint64 // lease generation last reported as leaked
 
-	// broker-owned, for the connection's lifecycle. The broker never reads
-	// the clock on the lease path: IdleSince and CheckedAt are stamped by
-	// its maintenance tick, which notices (by the lease generation) that a
-	// connection on the free list was lent since it last looked.
-	IdleSince time.Time // on the free list, unleased, since (dial, or first tick that saw it back)
+	// broker-owned, for the connection's lifecycle. Nobody reads the clock
+	// on the lease path: IdleSince and CheckedAt are stamped by the broker's
+	// maintenance tick, which notices (by the lease generation) that a
+	// connection on the idle stack was lent since it last looked.
+	IdleSince time.Time // idle, unleased, since (dial, or first tick that saw it back)
 	CheckedAt time.Time // last proof of life: dial, ping, or back from a lease
 	SeenGen   uint64    // lease generation when IdleSince was stamped
 	RetireAt  time.Time // dial time + MaxLifetime - jitter; zero: no limit
-	Stale     bool      // idle past ValidateAfterIdle: ping before lending
-	Expired   bool      // past RetireAt while leased: retire when it comes back
+	Stale     bool      // idle past ValidateAfterIdle: off the stack, ping before lending
 }
 
 // SlotConfig is what every slot of a pool shares.
@@ -78,10 +87,13 @@ type SlotConfig[C any] struct {
 	Broker    *actor.PID
 	Returning *atomic.Int64 // leases ended by holders, not yet back at the broker
 	// NeedsReset, when set, is asked on the releasing goroutine whether the
-	// holder may have changed the session. When it says no, Release hands
-	// the connection straight back to the broker, skipping the connection
-	// actor and its Reset.
+	// holder may have changed the session. When it says no, Release puts
+	// the connection straight back on Idle (or, when the broker must see
+	// it, sends it to the broker), skipping the connection actor and its
+	// Reset.
 	NeedsReset func(C) bool
+	// Idle is the pool's stack of connections ready to lend.
+	Idle *Idle[C]
 }
 
 // NewSlot prepares a slot for conn, owned by the connection actor self.
@@ -91,13 +103,91 @@ func NewSlot[C any](cfg SlotConfig[C], self *actor.PID, id uint64, conn C, ended
 	s := &Slot[C]{
 		Conn: conn, Actor: self, ID: id, ended: ended,
 		root: cfg.Root, broker: cfg.Broker, returning: cfg.Returning, needsReset: cfg.NeedsReset,
+		idle: cfg.Idle,
 	}
 	s.Returned = returned(s)
 	return s
 }
 
-// Grant starts a new lease. Broker only; the slot must be idle (fresh, or
-// back from a released lease).
+// Prepare records, before Grant, how the next lease is watched: brokered
+// says it must end through the broker (an actor's lease, whose owner the
+// broker tracks); now and stack are recorded when watch is set. Broker
+// only; the fast path does the same in Idle.Lend.
+func (s *Slot[C]) Prepare(brokered, watch bool, now int64, stack []byte) {
+	s.brokered = brokered
+	if watch {
+		s.setLeaseInfo(now, stack)
+	}
+}
+
+func (s *Slot[C]) setLeaseInfo(now int64, stack []byte) {
+	s.leasedAt.Store(now)
+	if stack == nil {
+		s.stack.Store(nil)
+	} else {
+		s.stack.Store(&stack)
+	}
+}
+
+// LeaseInfo reads the current lease: its state word (for RevokeFrom and
+// WarnFrom), when it started and the acquirer's stack. ok is false when no
+// lease holds the slot, or when it changed hands while being read.
+func (s *Slot[C]) LeaseInfo() (cur uint64, leasedAt int64, stack []byte, ok bool) {
+	cur = s.state.Load()
+	if st := cur & stateMask; st != stLeased && st != stWarned {
+		return 0, 0, nil, false
+	}
+	leasedAt = s.leasedAt.Load()
+	if p := s.stack.Load(); p != nil {
+		stack = *p
+	}
+	// The fields are written before Grant: if the state is unchanged, they
+	// belong to this lease.
+	if s.state.Load() != cur {
+		return 0, 0, nil, false
+	}
+	return cur, leasedAt, stack, true
+}
+
+// Held is how long the last lease was held (or is held) at now, when
+// leases are watched. Broker only, after the lease came back through it.
+func (s *Slot[C]) Held(now int64) time.Duration { return time.Duration(now - s.leasedAt.Load()) }
+
+// RevokeFrom ends the lease read by LeaseInfo as cur, for the broker, if it
+// is still held. It reports false when the holder ended it first.
+func (s *Slot[C]) RevokeFrom(cur uint64, reclaimed bool) bool {
+	to := stRevoked
+	if reclaimed {
+		to = stReclaimed
+	}
+	return s.state.CompareAndSwap(cur, cur&^stateMask|to)
+}
+
+// WarnFrom marks the lease read by LeaseInfo as cur as reported leaked, so
+// that it ends through the broker. It reports false when it already was, or
+// when the lease ended.
+func (s *Slot[C]) WarnFrom(cur uint64) bool {
+	if cur&stateMask != stLeased || !s.state.CompareAndSwap(cur, cur&^stateMask|stWarned) {
+		return false
+	}
+	s.WarnedGen = cur >> stateBits
+	return true
+}
+
+// Warned reports whether the lease that ended last had been reported
+// leaked (broker, after the lease came back).
+func (s *Slot[C]) Warned() bool { return s.WarnedGen != 0 && s.WarnedGen == s.Generation() }
+
+// SetExpired marks the connection past its lifetime: a holder will not put
+// it back on Idle, the broker retires it. Broker only, under the Idle lock.
+func (s *Slot[C]) SetExpired() { s.expired.Store(true) }
+
+// Expired reports whether SetExpired was called.
+func (s *Slot[C]) Expired() bool { return s.expired.Load() }
+
+// Grant starts a new lease. The granter must own the slot: the broker
+// (fresh, back from a lease, or taken off Idle), or a caller that took it
+// with Idle.Take.
 func (s *Slot[C]) Grant() Lease[C] {
 	gen := s.state.Load()>>stateBits + 1
 	s.state.Store(gen<<stateBits | stLeased)
@@ -109,18 +199,17 @@ func (s *Slot[C]) Grant() Lease[C] {
 // It reports false when the holder ended the lease first.
 func (s *Slot[C]) Revoke(reclaimed bool) bool {
 	cur := s.state.Load()
-	if cur&stateMask != stLeased {
+	if st := cur & stateMask; st != stLeased && st != stWarned {
 		return false
 	}
-	to := stRevoked
-	if reclaimed {
-		to = stReclaimed
-	}
-	return s.state.CompareAndSwap(cur, cur&^stateMask|to)
+	return s.RevokeFrom(cur, reclaimed)
 }
 
 // Leased reports whether a lease currently holds the slot.
-func (s *Slot[C]) Leased() bool { return s.state.Load()&stateMask == stLeased }
+func (s *Slot[C]) Leased() bool {
+	st := s.state.Load() & stateMask
+	return st == stLeased || st == stWarned
+}
 
 // Reusable reports whether the last lease ended with Release, so that after
 // a reset the connection may be lent again. Connection actor only, after
@@ -170,7 +259,11 @@ func (l Lease[C]) MarkBroken(cause error) error { return l.end(stBroken, cause) 
 // Valid reports whether the lease is still held: not released, broken or
 // revoked.
 func (l Lease[C]) Valid() bool {
-	return l.slot != nil && l.slot.state.Load() == l.gen<<stateBits|stLeased
+	if l.slot == nil {
+		return false
+	}
+	cur := l.slot.state.Load()
+	return cur == l.gen<<stateBits|stLeased || cur == l.gen<<stateBits|stWarned
 }
 
 // ID names the connection behind the lease, for logs.
@@ -186,21 +279,36 @@ func (l Lease[C]) end(to uint64, cause error) error {
 	if s == nil {
 		return ErrLeaseReleased
 	}
-	held := l.gen<<stateBits | stLeased
-	if s.state.CompareAndSwap(held, l.gen<<stateBits|to) {
-		s.returning.Add(1)
-		switch {
-		case to == stBroken:
-			s.Cause = cause
-		case s.needsReset != nil && !s.needsReset(s.Conn):
-			// Nothing to undo: straight back to the broker.
-			s.root.Send(s.broker, s.Returned)
+	ended := l.gen<<stateBits | to
+	warned := false
+	if !s.state.CompareAndSwap(l.gen<<stateBits|stLeased, ended) {
+		if !s.state.CompareAndSwap(l.gen<<stateBits|stWarned, ended) {
+			return l.endedBy(s.state.Load())
+		}
+		warned = true
+	}
+	switch {
+	case to == stBroken:
+		s.Cause = cause
+	case s.needsReset != nil && !s.needsReset(s.Conn):
+		// Nothing to undo: back on the idle stack, unless the broker must
+		// see it (an actor's lease, one reported leaked, waiters queued,
+		// the pool closing or shrinking, the connection past its
+		// lifetime).
+		if !warned && !s.brokered && s.idle != nil && s.idle.put(s) {
 			return nil
 		}
-		s.root.Send(s.Actor, s.ended)
+		s.returning.Add(1)
+		s.root.Send(s.broker, s.Returned)
 		return nil
 	}
-	cur := s.state.Load()
+	s.returning.Add(1)
+	s.root.Send(s.Actor, s.ended)
+	return nil
+}
+
+// endedBy explains why a lease could not be ended: cur is the slot's state.
+func (l Lease[C]) endedBy(cur uint64) error {
 	if cur>>stateBits == l.gen {
 		switch cur & stateMask {
 		case stRevoked:
