@@ -74,6 +74,7 @@ type broker[C any] struct {
 	min, max  int // limits in force; SetLimits changes them
 	total     int // connection actors alive or asked for
 	checking  int // connections off the stack for a ping
+	retiring  int // actors told to Retire that have not stopped yet
 	shrinking int // actors without a connection the supervisor was asked to stop
 
 	lastDialErr error // set by a failed dial, cleared by a successful one
@@ -152,6 +153,9 @@ func (b *broker[C]) dispatch(ctx actor.Context) {
 		b.handleSetLimits(ctx, msg)
 	case *messages.Shrunk:
 		b.handleShrunk(ctx, msg)
+	case *messages.Retired:
+		b.retiring = max(b.retiring-1, 0)
+		b.signalClosed()
 	case *messages.WaiterTick:
 		b.handleWaiterTick(ctx)
 	case *messages.LeaseTick:
@@ -509,6 +513,7 @@ func (b *broker[C]) grow(ctx actor.Context) {
 func (b *broker[C]) retire(ctx actor.Context, slot *core.Slot[C]) {
 	delete(b.live, slot)
 	b.total--
+	b.retiring++
 	ctx.Send(slot.Actor, &messages.Retire{})
 }
 
@@ -703,7 +708,7 @@ func (b *broker[C]) handleForceClose(_ actor.Context, msg *messages.ForceClose) 
 }
 
 func (b *broker[C]) signalClosed() {
-	if b.closing && b.closeDone != nil && b.checking == 0 && b.alive() == b.idleCount() {
+	if b.closing && b.closeDone != nil && b.checking == 0 && b.retiring == 0 && b.alive() == b.idleCount() {
 		close(b.closeDone)
 		b.closeDone = nil
 	}

@@ -178,6 +178,12 @@ type Shrink struct {
 	N int
 }
 
+// Retired tells the broker that a connection actor it retired (with
+// *Retire) has stopped and its supervisor has forgotten it. Close waits for
+// these, so that stopping the pool never races an actor stopping itself.
+// Sender: supervisor, to the broker.
+type Retired struct{}
+
 // Shrunk says how many connection actors a *Shrink stopped; Asked repeats
 // the request's N. Sender: supervisor, to the broker.
 type Shrunk struct {

@@ -173,7 +173,11 @@ func (s *Supervisor[C]) handleTerminated(ctx actor.Context, who *actor.PID) {
 		return
 	}
 	if c.state != leaving {
+		// It stopped by itself: the broker retired it.
 		s.leave(c)
+		if !s.stopping {
+			ctx.Send(s.cfg.Broker, &messages.Retired{})
+		}
 	}
 	if c.refill {
 		s.refilling--
