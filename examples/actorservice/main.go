@@ -28,8 +28,6 @@ import (
 	"github.com/actorpool/actorpool/messages"
 )
 
-type pool = actorpool.Pool[*redisbackend.Conn]
-
 // hit asks the hitCounter to count one visit of page. Sender: main. No reply.
 type hit struct{ page string }
 
