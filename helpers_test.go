@@ -1,21 +1,14 @@
 package actorpool_test
 
 import (
-	"log/slog"
-	"time"
-
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorpool/actorpool/internal/pooltest"
 )
 
 // newSystem returns an actor system that logs nowhere, as a library's host
 // would configure it.
-func newSystem() *actor.ActorSystem {
-	return actor.NewActorSystem(
-		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-			return slog.New(slog.DiscardHandler)
-		}),
-		// A dead letter starts a throttle goroutine that lives this long;
-		// keep it short so that goleak, run right after Close, sees it end.
-		actor.WithDeadLetterThrottleInterval(10*time.Millisecond),
-	)
-}
+func newSystem() *actor.ActorSystem { return pooltest.NewSystem() }
+
+// requireStatsAddUp checks invariant 5 on one snapshot.
+var requireStatsAddUp = pooltest.RequireStatsAddUp

@@ -77,14 +77,6 @@ func (f *fixture) acquire(t *testing.T) actorpool.Lease[*membackend.Conn] {
 	return l
 }
 
-// requireStatsAddUp checks invariant 5 on one snapshot.
-func requireStatsAddUp(t *testing.T, s actorpool.Stats) {
-	t.Helper()
-	require.Equal(t, s.Total(), s.Idle()+s.Leased()+s.Dialing(), "stats do not add up: %+v", s)
-	require.GreaterOrEqual(t, s.Dialing(), 0, "%+v", s)
-	require.LessOrEqual(t, s.Total(), s.MaxConns(), "%+v", s)
-}
-
 func TestAcquireGrantsAConnectionAndReleaseReturnsIt(t *testing.T) {
 	f := newFixture(t, actorpool.Config{MinConns: 1, MaxConns: 2})
 	l := f.acquire(t)

@@ -4,19 +4,18 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	"github.com/actorpool/actorpool"
 	"github.com/actorpool/actorpool/backends/mysqlbackend"
+	"github.com/actorpool/actorpool/internal/pooltest"
 )
 
 const eventually = 10 * time.Second
@@ -40,15 +39,7 @@ func newPool(t *testing.T, cfg actorpool.Config) (*mysqlPool, *mysqlbackend.Back
 			goleak.IgnoreAnyFunction("github.com/actorpool/actorpool/internal/testserver/mariadbserver.(*Server).start.func1"))
 	})
 	b, _ := newBackend(t)
-	sys := actor.NewActorSystem(
-		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-			return slog.New(slog.DiscardHandler)
-		}),
-		// A dead letter (a message to a connection actor that stopped
-		// during Close) starts a timer goroutine for the throttle period:
-		// keep it short so that goleak sees it end.
-		actor.WithDeadLetterThrottleInterval(10*time.Millisecond),
-	)
+	sys := pooltest.NewSystem()
 	p, err := actorpool.New(sys, b, cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -281,12 +272,7 @@ func TestAKilledServerFailsCallersFastAndThePoolRecoversByItself(t *testing.T) {
 	// exactly the server's sessions.
 	settled(t, p, base)
 	assert.Zero(t, p.Stats().Leased())
-	requireStatsAddUp(t, p.Stats())
-}
-
-func requireStatsAddUp(t *testing.T, s actorpool.Stats) {
-	t.Helper()
-	require.Equal(t, s.Total(), s.Idle()+s.Leased()+s.Dialing(), "stats do not add up")
+	pooltest.RequireStatsAddUp(t, p.Stats())
 }
 
 func TestClosingThePoolEndsEverySessionOnTheServer(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/actorpool/actorpool"
 	"github.com/actorpool/actorpool/backends/redisbackend"
+	"github.com/actorpool/actorpool/internal/pooltest"
 	"github.com/actorpool/actorpool/internal/testserver/redisserver"
 )
 
@@ -40,14 +41,7 @@ func newPool(t *testing.T, cfg actorpool.Config, opts ...redisserver.Option) (*r
 			goleak.IgnoreAnyFunction("github.com/actorpool/actorpool/internal/testserver/redisserver.(*Server).start.func1"))
 	})
 
-	sys := actor.NewActorSystem(
-		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-			return slog.New(slog.DiscardHandler)
-		}),
-		// A dead letter starts a timer goroutine for the throttle period:
-		// keep it short so that goleak sees it end.
-		actor.WithDeadLetterThrottleInterval(10*time.Millisecond),
-	)
+	sys := pooltest.NewSystem()
 	b := redisbackend.New(redisbackend.Options{Addr: s.Addr(), Password: s.Password(), ClientName: "pooled"})
 	p, err := actorpool.New(sys, b, cfg)
 	require.NoError(t, err)
@@ -192,7 +186,7 @@ func TestAKilledServerFailsAcquireFastAndThePoolRecoversByItself(t *testing.T) {
 	st := p.Stats()
 	assert.Zero(t, st.Leased(), "a lease was lost")
 	assert.Positive(t, st.Restarts())
-	assert.Equal(t, st.Total(), st.Idle()+st.Leased()+st.Dialing())
+	pooltest.RequireStatsAddUp(t, st)
 	settled(t, p, s)
 	t.Logf("%d successful leases, %d failed, %d restarts", ok.Load(), failed.Load(), st.Restarts())
 }
