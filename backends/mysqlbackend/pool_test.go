@@ -282,12 +282,18 @@ func TestClosingThePoolEndsEverySessionOnTheServer(t *testing.T) {
 	require.Equal(t, 4, settled(t, p, base))
 	l, err := p.Acquire(ctx)
 	require.NoError(t, err)
-	go func() {
-		time.Sleep(50 * time.Millisecond)
-		_ = l.Release()
-	}()
-	require.NoError(t, p.Close(ctx))
+	closed := make(chan error, 1)
+	go func() { closed <- p.Close(ctx) }()
+	// Close has started once Acquire refuses; it waits for the lease out.
+	require.Eventually(t, func() bool {
+		extra, err := p.Acquire(ctx)
+		if err == nil {
+			require.NoError(t, extra.Release()) // Close has not started yet
+		}
+		return errors.Is(err, actorpool.ErrPoolClosed)
+	}, eventually, time.Millisecond)
+	assert.Equal(t, base+4, sessions(t), "sessions stay open while a lease is out")
+	require.NoError(t, l.Release())
+	require.NoError(t, <-closed)
 	assert.Eventually(t, func() bool { return sessions(t) == base }, eventually, 10*time.Millisecond)
-	_, err = p.Acquire(ctx)
-	assert.ErrorIs(t, err, actorpool.ErrPoolClosed)
 }
