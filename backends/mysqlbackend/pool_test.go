@@ -248,7 +248,9 @@ func TestAKilledServerFailsCallersFastAndThePoolRecoversByItself(t *testing.T) {
 	require.Eventually(t, func() bool { return unavail.Load() > 0 }, eventually, time.Millisecond,
 		"callers fail fast with ErrBackendUnavailable while the server is down")
 	t.Logf("first fast failure %v after the kill", time.Since(killed).Round(time.Millisecond))
-	time.Sleep(300 * time.Millisecond) // down for a while, with 32 callers retrying
+	// Down long enough that the pool has redialled and failed, with 32
+	// callers retrying.
+	require.Eventually(t, func() bool { return p.Stats().DialErrors() >= 2 }, eventually, time.Millisecond)
 	downOK := ok.Load()
 
 	require.NoError(t, srv.Restart(testCtx(t)))
