@@ -22,7 +22,7 @@
 // of -duration that is not counted. Both pools have -conns connections,
 // all dialled before the first round. actorpool runs with
 // Config{MinConns: conns, MaxConns: conns} and defaults otherwise, its
-// Logger and the actor system's logger discard.
+// Logger (except in W4, see below) and the actor system's logger discard.
 //
 //   - W1 Redis: GET and SET of 16-byte values over 1024 keys, one lease per
 //     command, -callers goroutines back to back. actorpool:
@@ -82,7 +82,17 @@
 //     DB.Stats().InUse: must be 0). actorpool redials with its default
 //     backoff (100 ms doubling to 5 s, jittered), the peers dial on demand
 //     and go-redis retries each command up to 3 times: that is what the
-//     times compare.
+//     times compare. For actorpool the notes also give, per round, the
+//     backoff step in effect when the server came back / when its redial
+//     was due / the first success, in ms from the restart, and whether the
+//     first success came within one step plus the dial (the target). They
+//     come from the pool's Logger: a handler keeps the time and retry_in of
+//     each Debug "actorpool: dial failed" record and the time of
+//     "actorpool: backend reachable again". The step is the retry_in of the
+//     last failed dial before the restart (retry_in 0 is a child parked
+//     behind the probe, skipped); the dial runs from the redial that
+//     succeeded to "reachable again". The target is missed only when the
+//     redial after the restart fails or the lease is slow to follow it.
 //   - W5: ops/s are grants per second inside the window (capacity is
 //     conns/50ms); p50 and p99 are the waits of the acquires that
 //     succeeded; errors are the acquires that timed out, and the notes give

@@ -40,8 +40,14 @@ func mysqlDSN(e *env) string {
 	return e.srv.maria.DSN("interpolateParams=true", "checkConnLiveness=false")
 }
 
+// newMySQLPool is the actorpool side: cfg with MinConns and MaxConns conns
+// and, unless cfg has one, a Logger that discards; every connection is
+// dialled before it returns.
 func newMySQLPool(ctx context.Context, e *env, cfg actorpool.Config) (*actorpool.Pool[*mysqlbackend.Conn], error) {
-	cfg.MinConns, cfg.MaxConns, cfg.Logger = e.cfg.conns, e.cfg.conns, e.discard
+	cfg.MinConns, cfg.MaxConns = e.cfg.conns, e.cfg.conns
+	if cfg.Logger == nil {
+		cfg.Logger = e.discard
+	}
 	p, err := actorpool.New(e.sys, mysqlbackend.New(mysqlbackend.Options{DSN: mysqlDSN(e)}), cfg)
 	if err != nil {
 		return nil, err

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"runtime/pprof"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,8 +47,101 @@ type side struct {
 	// acquired and ended count actorpool leases: granted, and ended
 	// (Release or MarkBroken returned nil). nil for the peer.
 	acquired, ended *atomic.Int64
-	close           func()
+	// dials records the actorpool supervisor's dial log; nil for the peer.
+	dials *dialLog
+	close func()
 }
+
+// Messages of the supervisor's Debug records that dialLog keeps.
+const (
+	msgDialFailed = "actorpool: dial failed"
+	msgReachable  = "actorpool: backend reachable again; refilling"
+)
+
+// dialFailure is one "dial failed" record: when, and the redial delay.
+type dialFailure struct {
+	at      time.Time
+	retryIn time.Duration
+}
+
+// dialLog is the slog.Handler of the actorpool side of W4. It keeps the
+// time and retry_in of every "dial failed" record and the time of every
+// "backend reachable again" record, and drops everything else. Safe for
+// concurrent use.
+type dialLog struct {
+	mu        sync.Mutex
+	failed    []dialFailure
+	reachable []time.Time
+}
+
+func (h *dialLog) Enabled(context.Context, slog.Level) bool { return true }
+func (h *dialLog) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *dialLog) WithGroup(string) slog.Handler            { return h }
+
+// Handle keeps the records W4 needs, with the time the logger stamped.
+func (h *dialLog) Handle(_ context.Context, r slog.Record) error {
+	switch r.Message {
+	case msgDialFailed:
+		f := dialFailure{at: r.Time}
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "retry_in" && a.Value.Kind() == slog.KindDuration {
+				f.retryIn = a.Value.Duration()
+				return false
+			}
+			return true
+		})
+		h.mu.Lock()
+		h.failed = append(h.failed, f)
+		h.mu.Unlock()
+	case msgReachable:
+		h.mu.Lock()
+		h.reachable = append(h.reachable, r.Time)
+		h.mu.Unlock()
+	}
+	return nil
+}
+
+// atRestart returns, in milliseconds, the backoff step in effect when the
+// server came back at restart: step, the retry_in of the last failed dial
+// before restart; due, the time from restart to the redial it scheduled
+// (negative: that redial had started before); dial, from the scheduled
+// redial that succeeded to the supervisor's "reachable again". A failed
+// dial with retry_in 0 is a child parked behind the probe, which schedules
+// no redial, and is skipped. NaN when a record is missing.
+func (h *dialLog) atRestart(restart time.Time) (step, due, dial float64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	step, due, dial = math.NaN(), math.NaN(), math.NaN()
+	last := h.lastRedial(restart)
+	if last == nil {
+		return step, due, dial
+	}
+	step = msOf(last.retryIn)
+	due = msOf(last.at.Add(last.retryIn).Sub(restart))
+	i := slices.IndexFunc(h.reachable, func(t time.Time) bool { return t.After(last.at) })
+	if i < 0 {
+		return step, due, dial
+	}
+	back := h.reachable[i]
+	won := h.lastRedial(back)
+	dial = msOf(back.Sub(won.at.Add(won.retryIn)))
+	return step, due, dial
+}
+
+// lastRedial is the last failed dial before t that scheduled a redial, or
+// nil. The caller holds h.mu.
+func (h *dialLog) lastRedial(t time.Time) *dialFailure {
+	var last *dialFailure
+	for i := range h.failed {
+		if f := &h.failed[i]; f.retryIn > 0 && f.at.Before(t) {
+			last = f
+		}
+	}
+	return last
+}
+
+// msOf is d in milliseconds.
+func msOf(d time.Duration) float64 { return float64(d) / 1e6 }
 
 // runW4 is W4: kill the server under load and start it again. Every round
 // uses a fresh pool (actorpool) or client (peer), and kills and restarts
@@ -101,6 +196,8 @@ func runW4(ctx context.Context, e *env, rep *report) error {
 			"Times are from the kill, and from the moment the restarted server answered the harness's probe. "+
 			"actorpool uses the default BackoffMin/BackoffMax (100ms/5s), so its redial after the restart waits for the backoff; "+
 			"the peers dial on demand (go-redis with its default 3 retries). "+
+			"Backoff step at restart (actorpool): the retry_in of the supervisor's last \"dial failed\" Debug record before the restart (records with retry_in 0, children parked behind the probe, skipped); "+
+			"redial due: when the redial it scheduled was due, from the restart; dial: from the redial that succeeded to the \"backend reachable again\" record; the target is first success ≤ step + dial. "+
 			"Leases lost: acquired minus ended (Release/MarkBroken that returned nil), counted by the callers; in use after: connections still out once the load stopped (Stats().Leased(), go-redis PoolStats, DB.Stats().InUse).",
 		w4Callers, w4OpTimeout, w4Pause, w4Settle, w4Outage))
 	return nil
@@ -131,8 +228,10 @@ func leaseCall[C any](p *actorpool.Pool[C], be backends.Backend[C], acquired, en
 	}
 }
 
-func poolSide[C any](p *actorpool.Pool[C], be backends.Backend[C], fn func(ctx context.Context, c C) error) *side {
-	s := &side{acquired: new(atomic.Int64), ended: new(atomic.Int64)}
+// poolSide is the actorpool side of W4: each call leases once and runs fn;
+// dials is the handler of p's Logger.
+func poolSide[C any](p *actorpool.Pool[C], be backends.Backend[C], dials *dialLog, fn func(ctx context.Context, c C) error) *side {
+	s := &side{acquired: new(atomic.Int64), ended: new(atomic.Int64), dials: dials}
 	s.call = leaseCall(p, be, s.acquired, s.ended, fn)
 	s.inUse = func() int { return p.Stats().Leased() }
 	s.close = func() { closePool(p) }
@@ -148,12 +247,13 @@ func redisGet(ctx context.Context, c *redis.Client) error {
 }
 
 func redisPoolSide(ctx context.Context, e *env) (*side, error) {
-	p, err := newRedisPool(ctx, e, e.srv.redis.Addr())
+	dials := new(dialLog)
+	p, err := newRedisPool(ctx, e, e.srv.redis.Addr(), slog.New(dials))
 	if err != nil {
 		return nil, err
 	}
 	be := redisbackend.New(redisbackend.Options{Addr: e.srv.redis.Addr()})
-	return poolSide(p, be, func(ctx context.Context, c *redisbackend.Conn) error { return redisGet(ctx, c.Client) }), nil
+	return poolSide(p, be, dials, func(ctx context.Context, c *redisbackend.Conn) error { return redisGet(ctx, c.Client) }), nil
 }
 
 func goRedisSide(ctx context.Context, e *env) (*side, error) {
@@ -172,12 +272,13 @@ func goRedisSide(ctx context.Context, e *env) (*side, error) {
 }
 
 func mysqlPoolSide(ctx context.Context, e *env) (*side, error) {
-	p, err := newMySQLPool(ctx, e, actorpool.Config{})
+	dials := new(dialLog)
+	p, err := newMySQLPool(ctx, e, actorpool.Config{Logger: slog.New(dials)})
 	if err != nil {
 		return nil, err
 	}
 	be := mysqlbackend.New(mysqlbackend.Options{DSN: mysqlDSN(e)})
-	return poolSide(p, be, func(ctx context.Context, c *mysqlbackend.Conn) error {
+	return poolSide(p, be, dials, func(ctx context.Context, c *mysqlbackend.Conn) error {
 		var v int
 		return c.QueryRowContext(ctx, "SELECT 1").Scan(&v)
 	}), nil
@@ -202,7 +303,8 @@ func sqlDBSide(ctx context.Context, e *env) (*side, error) {
 // latencies (between the kill and the restart) as the histogram, and in
 // extra, in milliseconds: firstErr (first failed call after the kill),
 // firstFast (first ErrBackendUnavailable; actorpool only), recover (first
-// successful call after the restart); and lost and inUse.
+// successful call after the restart); and lost and inUse. For actorpool
+// also step, due, dial (see dialLog.atRestart) and inStep (withinStep).
 func recoveryRound(ctx context.Context, t target, s *side, isPool bool) (result, error) {
 	defer s.close()
 	var (
@@ -305,8 +407,24 @@ func recoveryRound(ctx context.Context, t target, s *side, isPool bool) (result,
 	if isPool {
 		extra["firstFast"] = ms(firstFast.Load(), k)
 		extra["lost"] = float64(s.acquired.Load() - s.ended.Load())
+		step, due, dial := s.dials.atRestart(time.Unix(0, r))
+		extra["step"], extra["due"], extra["dial"] = step, due, dial
+		extra["inStep"] = withinStep(extra["recover"], step, dial)
 	}
 	return result{errs: failed.Load(), lat: failLat, extra: extra}, nil
+}
+
+// withinStep is 1 when the first success after the restart came within
+// one backoff step plus the dial (all in ms), 0 when not or never, NaN when
+// the step or the dial is unknown.
+func withinStep(recover, step, dial float64) float64 {
+	switch {
+	case math.IsNaN(step) || math.IsNaN(dial):
+		return math.NaN()
+	case recover <= step+dial: // false for a NaN recover
+		return 1
+	}
+	return 0
 }
 
 // waitFor polls cond every millisecond until it holds, d passes or ctx

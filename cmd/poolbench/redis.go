@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"runtime/pprof"
 	"strconv"
@@ -35,10 +36,13 @@ func redisKey(caller, n int) string { return redisKeyNames[(caller*131+n)%redisK
 
 // newRedisPool is the actorpool side: Config{MinConns: conns, MaxConns:
 // conns} and defaults otherwise, with every connection dialled before it
-// returns.
-func newRedisPool(ctx context.Context, e *env, addr string) (*actorpool.Pool[*redisbackend.Conn], error) {
+// returns. log is the pool's Logger; nil discards.
+func newRedisPool(ctx context.Context, e *env, addr string, log *slog.Logger) (*actorpool.Pool[*redisbackend.Conn], error) {
+	if log == nil {
+		log = e.discard
+	}
 	p, err := actorpool.New(e.sys, redisbackend.New(redisbackend.Options{Addr: addr}),
-		actorpool.Config{MinConns: e.cfg.conns, MaxConns: e.cfg.conns, Logger: e.discard})
+		actorpool.Config{MinConns: e.cfg.conns, MaxConns: e.cfg.conns, Logger: log})
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +128,7 @@ type noSyscallConn struct{ net.Conn }
 // The peer is the same command on a go-redis client (PoolSize conns).
 func runW1(ctx context.Context, e *env, rep *report) error {
 	addr := e.srv.redis.Addr()
-	p, err := newRedisPool(ctx, e, addr)
+	p, err := newRedisPool(ctx, e, addr, nil)
 	if err != nil {
 		return err
 	}

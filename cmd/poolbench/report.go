@@ -141,6 +141,9 @@ func notes(k kind, rows []summary) string {
 			parts = append(parts, "first ErrBackendUnavailable "+spread("firstFast", " ms", 1))
 		}
 		parts = append(parts, "first success after restart "+spread("recover", " ms", 1))
+		if _, ok := rows[0].extra["step"]; ok {
+			parts = append(parts, backoffNote(rows)...)
+		}
 		if _, ok := rows[0].extra["lost"]; ok {
 			parts = append(parts, "leases lost "+sum(rows, "lost"))
 		}
@@ -155,6 +158,49 @@ func notes(k kind, rows []summary) string {
 		return fmt.Sprintf("timed out %.1f%% (%.1f–%.1f)", m, lo, hi)
 	}
 	return ""
+}
+
+// backoffNote is W4's backoff at the restart (actorpool): per round the
+// step in effect, when the redial it scheduled was due and the first
+// success (both from the restart), and whether that success came within
+// the step plus the dial; then how many rounds did, and the dial time.
+func backoffNote(rows []summary) []string {
+	per := make([]string, 0, len(rows))
+	var dials []float64
+	met, known := 0, 0
+	for _, s := range rows {
+		x := s.extra
+		verdict := "?"
+		if v := x["inStep"]; !math.IsNaN(v) {
+			known++
+			verdict = "no"
+			if v == 1 {
+				met++
+				verdict = "yes"
+			}
+		}
+		if !math.IsNaN(x["dial"]) {
+			dials = append(dials, x["dial"])
+		}
+		per = append(per, fmt.Sprintf("%s/%s/%s ms %s", msCell(x["step"]), msCell(x["due"]), msCell(x["recover"]), verdict))
+	}
+	dial := "dial unknown"
+	if len(dials) > 0 {
+		m, lo, hi := median(dials)
+		dial = fmt.Sprintf("dial %s (%s–%s)", fmtDur(m*1e6), fmtDur(lo*1e6), fmtDur(hi*1e6))
+	}
+	return []string{
+		"backoff step at restart / redial due / first success, per round: " + strings.Join(per, ", "),
+		fmt.Sprintf("first success within one step + dial in %d of %d rounds (%s)", met, known, dial),
+	}
+}
+
+// msCell is a time in ms, rounded, or ? when unknown.
+func msCell(v float64) string {
+	if math.IsNaN(v) {
+		return "?"
+	}
+	return fmt.Sprintf("%.0f", v)
 }
 
 func sum(rows []summary, key string) string {
