@@ -10,7 +10,6 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorpool/actorpool/internal/core"
-	"github.com/actorpool/actorpool/internal/waitq"
 	"github.com/actorpool/actorpool/messages"
 )
 
@@ -46,14 +45,16 @@ type owner[C any] struct {
 	leases []*core.Slot[C]
 }
 
-// broker is the single authority on who holds what: the FIFO of waiters,
-// the leases out, the circuit (fail fast while no connection is alive and
-// dials fail), and what may be on the idle stack.
+// broker is the single authority on who holds what: who joins the line of
+// waiters and who is failed out of it, the leases out, the circuit (fail
+// fast while no connection is alive and dials fail), and what may be on the
+// idle stack.
 //
 // Every field is owned by Receive, except idle: callers take connections
-// from it and holders put them back without a message while no waiter is
-// queued (the fast path, see core.Idle). The broker tells them when they
-// must not (waiters, closing, above MaxConns) under the stack's lock, and
+// from it while nobody waits, and holders give clean ones back without a
+// message, to the oldest waiter or to the stack (the fast path, see
+// core.Idle). The broker tells them when they must not (closing, above
+// MaxConns) under the stack's lock, and
 // counts idle and leased connections from the stack's size: every
 // connection it knows alive is idle (on the stack, flagged stale, or being
 // pinged) or leased (including one being reset). Slots are shared with
@@ -65,11 +66,10 @@ type broker[C any] struct {
 	self       *actor.PID
 	supervisor *actor.PID
 
-	idle    *core.Idle[C]                 // idle connections ready to lend; shared with callers
-	stale   []*core.Slot[C]               // idle past ValidateAfterIdle: off the stack, ping before lending
-	live    map[*core.Slot[C]]struct{}    // connected: idle, stale, leased and pinged
-	waiters waitq.Queue[*core.Request[C]] // FIFO, with a deadline heap
-	owners  map[string]*owner[C]          // watched actors, by PID id
+	idle   *core.Idle[C]              // idle connections ready to lend; shared with callers
+	stale  []*core.Slot[C]            // idle past ValidateAfterIdle: off the stack, ping before lending
+	live   map[*core.Slot[C]]struct{} // connected: idle, stale, leased and pinged
+	owners map[string]*owner[C]       // watched actors, by PID id
 
 	min, max  int // limits in force; SetLimits changes them
 	total     int // connection actors alive or asked for
@@ -83,7 +83,7 @@ type broker[C any] struct {
 	closeDone   chan struct{}
 
 	// The flags last published to idle (see publish).
-	pubWaiting, pubDivert bool
+	pubClosing, pubDivert bool
 
 	// The maintenance timer: one for the whole pool, armed only when some
 	// idle connection has something due (a stamp, a ping, a retirement).
@@ -180,19 +180,17 @@ func (b *broker[C]) dispatch(ctx actor.Context) {
 }
 
 // publish tells callers and holders, when it changed, whether they may use
-// the idle stack: not while waiters are queued (so nobody barges past
-// them, and a returned connection goes to the oldest), not after Close, and
-// no returns while the pool is above MaxConns (so that the broker retires
-// them). A change to "waiting" made in handleAcquire is already published
-// (TakeOrWait); the others may reach callers a little late, which only
-// sends them the slow way.
+// the idle stack: not after Close, and no returns while the pool is above
+// MaxConns (so that the broker retires them). Whether waiters are queued
+// follows the line itself (core.Idle). A change may reach callers a little
+// late, which only sends them the slow way.
 func (b *broker[C]) publish() {
-	waiting, divert := b.waiters.Len() > 0, b.total-b.shrinking > b.max
-	if waiting == b.pubWaiting && divert == b.pubDivert {
+	divert := b.total-b.shrinking > b.max
+	if b.closing == b.pubClosing && divert == b.pubDivert {
 		return
 	}
-	b.pubWaiting, b.pubDivert = waiting, divert
-	b.idle.Publish(waiting, b.closing, divert)
+	b.pubClosing, b.pubDivert = b.closing, divert
+	b.idle.Publish(b.closing, divert)
 }
 
 // unwatchOwners stops watching the actors that leased, so that they do not
@@ -216,36 +214,36 @@ func (b *broker[C]) handleAcquire(ctx actor.Context, req *core.Request[C]) {
 		b.fail(ctx, req, core.ErrPoolClosed)
 		return
 	}
-	if b.waiters.Len() == 0 {
-		// From here until the waiters are gone, holders send their
-		// connections here instead of to the stack.
-		if slot := b.idle.TakeOrWait(); slot != nil {
-			b.grant(ctx, slot, req)
-			return
-		}
-		b.pubWaiting = true
-		for _, slot := range b.stale {
-			b.check(ctx, slot, true)
-		}
-		clear(b.stale)
-		b.stale = b.stale[:0]
-	}
 	if b.alive() == 0 && b.lastDialErr != nil {
 		b.st.FailedFast++
 		b.fail(ctx, req, b.unavailable())
-		return
-	}
-	if b.cfg.MaxWaiters > 0 && b.waiters.Len() >= b.cfg.MaxWaiters {
-		b.st.Rejected++
-		b.fail(ctx, req, core.ErrTooManyWaiters)
 		return
 	}
 	timeout := b.cfg.AcquireTimeout
 	if req.Timeout > 0 {
 		timeout = req.Timeout
 	}
-	req.Enqueue(&b.waiters, time.Now().Add(timeout))
-	b.armWaiterTimer(ctx)
+	slot, deadline, queued := b.idle.TakeOrEnqueue(req, timeout, b.cfg.MaxWaiters)
+	switch {
+	case slot != nil:
+		b.grant(ctx, slot, req)
+		return
+	case queued == 0:
+		b.st.Rejected++
+		b.fail(ctx, req, core.ErrTooManyWaiters)
+		return
+	case queued == 1:
+		// The first in line: the connections flagged stale are all
+		// that is left to lend; ping them now.
+		for _, slot := range b.stale {
+			b.check(ctx, slot, true)
+		}
+		clear(b.stale)
+		b.stale = b.stale[:0]
+	}
+	if b.waiterTimerAt.IsZero() || deadline.Before(b.waiterTimerAt) {
+		b.armWaiterTimer(ctx)
+	}
 	b.grow(ctx)
 }
 
@@ -293,11 +291,8 @@ func (b *broker[C]) grant(ctx actor.Context, slot *core.Slot[C], req *core.Reque
 	}
 }
 
+// fail answers req, which is not in line, with err.
 func (b *broker[C]) fail(ctx actor.Context, req *core.Request[C], err error) {
-	if req.Node != nil {
-		b.waiters.Remove(req.Node)
-		req.Node = nil
-	}
 	if req.Resolve(core.Lease[C]{}, err) && req.ReplyTo != nil {
 		ctx.Send(req.ReplyTo, &messages.AcquireFailed{Err: err})
 	}
@@ -347,19 +342,10 @@ func (b *broker[C]) place(ctx actor.Context, slot *core.Slot[C], bottom bool) {
 // offer puts a connection to use: the oldest live waiter gets it, otherwise
 // it goes on the idle stack (where Close finds it when the actors stop).
 func (b *broker[C]) offer(ctx actor.Context, slot *core.Slot[C], bottom bool) {
-	for n := b.waiters.Front(); n != nil; n = b.waiters.Front() {
-		b.waiters.Remove(n)
-		req := n.Value
-		req.Node = nil
-		if req.Pending() {
-			b.grant(ctx, slot, req)
-			b.armWaiterTimer(ctx)
-			return
-		}
+	if req := b.idle.Offer(slot, bottom); req != nil {
+		b.grant(ctx, slot, req)
+		return
 	}
-	// No waiter is left: callers may take it, holders may return theirs.
-	b.publish()
-	b.idle.Push(slot, bottom)
 	if b.needStamp && !b.idle.StampSoon.Load() {
 		// The next tick stamps it as idle; it comes within stampEvery.
 		b.idle.StampSoon.Store(true)
@@ -410,35 +396,26 @@ func (b *broker[C]) updateCircuit(ctx actor.Context) {
 		b.circuitOpen = true
 		b.st.CircuitOpens++
 	}
-	if b.waiters.Len() == 0 {
-		return
-	}
 	err := b.unavailable()
-	for n := b.waiters.Front(); n != nil; n = b.waiters.Front() {
+	for req := b.idle.DequeueFront(); req != nil; req = b.idle.DequeueFront() {
 		b.st.FailedFast++
-		b.fail(ctx, n.Value, err)
+		b.fail(ctx, req, err)
 	}
-	b.armWaiterTimer(ctx)
 }
 
 func (b *broker[C]) unavailable() error {
 	return fmt.Errorf("%w: %w", core.ErrBackendUnavailable, b.lastDialErr)
 }
 
-func (b *broker[C]) handleCancel(ctx actor.Context, req *core.Request[C]) {
-	if req.Node != nil {
-		b.waiters.Remove(req.Node)
-		req.Node = nil
-		b.armWaiterTimer(ctx)
-	}
+func (b *broker[C]) handleCancel(_ actor.Context, req *core.Request[C]) {
+	b.idle.Dequeue(req)
 }
 
 // handleWaiterTick fails the waiters whose deadline passed.
 func (b *broker[C]) handleWaiterTick(ctx actor.Context) {
 	b.waiterTimerAt = time.Time{}
 	now := time.Now()
-	for n := b.waiters.Earliest(); n != nil && !n.Deadline.After(now); n = b.waiters.Earliest() {
-		req := n.Value
+	for req := b.idle.DequeueExpired(now); req != nil; req = b.idle.DequeueExpired(now) {
 		timeout := b.cfg.AcquireTimeout
 		if req.Timeout > 0 {
 			timeout = req.Timeout
@@ -452,16 +429,18 @@ func (b *broker[C]) handleWaiterTick(ctx actor.Context) {
 }
 
 // armWaiterTimer makes sure the broker wakes at the earliest deadline.
+// Waiters leave the line without the broker (holders hand connections on),
+// so the timer may fire for nobody; the tick then only re-arms it.
 func (b *broker[C]) armWaiterTimer(_ actor.Context) {
-	n := b.waiters.Earliest()
-	if n == nil {
+	deadline, ok := b.idle.Earliest()
+	if !ok {
 		return // a stale wake-up is harmless: the tick finds nothing due
 	}
-	if !b.waiterTimerAt.IsZero() && !n.Deadline.Before(b.waiterTimerAt) {
+	if !b.waiterTimerAt.IsZero() && !deadline.Before(b.waiterTimerAt) {
 		return
 	}
-	b.waiterTimerAt = n.Deadline
-	d := time.Until(n.Deadline)
+	b.waiterTimerAt = deadline
+	d := time.Until(deadline)
 	if b.waiterTimer == nil {
 		b.waiterTimer = time.AfterFunc(d, b.timerFunc(b.waiterTick))
 		return
@@ -497,7 +476,7 @@ func (b *broker[C]) grow(ctx actor.Context) {
 	// Being pinged counts as coming back: most pings succeed, and a failed
 	// one is already being replaced.
 	coming := b.total - b.shrinking - b.alive() + b.checking + int(b.cfg.Returning.Load())
-	if extra := b.waiters.Len() - coming; extra > want {
+	if extra := b.idle.Waiting() - coming; extra > want {
 		want = extra
 	}
 	want = min(want, b.max-b.total)
@@ -518,8 +497,8 @@ func (b *broker[C]) retire(ctx actor.Context, slot *core.Slot[C]) {
 }
 
 func (b *broker[C]) failAll(ctx actor.Context, err error) {
-	for n := b.waiters.Front(); n != nil; n = b.waiters.Front() {
-		b.fail(ctx, n.Value, err)
+	for req := b.idle.DequeueFront(); req != nil; req = b.idle.DequeueFront() {
+		b.fail(ctx, req, err)
 	}
 }
 
@@ -530,7 +509,7 @@ func (b *broker[C]) snapshot() *messages.Stats {
 	s.Total, s.Idle = b.total, b.idleCount()
 	s.Leased = b.alive() - s.Idle
 	s.Dialing = b.total - b.alive()
-	s.Waiting = b.waiters.Len()
+	s.Waiting = b.idle.Waiting()
 	if b.alive() == 0 {
 		s.LastDialError = b.lastDialErr
 	}
@@ -588,16 +567,9 @@ func (b *broker[C]) handleOwnerStopped(ctx actor.Context, who *actor.PID) {
 			b.takeBack(ctx, slot, "owner actor stopped")
 		}
 	}
-	for n := b.waiters.Front(); n != nil; {
-		next := n.Next()
-		if n.Value.Owner != nil && n.Value.Owner.Id == who.Id {
-			b.waiters.Remove(n)
-			n.Value.Node = nil
-			n.Value.Cancel()
-		}
-		n = next
-	}
-	b.armWaiterTimer(ctx)
+	b.idle.DequeueIf(func(req *core.Request[C]) bool {
+		return req.Owner != nil && req.Owner.Id == who.Id
+	})
 }
 
 // takeBack ends the accounting of a lease the broker revoked: the
@@ -683,8 +655,8 @@ func (b *broker[C]) handleClose(ctx actor.Context, msg *messages.Close) {
 		b.stopMaint()
 		b.failAll(ctx, core.ErrPoolClosed)
 		// From now on the fast path is shut: every lease ends here.
-		b.pubWaiting, b.pubDivert = false, false
-		b.idle.Publish(false, true, false)
+		b.pubClosing, b.pubDivert = true, false
+		b.idle.Publish(true, false)
 	}
 	if b.closeDone != nil {
 		close(msg.Done) // a second Close: the first one waits

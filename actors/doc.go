@@ -5,10 +5,11 @@
 // The guarantee: a connection is touched only by its own connection actor,
 // or by the one lease holder it was granted to, never by both at once. The
 // actor dials, resets, pings and closes; the holder uses it between grant
-// and Release. The broker is the single authority on the waiters, the
+// and Release. The broker is the single authority on who waits, the
 // leases out, and on when callers may use the idle stack (core.Idle):
-// while no waiter is queued, a caller takes an idle connection, and a
-// holder gives a clean one back, without a message to the broker.
+// while no waiter is queued, a caller takes an idle connection; a holder
+// gives a clean one back, to the oldest waiter or to the stack, without a
+// message to the broker.
 //
 // The connection lifecycle is driven by the broker, because only it knows
 // which connections are idle: its maintenance tick (one timer per pool)

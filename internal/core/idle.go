@@ -4,42 +4,50 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/actorpool/actorpool/internal/waitq"
 )
 
-// Idle holds the connections that are ready to lend, where a caller can
-// take one, and a holder give one back, without a message to the broker:
-// the fast path. Everything else (waiting in line, timeouts, the circuit,
-// growing, pings, retirement) stays with the broker.
+// Idle holds the connections that are ready to lend and the line of
+// callers waiting for one. A caller takes a connection, and a holder gives
+// one back (to the stack, or straight to the oldest waiter), without a
+// message to the broker: the fast path. Everything else (joining the line,
+// timeouts, the circuit, growing, pings, retirement, actors' leases) stays
+// with the broker.
 //
-// The rules that keep the broker the authority, all decided under mu:
-//   - A caller takes a connection only while no waiter is queued and the
-//     pool is not closed, so nobody barges past the FIFO.
-//   - A holder puts one back only while no waiter is queued, the pool is not
-//     closed and the broker does not want returns (above MaxConns), and the
-//     connection is not past its lifetime. Otherwise the lease ends through
-//     the broker (a message), which hands the connection to the oldest
-//     waiter or retires it.
-//   - The broker publishes "waiting" in the same critical section in which
-//     it found the stack empty (TakeOrWait), so a holder either pushed
-//     before (and the broker takes that connection) or sees the flag after
-//     (and sends its connection to the broker): no lost wake-up.
+// The rules that keep the line strict FIFO and lose no wake-up, all decided
+// under mu:
+//   - The stack and the line are never both non-empty: a connection that
+//     comes back goes to the oldest waiter when there is one, and a waiter
+//     joins the line only when the stack is empty (TakeOrEnqueue).
+//   - A caller takes from the stack only while nobody is in line and the
+//     pool is not closed, so nobody barges past the line.
+//   - A holder gives a connection back itself only while the pool is not
+//     closed, the broker does not want returns (above MaxConns), the
+//     connection is not past its lifetime, and the oldest waiter is not an
+//     actor (whose owner the broker tracks). Otherwise the lease ends
+//     through the broker (a message), which hands the connection on or
+//     retires it.
 //   - Only the broker takes a connection out for maintenance (Lock/Unlock
 //     around Slots), so it never pings or retires a leased connection, and a
 //     connection being pinged or retired is not on the stack to be lent.
 //     Connections due for a check before lending are moved off the stack.
 //
-// Who touches what: slots is guarded by mu. flags is written by the broker
-// under mu and read by callers and holders under mu to decide; they also
-// read it without mu first, so that while waiters are queued they go to the
-// broker without touching the lock (a stale read only sends them the slow
-// way, never past a waiter). Acquired, StampSoon and Watching are atomic.
+// Who touches what: slots, waiters and the Node of a queued Request are
+// guarded by mu. flags is written under mu: flagWaiting by whoever fills or
+// empties the line, the others by the broker (Publish). Callers and
+// holders read it without mu first, so that while waiters are queued a
+// caller goes to the broker without touching the lock (a stale read only
+// sends it the slow way, never past a waiter). Acquired, StampSoon and
+// Watching are atomic.
 type Idle[C any] struct {
-	mu    sync.Mutex
-	slots []*Slot[C]    // LIFO: most recently used last
-	flags atomic.Uint32 // flagWaiting | flagClosed | flagDivert; written under mu
+	mu      sync.Mutex
+	slots   []*Slot[C]               // LIFO: most recently used last
+	waiters waitq.Queue[*Request[C]] // FIFO, with a deadline heap
+	flags   atomic.Uint32            // flagWaiting | flagClosed | flagDivert; written under mu
 
-	// Acquired counts leases granted on the fast path; the broker adds its
-	// own grants.
+	// Acquired counts leases granted on the fast path and handed on by
+	// holders; the broker adds its own grants.
 	Acquired atomic.Uint64
 	// StampSoon is set while a maintenance tick is due within the idle-age
 	// resolution. A holder that puts a connection back while it is unset
@@ -55,7 +63,7 @@ type Idle[C any] struct {
 }
 
 const (
-	flagWaiting uint32 = 1 << iota // the broker has waiters queued
+	flagWaiting uint32 = 1 << iota // waiters are queued
 	flagClosed                     // Close started
 	flagDivert                     // the broker wants returns (above MaxConns)
 )
@@ -100,28 +108,46 @@ func (s *Idle[C]) Take() (slot *Slot[C], closed bool) {
 // Lend starts a lease on a slot taken with Take. stack is the acquirer's
 // stack when leak warnings are on.
 func (s *Idle[C]) Lend(slot *Slot[C], stack []byte) Lease[C] {
+	l := s.grant(slot, stack)
+	s.Acquired.Add(1)
+	return l
+}
+
+func (s *Idle[C]) grant(slot *Slot[C], stack []byte) Lease[C] {
 	if s.cfg.WatchLeases {
 		slot.setLeaseInfo(Now(), stack)
 	}
 	slot.brokered = false
 	l := slot.Grant()
-	s.Acquired.Add(1)
 	if s.cfg.WatchLeases && !s.Watching.Load() && s.Watching.CompareAndSwap(false, true) {
 		s.cfg.Post(s.cfg.WatchMsg)
 	}
 	return l
 }
 
-// put is a holder's fast path for a clean release: it pushes slot unless the
-// broker must see it. It reports whether it did.
+// put is a holder's fast path for a clean release: it hands slot to the
+// oldest waiter, or pushes it when nobody waits. It reports false, having
+// done nothing, when the broker must see the connection.
 func (s *Idle[C]) put(slot *Slot[C]) bool {
-	if s.flags.Load() != 0 || slot.expired.Load() {
+	if s.flags.Load()&(flagClosed|flagDivert) != 0 || slot.expired.Load() {
 		return false
 	}
 	s.mu.Lock()
-	if s.flags.Load() != 0 || slot.expired.Load() {
+	if s.flags.Load()&(flagClosed|flagDivert) != 0 || slot.expired.Load() {
 		s.mu.Unlock()
 		return false
+	}
+	if n := s.waiters.Front(); n != nil {
+		req := n.Value
+		if req.ReplyTo != nil {
+			// An actor's turn: the broker records its lease.
+			s.mu.Unlock()
+			return false
+		}
+		s.dequeue(n)
+		s.mu.Unlock()
+		s.handOn(slot, req)
+		return true
 	}
 	s.slots = append(s.slots, slot)
 	s.mu.Unlock()
@@ -129,6 +155,28 @@ func (s *Idle[C]) put(slot *Slot[C]) bool {
 		s.cfg.Post(s.cfg.StampMsg)
 	}
 	return true
+}
+
+// handOn lends slot to req, a caller goroutine's request just taken off the
+// line. When the caller gave up meanwhile, nobody saw the lease: it ends
+// the ordinary way, and the connection goes to the next waiter or back on
+// the stack.
+func (s *Idle[C]) handOn(slot *Slot[C], req *Request[C]) {
+	l := s.grant(slot, req.Stack)
+	if !req.Resolve(l, nil) {
+		_ = l.Release()
+		return
+	}
+	s.Acquired.Add(1)
+}
+
+// dequeue takes n off the line. Under mu.
+func (s *Idle[C]) dequeue(n *waitq.Node[*Request[C]]) {
+	s.waiters.Remove(n)
+	n.Value.Node = nil
+	if s.waiters.Len() == 0 {
+		s.flags.Store(s.flags.Load() &^ flagWaiting)
+	}
 }
 
 func (s *Idle[C]) pop() *Slot[C] {
@@ -141,40 +189,40 @@ func (s *Idle[C]) pop() *Slot[C] {
 
 // The rest is the broker's.
 
-// TakeOrWait pops the most recently used connection; when there is none it
-// publishes that a waiter is queued, in the same critical section. Broker
-// only, when its queue is empty.
-func (s *Idle[C]) TakeOrWait() *Slot[C] {
+// TakeOrEnqueue pops the most recently used connection when nobody is in
+// line; otherwise req joins the back of the line, due timeout from now,
+// unless maxWaiters (when positive) are in line already. queued is the
+// length of the line after req joined it, 0 when it did not: the line was
+// full (and slot is nil). Broker only.
+func (s *Idle[C]) TakeOrEnqueue(req *Request[C], timeout time.Duration, maxWaiters int) (slot *Slot[C], deadline time.Time, queued int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.slots) == 0 {
-		s.flags.Store(s.flags.Load() | flagWaiting)
-		return nil
+	if s.waiters.Len() == 0 && len(s.slots) > 0 {
+		return s.pop(), time.Time{}, 0
 	}
-	return s.pop()
+	if maxWaiters > 0 && s.waiters.Len() >= maxWaiters {
+		return nil, time.Time{}, 0
+	}
+	deadline = time.Now().Add(timeout)
+	req.Enqueue(&s.waiters, deadline)
+	s.flags.Store(s.flags.Load() | flagWaiting)
+	return nil, deadline, s.waiters.Len()
 }
 
-// Publish sets the flags callers and holders go by. Broker only.
-func (s *Idle[C]) Publish(waiting, closed, divert bool) {
-	var f uint32
-	if waiting {
-		f |= flagWaiting
-	}
-	if closed {
-		f |= flagClosed
-	}
-	if divert {
-		f |= flagDivert
-	}
+// Offer hands slot to the oldest waiter still waiting, whom it takes off the
+// line and returns; the broker grants it the lease. When nobody waits, it
+// pushes slot on top of the stack (most recently used) or at the bottom,
+// and returns nil. Broker only; it pushes even while closed, so that Close
+// counts the connection idle.
+func (s *Idle[C]) Offer(slot *Slot[C], bottom bool) *Request[C] {
 	s.mu.Lock()
-	s.flags.Store(f)
-	s.mu.Unlock()
-}
-
-// Push puts a connection on top (most recently used) or at the bottom.
-// Broker only; it pushes even while closed, so that Close counts it idle.
-func (s *Idle[C]) Push(slot *Slot[C], bottom bool) {
-	s.mu.Lock()
+	defer s.mu.Unlock()
+	for n := s.waiters.Front(); n != nil; n = s.waiters.Front() {
+		s.dequeue(n)
+		if n.Value.Pending() {
+			return n.Value
+		}
+	}
 	if bottom {
 		s.slots = append(s.slots, nil)
 		copy(s.slots[1:], s.slots)
@@ -182,6 +230,91 @@ func (s *Idle[C]) Push(slot *Slot[C], bottom bool) {
 	} else {
 		s.slots = append(s.slots, slot)
 	}
+	return nil
+}
+
+// Dequeue takes req off the line. It reports false when req was not in
+// line (answered, or never queued). Broker only.
+func (s *Idle[C]) Dequeue(req *Request[C]) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if req.Node == nil {
+		return false
+	}
+	s.dequeue(req.Node)
+	return true
+}
+
+// DequeueFront takes the oldest waiter off the line; nil when nobody waits.
+// Broker only.
+func (s *Idle[C]) DequeueFront() *Request[C] {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.waiters.Front()
+	if n == nil {
+		return nil
+	}
+	s.dequeue(n)
+	return n.Value
+}
+
+// DequeueExpired takes off the line the waiter whose deadline came first,
+// if it is not after now; nil otherwise. Broker only.
+func (s *Idle[C]) DequeueExpired(now time.Time) *Request[C] {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.waiters.Earliest()
+	if n == nil || n.Deadline.After(now) {
+		return nil
+	}
+	s.dequeue(n)
+	return n.Value
+}
+
+// DequeueIf takes off the line every waiter for which drop is true, and
+// cancels it. Broker only.
+func (s *Idle[C]) DequeueIf(drop func(*Request[C]) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for n := s.waiters.Front(); n != nil; {
+		next := n.Next()
+		if drop(n.Value) {
+			s.dequeue(n)
+			n.Value.Cancel()
+		}
+		n = next
+	}
+}
+
+// Earliest is the first deadline in line; ok is false when nobody waits.
+func (s *Idle[C]) Earliest() (deadline time.Time, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.waiters.Earliest(); n != nil {
+		return n.Deadline, true
+	}
+	return time.Time{}, false
+}
+
+// Waiting is the length of the line.
+func (s *Idle[C]) Waiting() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.waiters.Len()
+}
+
+// Publish sets the flags callers and holders go by, besides flagWaiting,
+// which follows the line. Broker only.
+func (s *Idle[C]) Publish(closed, divert bool) {
+	s.mu.Lock()
+	f := s.flags.Load() & flagWaiting
+	if closed {
+		f |= flagClosed
+	}
+	if divert {
+		f |= flagDivert
+	}
+	s.flags.Store(f)
 	s.mu.Unlock()
 }
 

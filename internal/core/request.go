@@ -19,9 +19,10 @@ const (
 // goroutine parks on Done(); an actor gets a message at ReplyTo instead.
 //
 // Who touches what: the caller fills the request before sending it and then
-// only calls Cancel and Done; the broker calls Resolve; the fields under
-// "broker-owned" are touched only in the broker's Receive. One CAS on state
-// decides between an answer and a cancellation.
+// only calls Cancel and Done; whoever takes it off the line (the broker, or
+// a holder handing on its connection) calls Resolve; the fields under
+// "in line" are guarded by the Idle lock. One CAS on state decides between
+// an answer and a cancellation.
 type Request[C any] struct {
 	state atomic.Int32
 	done  chan struct{} // buffered(1); signalled once after Lease/Err are set
@@ -38,7 +39,7 @@ type Request[C any] struct {
 	// Stack is the acquirer's stack, recorded when leak warnings are on.
 	Stack []byte
 
-	// broker-owned
+	// in line
 	Node *waitq.Node[*Request[C]] // non-nil while queued; points at node
 	node waitq.Node[*Request[C]]
 }
@@ -56,16 +57,18 @@ func (r *Request[C]) Reuse() {
 	r.Node = nil
 }
 
-// Enqueue puts the request at the back of q, due at deadline. Broker only.
+// Enqueue puts the request at the back of q, due at deadline. Under the
+// Idle lock.
 func (r *Request[C]) Enqueue(q *waitq.Queue[*Request[C]], deadline time.Time) {
 	r.node = waitq.Node[*Request[C]]{Value: r, Deadline: deadline}
 	r.Node = &r.node
 	q.Push(r.Node)
 }
 
-// Resolve answers the request with a lease or an error. Broker only. It
-// reports false when the caller cancelled first; the lease (if any) was not
-// handed over and stays with the broker.
+// Resolve answers the request with a lease or an error; only whoever took
+// it off the line (or never queued it) may. It reports false when the
+// caller cancelled first; the lease (if any) was not handed over and stays
+// with the resolver.
 func (r *Request[C]) Resolve(l Lease[C], err error) bool {
 	if !r.state.CompareAndSwap(reqWaiting, reqDone) {
 		return false
