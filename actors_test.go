@@ -219,3 +219,59 @@ func TestAnActorThatLeasedAndStopsAfterCloseSendsNoDeadLetter(t *testing.T) {
 	defer mu.Unlock()
 	assert.Empty(t, late)
 }
+
+func TestAnActorInLineKeepsItsPlaceAmongCallerGoroutines(t *testing.T) {
+	// Holders hand connections straight to a waiting goroutine, but an
+	// actor's lease must be recorded by the broker: the connection goes
+	// through it, and the goroutine queued behind the actor still waits.
+	f := newFixture(t, actorpool.Config{MaxConns: 1})
+	held := f.acquire(t)
+	order := make(chan string, 3)
+	errs := make(chan error, 2)
+	waitFor := func(name string) {
+		go func() {
+			l, err := f.p.Acquire(context.Background())
+			if err == nil {
+				order <- name
+				err = l.Release()
+			}
+			errs <- err
+		}()
+	}
+	waitFor("first goroutine")
+	require.Eventually(t, func() bool { return f.p.Stats().Waiting() == 1 }, eventually, time.Millisecond)
+
+	leases := make(chan actorpool.Lease[*membackend.Conn], 1)
+	done := make(chan *jobDone, 1)
+	sink := f.sys.Root.Spawn(actor.PropsFromFunc(collector(done)))
+	w := f.sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor {
+		return &worker{broker: f.p.Broker(), leases: leases}
+	}))
+	f.sys.Root.RequestWithCustomSender(w, &job{id: 1}, sink)
+	require.Eventually(t, func() bool { return f.p.Stats().Waiting() == 2 }, eventually, time.Millisecond)
+
+	waitFor("second goroutine")
+	require.Eventually(t, func() bool { return f.p.Stats().Waiting() == 3 }, eventually, time.Millisecond)
+
+	require.NoError(t, held.Release())
+	var actorLease actorpool.Lease[*membackend.Conn]
+	select {
+	case actorLease = <-leases:
+		order <- "actor"
+	case <-time.After(eventually):
+		t.Fatal("the actor was never granted the connection")
+	}
+	require.NoError(t, actorLease.Release())
+	for range 2 {
+		require.NoError(t, <-errs)
+	}
+	close(order)
+	var got []string
+	for name := range order {
+		got = append(got, name)
+	}
+	assert.Equal(t, []string{"first goroutine", "actor", "second goroutine"}, got)
+	for _, pid := range []*actor.PID{w, sink} {
+		require.NoError(t, f.sys.Root.StopFuture(pid).Wait())
+	}
+}

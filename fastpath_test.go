@@ -17,8 +17,10 @@ import (
 )
 
 // These tests check the fast path: a caller that finds an idle connection
-// and nobody waiting takes it without the broker, and a clean release puts
-// it back without a message, while nobody waits.
+// and nobody waiting takes it without the broker, a caller that finds
+// others waiting joins their line without the broker, and a clean release
+// hands the connection to the oldest waiter, or puts it back when nobody
+// waits, without a message.
 
 // warm makes sure the pool has n idle connections, so that the next
 // acquires take the fast path.
@@ -272,4 +274,85 @@ func TestTheFastPathAllocatesNothing(t *testing.T) {
 	})
 	require.False(t, failed.Load())
 	assert.Zero(t, allocs)
+}
+
+func TestCallersThatJoinedTheLineThemselvesTimeOut(t *testing.T) {
+	// Only the first waiter reaches the broker, which arms its timer; the
+	// next ones join the line on their own goroutines. When a holder hands
+	// the connection to the first, the timer must still fail the others at
+	// their deadline.
+	const timeout = 50 * time.Millisecond
+	f := newFixture(t, actorpool.Config{MaxConns: 1, AcquireTimeout: timeout})
+	held := f.acquire(t)
+	first := make(chan actorpool.Lease[*membackend.Conn], 1)
+	go func() {
+		l, err := f.p.Acquire(context.Background())
+		assert.NoError(t, err)
+		first <- l
+	}()
+	require.Eventually(t, func() bool { return f.p.Stats().Waiting() == 1 }, eventually, time.Millisecond)
+	const later = 3
+	errs := make(chan error, later)
+	for range later {
+		go func() {
+			_, err := f.p.Acquire(context.Background())
+			errs <- err
+		}()
+	}
+	require.Eventually(t, func() bool { return f.p.Stats().Waiting() == 1+later }, eventually, time.Millisecond)
+	require.NoError(t, held.Release())
+	l := <-first
+	for range later {
+		select {
+		case err := <-errs:
+			require.ErrorIs(t, err, actorpool.ErrAcquireTimeout)
+		case <-time.After(eventually):
+			t.Fatal("a caller that joined the line was never timed out")
+		}
+	}
+	s := f.p.Stats()
+	assert.Equal(t, uint64(later), s.Timeouts())
+	assert.Zero(t, s.Waiting())
+	require.NoError(t, l.Release())
+}
+
+func TestCallersInLineAreFailedFastWhenTheLastConnectionDies(t *testing.T) {
+	// The circuit opens while callers wait, some of whom joined the line
+	// themselves: every one of them fails with ErrBackendUnavailable, and
+	// nobody joins the line again until a dial succeeds.
+	f := newFixture(t, actorpool.Config{MaxConns: 1, AcquireTimeout: time.Minute})
+	held := f.acquire(t)
+	const waiters = 4
+	errs := make(chan error, waiters)
+	for i := range waiters {
+		go func() {
+			_, err := f.p.Acquire(context.Background())
+			errs <- err
+		}()
+		require.Eventually(t, func() bool { return f.p.Stats().Waiting() == i+1 }, eventually, time.Millisecond)
+	}
+	f.b.FailDials(nil)
+	require.NoError(t, held.MarkBroken(errors.New("gone")))
+	for range waiters {
+		select {
+		case err := <-errs:
+			require.ErrorIs(t, err, actorpool.ErrBackendUnavailable)
+		case <-time.After(eventually):
+			t.Fatal("a waiter was not failed fast")
+		}
+	}
+	_, err := f.p.Acquire(context.Background())
+	require.ErrorIs(t, err, actorpool.ErrBackendUnavailable)
+	assert.Zero(t, f.p.Stats().Waiting())
+	f.b.Heal()
+	var last error
+	for deadline := time.Now().Add(eventually); ; time.Sleep(5 * time.Millisecond) {
+		l, err := f.p.Acquire(context.Background())
+		if err == nil {
+			require.NoError(t, l.Release())
+			break
+		}
+		last = err
+		require.True(t, time.Now().Before(deadline), "the pool did not recover: %v; %+v", last, f.p.Stats())
+	}
 }
