@@ -146,15 +146,29 @@ func (p *Pool[C]) Acquire(ctx context.Context) (Lease[C], error) {
 	}
 	req := p.reqs.Get().(*core.Request[C])
 	req.Stack = stack
-	if !p.idle.Join(req, p.cfg.AcquireTimeout, p.cfg.MaxWaiters) {
-		p.root.Send(p.broker, req)
+	if p.idle.Join(req, p.cfg.AcquireTimeout, p.cfg.MaxWaiters) {
+		// A request in line is always answered: Close empties the line
+		// before the broker stops, so there is no need to watch p.stopped
+		// (a channel every waiter would contend on).
+		return p.await(ctx, req, nil)
 	}
+	p.root.Send(p.broker, req)
+	return p.await(ctx, req, p.stopped)
+}
+
+// await waits for the answer to req, for ctx to end, or for stopped to
+// close.
+func (p *Pool[C]) await(ctx context.Context, req *core.Request[C], stopped <-chan struct{}) (Lease[C], error) {
 	done := ctx.Done()
-	if done == nil {
+	switch {
+	case done == nil && stopped == nil:
+		<-req.Done()
+		return p.answer(req)
+	case done == nil:
 		select {
 		case <-req.Done():
 			return p.answer(req)
-		case <-p.stopped:
+		case <-stopped:
 			return p.abandon(req, ErrPoolClosed, false)
 		}
 	}
@@ -163,7 +177,7 @@ func (p *Pool[C]) Acquire(ctx context.Context) (Lease[C], error) {
 		return p.answer(req)
 	case <-done:
 		return p.abandon(req, ctx.Err(), true)
-	case <-p.stopped:
+	case <-stopped:
 		return p.abandon(req, ErrPoolClosed, false)
 	}
 }

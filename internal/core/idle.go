@@ -126,13 +126,14 @@ func (s *Idle[C]) Join(req *Request[C], timeout time.Duration, maxWaiters int) b
 	if s.flags.Load() != flagWaiting {
 		return false
 	}
-	deadline := time.Now().Add(timeout)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.flags.Load() != flagWaiting || maxWaiters > 0 && s.waiters.Len() >= maxWaiters {
 		return false
 	}
-	req.Enqueue(&s.waiters, deadline)
+	// Read the clock under the lock, so that deadlines sharing a timeout
+	// come in arrival order (which the line indexes for free).
+	req.Enqueue(&s.waiters, time.Now().Add(timeout))
 	return true
 }
 
