@@ -17,8 +17,7 @@ import (
 )
 
 // These tests check the fast path: a caller that finds an idle connection
-// and nobody waiting takes it without the broker, a caller that finds
-// others waiting joins their line without the broker, and a clean release
+// and nobody waiting takes it without the broker, and a clean release
 // hands the connection to the oldest waiter, or puts it back when nobody
 // waits, without a message.
 
@@ -276,11 +275,10 @@ func TestTheFastPathAllocatesNothing(t *testing.T) {
 	assert.Zero(t, allocs)
 }
 
-func TestCallersThatJoinedTheLineThemselvesTimeOut(t *testing.T) {
-	// Only the first waiter reaches the broker, which arms its timer; the
-	// next ones join the line on their own goroutines. When a holder hands
-	// the connection to the first, the timer must still fail the others at
-	// their deadline.
+func TestCallersInLineTimeOutAfterAHolderHandedOnTheConnection(t *testing.T) {
+	// The broker arms its timer for the first waiter's deadline. A holder
+	// hands the connection to that waiter without telling the broker; the
+	// timer must still fail the others at their own deadlines.
 	const timeout = 50 * time.Millisecond
 	f := newFixture(t, actorpool.Config{MaxConns: 1, AcquireTimeout: timeout})
 	held := f.acquire(t)
@@ -307,7 +305,7 @@ func TestCallersThatJoinedTheLineThemselvesTimeOut(t *testing.T) {
 		case err := <-errs:
 			require.ErrorIs(t, err, actorpool.ErrAcquireTimeout)
 		case <-time.After(eventually):
-			t.Fatal("a caller that joined the line was never timed out")
+			t.Fatal("a caller in line was never timed out")
 		}
 	}
 	s := f.p.Stats()
@@ -317,9 +315,9 @@ func TestCallersThatJoinedTheLineThemselvesTimeOut(t *testing.T) {
 }
 
 func TestCallersInLineAreFailedFastWhenTheLastConnectionDies(t *testing.T) {
-	// The circuit opens while callers wait, some of whom joined the line
-	// themselves: every one of them fails with ErrBackendUnavailable, and
-	// nobody joins the line again until a dial succeeds.
+	// The circuit opens while callers wait: every one of them fails with
+	// ErrBackendUnavailable, and so does every acquire until a dial
+	// succeeds.
 	f := newFixture(t, actorpool.Config{MaxConns: 1, AcquireTimeout: time.Minute})
 	held := f.acquire(t)
 	const waiters = 4

@@ -82,8 +82,8 @@ type broker[C any] struct {
 	closing     bool
 	closeDone   chan struct{}
 
-	// What was last published to idle (see publish).
-	pub core.Published
+	// The flags last published to idle (see publish).
+	pubClosing, pubDivert bool
 
 	// The maintenance timer: one for the whole pool, armed only when some
 	// idle connection has something due (a stamp, a ping, a retirement).
@@ -179,27 +179,18 @@ func (b *broker[C]) dispatch(ctx actor.Context) {
 	}
 }
 
-// publish tells callers and holders, when it changed, what they may do
-// without a message: nothing after Close; no returns while the pool is
-// above MaxConns (so that the broker retires them); no joining the line
-// while the pool may grow (so that the broker dials for the waiter) or the
-// circuit is open (so that the caller fails fast). Whether waiters are
-// queued follows the line itself (core.Idle). A change that lifts a
-// restriction may reach callers a little late, which only sends them the
-// slow way; closing and opening the circuit are published before the line
-// is emptied (handleClose, updateCircuit), so nobody joins it afterwards.
+// publish tells callers and holders, when it changed, whether they may use
+// the idle stack: not after Close, and no returns while the pool is above
+// MaxConns (so that the broker retires them). Whether waiters are queued
+// follows the line itself (core.Idle). A change may reach callers a little
+// late, which only sends them the slow way.
 func (b *broker[C]) publish() {
-	p := core.Published{
-		Closed:      b.closing,
-		Divert:      b.total-b.shrinking > b.max,
-		Grow:        b.total-b.shrinking < b.max,
-		Unavailable: b.circuitOpen,
-	}
-	if p == b.pub {
+	divert := b.total-b.shrinking > b.max
+	if b.closing == b.pubClosing && divert == b.pubDivert {
 		return
 	}
-	b.pub = p
-	b.idle.Publish(p)
+	b.pubClosing, b.pubDivert = b.closing, divert
+	b.idle.Publish(b.closing, divert)
 }
 
 // unwatchOwners stops watching the actors that leased, so that they do not
@@ -219,9 +210,6 @@ func (b *broker[C]) unwatchOwners(ctx actor.Context) {
 // free; the caller then waits for the ping (or the replacement, when the
 // ping fails).
 func (b *broker[C]) handleAcquire(ctx actor.Context, req *core.Request[C]) {
-	if !req.Pending() {
-		return // the caller gave up already
-	}
 	if b.closing {
 		b.fail(ctx, req, core.ErrPoolClosed)
 		return
@@ -408,7 +396,6 @@ func (b *broker[C]) updateCircuit(ctx actor.Context) {
 		b.circuitOpen = true
 		b.st.CircuitOpens++
 	}
-	b.publish()
 	err := b.unavailable()
 	for req := b.idle.DequeueFront(); req != nil; req = b.idle.DequeueFront() {
 		b.st.FailedFast++
@@ -666,9 +653,10 @@ func (b *broker[C]) handleClose(ctx actor.Context, msg *messages.Close) {
 	if !b.closing {
 		b.closing = true
 		b.stopMaint()
-		// From now on the fast path is shut: every lease ends here.
-		b.publish()
 		b.failAll(ctx, core.ErrPoolClosed)
+		// From now on the fast path is shut: every lease ends here.
+		b.pubClosing, b.pubDivert = true, false
+		b.idle.Publish(true, false)
 	}
 	if b.closeDone != nil {
 		close(msg.Done) // a second Close: the first one waits

@@ -63,20 +63,10 @@ type Idle[C any] struct {
 }
 
 const (
-	flagWaiting     uint32 = 1 << iota // waiters are queued
-	flagClosed                         // Close started
-	flagDivert                         // the broker wants returns (above MaxConns)
-	flagGrow                           // the pool may add connections
-	flagUnavailable                    // the circuit is open: acquires fail fast
+	flagWaiting uint32 = 1 << iota // waiters are queued
+	flagClosed                     // Close started
+	flagDivert                     // the broker wants returns (above MaxConns)
 )
-
-// Published is what the broker tells callers and holders about the pool.
-type Published struct {
-	Closed      bool // Close started: no fast path at all
-	Divert      bool // above MaxConns: every lease ends at the broker, which retires
-	Grow        bool // below MaxConns: waiters join the line at the broker, which dials
-	Unavailable bool // the circuit is open: acquires fail fast at the broker
-}
 
 // IdleConfig is read-only after NewIdle.
 type IdleConfig struct {
@@ -113,28 +103,6 @@ func (s *Idle[C]) Take() (slot *Slot[C], closed bool) {
 	slot = s.pop()
 	s.mu.Unlock()
 	return slot, false
-}
-
-// Join puts a caller goroutine's req at the back of the line, due timeout
-// from now, when others are in line already and the broker has nothing to
-// decide. It reports false when the broker must see req: nobody in line
-// (a connection may be free, stale ones may need a ping), the pool
-// closing, growing or shrinking, the circuit open, or maxWaiters (when
-// positive) in line already. The broker's waiter timer is armed whenever
-// anyone is in line, so it sees req's deadline without a message.
-func (s *Idle[C]) Join(req *Request[C], timeout time.Duration, maxWaiters int) bool {
-	if s.flags.Load() != flagWaiting {
-		return false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.flags.Load() != flagWaiting || maxWaiters > 0 && s.waiters.Len() >= maxWaiters {
-		return false
-	}
-	// Read the clock under the lock, so that deadlines sharing a timeout
-	// come in arrival order (which the line indexes for free).
-	req.Enqueue(&s.waiters, time.Now().Add(timeout))
-	return true
 }
 
 // Lend starts a lease on a slot taken with Take. stack is the acquirer's
@@ -266,7 +234,7 @@ func (s *Idle[C]) Offer(slot *Slot[C], bottom bool) *Request[C] {
 }
 
 // Dequeue takes req off the line. It reports false when req was not in
-// line (answered, or not queued yet).
+// line (answered, or never queued). Broker only.
 func (s *Idle[C]) Dequeue(req *Request[C]) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -337,16 +305,14 @@ func (s *Idle[C]) Waiting() int {
 
 // Publish sets the flags callers and holders go by, besides flagWaiting,
 // which follows the line. Broker only.
-func (s *Idle[C]) Publish(p Published) {
+func (s *Idle[C]) Publish(closed, divert bool) {
 	s.mu.Lock()
 	f := s.flags.Load() & flagWaiting
-	for _, b := range [...]struct {
-		on   bool
-		flag uint32
-	}{{p.Closed, flagClosed}, {p.Divert, flagDivert}, {p.Grow, flagGrow}, {p.Unavailable, flagUnavailable}} {
-		if b.on {
-			f |= b.flag
-		}
+	if closed {
+		f |= flagClosed
+	}
+	if divert {
+		f |= flagDivert
 	}
 	s.flags.Store(f)
 	s.mu.Unlock()
