@@ -134,9 +134,9 @@ func (p *Pool[C]) Acquire(ctx context.Context) (Lease[C], error) {
 	if p.cfg.LeakWarnAfter > 0 {
 		stack = debug.Stack()
 	}
-	slot, closed := p.idle.Take()
-	if slot != nil {
-		return p.idle.Lend(slot, stack), nil
+	l, ok, closed := p.idle.Take(stack)
+	if ok {
+		return l, nil
 	}
 	if closed {
 		return Lease[C]{}, ErrPoolClosed

@@ -669,6 +669,10 @@ func (b *broker[C]) handleClose(ctx actor.Context, msg *messages.Close) {
 // handleForceClose revokes every lease still out. Their connections are
 // closed when the actors stop.
 func (b *broker[C]) handleForceClose(_ actor.Context, msg *messages.ForceClose) {
+	// Under the idle lock: a caller or holder lending a connection on the
+	// fast path does so under it, so every lease is seen here.
+	b.idle.Lock()
+	defer b.idle.Unlock()
 	for slot := range b.live {
 		if slot.Revoke(false) {
 			b.st.Revoked++

@@ -88,86 +88,105 @@ func NewIdle[C any](cfg IdleConfig, capacity int) *Idle[C] {
 	return &Idle[C]{cfg: cfg, slots: make([]*Slot[C], 0, capacity)}
 }
 
-// Take is the caller's fast path: it pops the most recently used connection
-// when no waiter is queued. It returns nil when there is none, or when the
-// caller must queue; closed reports that Close started.
-func (s *Idle[C]) Take() (slot *Slot[C], closed bool) {
+// Take is the caller's fast path: it lends the most recently used
+// connection when no waiter is queued. ok is false when there is none, or
+// when the caller must queue; closed reports that Close started. stack is
+// the acquirer's stack when leak warnings are on.
+//
+// The lease starts under the lock, as in put: the broker revokes leases
+// under it when Close gives up waiting (ForceClose), so a connection is
+// either lent before (and revoked) or not at all.
+func (s *Idle[C]) Take(stack []byte) (l Lease[C], ok, closed bool) {
 	if f := s.flags.Load(); f != 0 {
-		return nil, f&flagClosed != 0
+		return l, false, f&flagClosed != 0
 	}
 	s.mu.Lock()
 	if f := s.flags.Load(); f&(flagClosed|flagWaiting) != 0 || len(s.slots) == 0 {
 		s.mu.Unlock()
-		return nil, f&flagClosed != 0
+		return l, false, f&flagClosed != 0
 	}
-	slot = s.pop()
+	l = s.grant(s.pop(), stack)
 	s.mu.Unlock()
-	return slot, false
-}
-
-// Lend starts a lease on a slot taken with Take. stack is the acquirer's
-// stack when leak warnings are on.
-func (s *Idle[C]) Lend(slot *Slot[C], stack []byte) Lease[C] {
-	l := s.grant(slot, stack)
 	s.Acquired.Add(1)
-	return l
+	s.watch()
+	return l, true, false
 }
 
+// grant starts a lease on slot for a caller goroutine. Under mu.
 func (s *Idle[C]) grant(slot *Slot[C], stack []byte) Lease[C] {
 	if s.cfg.WatchLeases {
 		slot.setLeaseInfo(Now(), stack)
 	}
 	slot.brokered = false
-	l := slot.Grant()
+	return slot.Grant()
+}
+
+// watch asks the broker to arm its lease timer, when leases are watched
+// and it is not armed.
+func (s *Idle[C]) watch() {
 	if s.cfg.WatchLeases && !s.Watching.Load() && s.Watching.CompareAndSwap(false, true) {
 		s.cfg.Post(s.cfg.WatchMsg)
 	}
-	return l
 }
 
 // put is a holder's fast path for a clean release: it hands slot to the
 // oldest waiter, or pushes it when nobody waits. It reports false, having
 // done nothing, when the broker must see the connection.
 func (s *Idle[C]) put(slot *Slot[C]) bool {
-	if s.flags.Load()&(flagClosed|flagDivert) != 0 || slot.expired.Load() {
-		return false
-	}
-	s.mu.Lock()
-	if s.flags.Load()&(flagClosed|flagDivert) != 0 || slot.expired.Load() {
-		s.mu.Unlock()
-		return false
-	}
-	if n := s.waiters.Front(); n != nil {
-		req := n.Value
-		if req.ReplyTo != nil {
-			// An actor's turn: the broker records its lease.
+	for {
+		if s.flags.Load()&(flagClosed|flagDivert) != 0 || slot.expired.Load() {
+			return false
+		}
+		s.mu.Lock()
+		if s.flags.Load()&(flagClosed|flagDivert) != 0 || slot.expired.Load() {
 			s.mu.Unlock()
 			return false
 		}
-		s.dequeue(n)
+		req, actorsTurn := s.oldest()
+		if actorsTurn {
+			// The broker records an actor's lease.
+			s.mu.Unlock()
+			return false
+		}
+		if req == nil {
+			s.slots = append(s.slots, slot)
+			s.mu.Unlock()
+			if s.cfg.NeedStamp && !s.StampSoon.Load() && s.StampSoon.CompareAndSwap(false, true) {
+				s.cfg.Post(s.cfg.StampMsg)
+			}
+			return true
+		}
+		l := s.grant(slot, req.Stack)
+		s.Acquired.Add(1)
 		s.mu.Unlock()
-		s.handOn(slot, req)
-		return true
+		s.watch()
+		if req.Resolve(l, nil) {
+			return true
+		}
+		// The caller gave up after all, and nobody saw l: take it back and
+		// try the next waiter. If the broker revoked it meanwhile (Close
+		// gave up waiting), the connection is the broker's now.
+		s.Acquired.Add(^uint64(0))
+		if !slot.unlend(l.gen) {
+			return true
+		}
 	}
-	s.slots = append(s.slots, slot)
-	s.mu.Unlock()
-	if s.cfg.NeedStamp && !s.StampSoon.Load() && s.StampSoon.CompareAndSwap(false, true) {
-		s.cfg.Post(s.cfg.StampMsg)
-	}
-	return true
 }
 
-// handOn lends slot to req, a caller goroutine's request just taken off the
-// line. When the caller gave up meanwhile, nobody saw the lease: it ends
-// the ordinary way, and the connection goes to the next waiter or back on
-// the stack.
-func (s *Idle[C]) handOn(slot *Slot[C], req *Request[C]) {
-	l := s.grant(slot, req.Stack)
-	if !req.Resolve(l, nil) {
-		_ = l.Release()
-		return
+// oldest takes the oldest waiter that still waits off the line, dropping
+// those that gave up. actorsTurn reports that it is an actor's request,
+// which stays in line for the broker. Under mu.
+func (s *Idle[C]) oldest() (req *Request[C], actorsTurn bool) {
+	for n := s.waiters.Front(); n != nil; n = s.waiters.Front() {
+		if n.Value.ReplyTo != nil && n.Value.Pending() {
+			return nil, true
+		}
+		s.dequeue(n)
+		if n.Value.Pending() {
+			return n.Value, false
+		}
 	}
-	s.Acquired.Add(1)
+	return nil, false
 }
 
 // dequeue takes n off the line. Under mu.

@@ -29,8 +29,8 @@ const (
 // Who touches what:
 //   - Conn, Actor, ID and the preallocated messages are written by the
 //     connection actor before the slot is announced, then only read.
-//   - state is atomic: the broker, or a caller on the fast path (Idle.Lend),
-//     grants (Grant); the broker revokes (Revoke, RevokeFrom) and marks a
+//   - state is atomic: the broker, or a caller or holder on the fast path
+//     (Idle.Take, Idle.put), grants (Grant); the broker revokes (Revoke, RevokeFrom) and marks a
 //     lease as leaked (WarnFrom); the holder ends its lease (Lease.Release,
 //     Lease.MarkBroken). One CAS decides who ends a lease.
 //   - brokered, and leasedAt and stack (atomic, since the broker reads them
@@ -112,7 +112,7 @@ func NewSlot[C any](cfg SlotConfig[C], self *actor.PID, id uint64, conn C, ended
 // Prepare records, before Grant, how the next lease is watched: brokered
 // says it must end through the broker (an actor's lease, whose owner the
 // broker tracks); now and stack are recorded when watch is set. Broker
-// only; the fast path does the same in Idle.Lend.
+// only; the fast path does the same in Idle.grant.
 func (s *Slot[C]) Prepare(brokered, watch bool, now int64, stack []byte) {
 	s.brokered = brokered
 	if watch {
@@ -192,6 +192,12 @@ func (s *Slot[C]) Grant() Lease[C] {
 	gen := s.state.Load()>>stateBits + 1
 	s.state.Store(gen<<stateBits | stLeased)
 	return Lease[C]{slot: s, gen: gen}
+}
+
+// unlend ends lease gen, which nobody saw, as if released. It reports
+// false when the broker revoked it first.
+func (s *Slot[C]) unlend(gen uint64) bool {
+	return s.state.CompareAndSwap(gen<<stateBits|stLeased, gen<<stateBits|stReleased)
 }
 
 // Revoke ends the current lease for the broker, if it is still held.
