@@ -45,7 +45,9 @@ type Config struct {
 	DialTimeout time.Duration
 	// BackoffMin is the first delay before redialling after a failed dial;
 	// it doubles with each consecutive failure, up to BackoffMax, and the
-	// actual delay is drawn from [d/2, d].
+	// actual delay is drawn from [d/2, d]. While no connection is alive and
+	// callers are being failed fast, the one probing connection redials
+	// BackoffMin after each failure instead.
 	// default: 100ms
 	BackoffMin time.Duration
 	// BackoffMax caps the redial delay.

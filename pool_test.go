@@ -367,6 +367,30 @@ func TestWithMarksTheConnectionBrokenWhenFnPanics(t *testing.T) {
 	}))
 }
 
+func TestCallersFailedFastBringTheProbeForwardToBackoffMin(t *testing.T) {
+	// With nobody asking, the probe's backoff grows; once callers ask (and
+	// are failed fast), it redials BackoffMin after each failure instead,
+	// so the pool notices the backend's return within BackoffMin.
+	f := newFixture(t, actorpool.Config{MinConns: 1, MaxConns: 1, BackoffMin: 5 * time.Millisecond, BackoffMax: time.Hour},
+		func(b *membackend.Backend) { b.FailDials(nil) })
+	// 5+10+20+40+80+160 ms: the next redial is 160–320 ms away, the one
+	// after that 320–640 ms later.
+	require.Eventually(t, func() bool { return f.b.DialErrors() >= 7 }, eventually, time.Millisecond)
+	before := f.b.DialErrors()
+	const extra = 6 // more than the grown backoff allows in a second
+	require.Eventually(t, func() bool {
+		_, err := f.p.Acquire(context.Background())
+		require.ErrorIs(t, err, actorpool.ErrBackendUnavailable)
+		return f.b.DialErrors() >= before+extra
+	}, time.Second, time.Millisecond, "the probe did not redial sooner for callers")
+
+	f.b.Heal()
+	require.Eventually(t, func() bool {
+		l, err := f.p.Acquire(context.Background())
+		return err == nil && l.Release() == nil
+	}, eventually, time.Millisecond)
+}
+
 func TestAcquireFailsFastWhileNoConnectionIsAliveAndRecovers(t *testing.T) {
 	f := newFixture(t, actorpool.Config{MinConns: 2, MaxConns: 2, BackoffMin: time.Millisecond, BackoffMax: 10 * time.Millisecond})
 	require.Eventually(t, func() bool { return f.p.Stats().Idle() == 2 }, eventually, time.Millisecond)

@@ -79,6 +79,7 @@ type broker[C any] struct {
 
 	lastDialErr error // set by a failed dial, cleared by a successful one
 	circuitOpen bool  // no connection alive and the last dial failed
+	demanded    bool  // Demand sent since the last failed dial
 	closing     bool
 	closeDone   chan struct{}
 
@@ -217,6 +218,12 @@ func (b *broker[C]) handleAcquire(ctx actor.Context, req *core.Request[C]) {
 	if b.alive() == 0 && b.lastDialErr != nil {
 		b.st.FailedFast++
 		b.fail(ctx, req, b.unavailable())
+		if !b.demanded {
+			// Someone wants a connection: probe sooner than the
+			// grown backoff (see supervisor.Supervisor).
+			b.demanded = true
+			ctx.Send(b.supervisor, &messages.Demand{})
+		}
 		return
 	}
 	timeout := b.cfg.AcquireTimeout
@@ -379,6 +386,7 @@ func (b *broker[C]) handleReady(ctx actor.Context, msg *messages.Ready[C]) {
 func (b *broker[C]) handleDialFailed(ctx actor.Context, msg *messages.DialFailed) {
 	b.st.DialErrors++
 	b.lastDialErr = msg.Err
+	b.demanded = false
 	b.updateCircuit(ctx)
 	b.shrinkDialing(ctx)
 }

@@ -127,6 +127,12 @@ type DialFailed struct {
 	RetryIn time.Duration
 }
 
+// Demand tells the supervisor that callers are being failed fast while the
+// circuit is open. Sender: broker, to the supervisor, at most once per
+// failed dial. No reply: the supervisor brings the probe's redial forward
+// to BackoffMin after its last failed dial.
+type Demand struct{}
+
 // Grow asks the supervisor for N more connection actors. Sender: broker.
 // The new actors answer with *Dialed (or fail and are restarted).
 type Grow struct {

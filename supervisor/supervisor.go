@@ -45,6 +45,8 @@ type child struct {
 	incarnation int         // successful dials so far
 	refill      bool        // its dial was released by the refill, which counts it
 	timer       *time.Timer // pending restart, while backing off
+	due         time.Time   // when timer fires
+	failedAt    time.Time   // when its last dial failed
 }
 
 // Supervisor owns the connection actors. All fields are owned by Receive and
@@ -54,8 +56,11 @@ type child struct {
 // opens. From then on one child at a time (the probe) redials, after the
 // backoff of the probes that failed before it; every other child that has
 // no connection is parked, and new children asked for by Grow are held
-// back. The first successful dial closes the circuit, and the parked and
-// held-back children dial again, RefillDials at a time.
+// back. While callers keep asking (Demand), the probe redials BackoffMin
+// after its last failure instead, so that the pool is back within
+// BackoffMin of the backend; with nobody asking, the backoff grows to
+// BackoffMax. The first successful dial closes the circuit, and the parked
+// and held-back children dial again, RefillDials at a time.
 type Supervisor[C any] struct {
 	cfg      Config
 	self     *actor.PID
@@ -101,7 +106,23 @@ func (s *Supervisor[C]) Receive(ctx actor.Context) {
 		s.handleDialed(ctx, msg)
 	case *messages.RestartChild:
 		s.handleRestartChild(ctx, msg)
+	case *messages.Demand:
+		s.handleDemand(ctx)
 	}
+}
+
+// handleDemand brings the probe's pending redial forward to BackoffMin
+// after its last failed dial, when that is sooner.
+func (s *Supervisor[C]) handleDemand(ctx actor.Context) {
+	c := s.probe
+	if !s.open || s.stopping || c == nil || c.state != backingOff || c.timer == nil {
+		return
+	}
+	due := c.failedAt.Add(s.cfg.Backoff.Min)
+	if !due.Before(c.due) || !c.timer.Stop() {
+		return // due sooner anyway, or firing now
+	}
+	s.schedule(ctx.ActorSystem().Root, c, time.Until(due))
 }
 
 func (s *Supervisor[C]) handleGrow(ctx actor.Context, msg *messages.Grow) {
@@ -278,6 +299,7 @@ func (s *Supervisor[C]) refill(ctx actor.Context) {
 
 func (s *Supervisor[C]) schedule(root *actor.RootContext, c *child, delay time.Duration) {
 	c.state = backingOff
+	c.due = time.Now().Add(delay)
 	self, pid := s.self, c.pid
 	c.timer = time.AfterFunc(delay, func() {
 		root.Send(self, &messages.RestartChild{Child: pid})
@@ -311,6 +333,7 @@ func (s *Supervisor[C]) HandleFailure(sys *actor.ActorSystem, sup actor.Supervis
 		return
 	}
 	c.failures++
+	c.failedAt = time.Now()
 	s.doneRefilling(c)
 	if kind != core.DialFailed {
 		s.cfg.Logger.Error("actorpool: connection actor crashed", "reason", reason)
