@@ -279,7 +279,9 @@ func TestCallersInLineTimeOutAfterAHolderHandedOnTheConnection(t *testing.T) {
 	// The broker arms its timer for the first waiter's deadline. A holder
 	// hands the connection to that waiter without telling the broker; the
 	// timer must still fail the others at their own deadlines.
-	const timeout = 50 * time.Millisecond
+	// Long enough for the first waiter to be served before its own deadline
+	// even on a loaded machine.
+	const timeout = 500 * time.Millisecond
 	f := newFixture(t, actorpool.Config{MaxConns: 1, AcquireTimeout: timeout})
 	held := f.acquire(t)
 	first := make(chan actorpool.Lease[*membackend.Conn], 1)
