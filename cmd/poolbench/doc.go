@@ -80,7 +80,8 @@
 //     summed over the rounds: must be 0) and connections still in use once
 //     the load stopped (Stats().Leased(), go-redis PoolStats,
 //     DB.Stats().InUse: must be 0). actorpool redials with its default
-//     backoff (100 ms doubling to 5 s, jittered), the peers dial on demand
+//     backoff (100 ms doubling to 5 s, jittered; while callers are failed
+//     fast, its probe redials 100 ms after each failure), the peers dial on demand
 //     and go-redis retries each command up to 3 times: that is what the
 //     times compare. For actorpool the notes also give, per round, the
 //     backoff step in effect when the server came back / when its redial
@@ -89,7 +90,8 @@
 //     come from the pool's Logger: a handler keeps the time and retry_in of
 //     each Debug "actorpool: dial failed" record and the time of
 //     "actorpool: backend reachable again". The step is the retry_in of the
-//     last failed dial before the restart (retry_in 0 is a child parked
+//     last failed dial before the restart, or BackoffMin when shorter (the
+//     callers' demand brings the probe forward; retry_in 0 is a child parked
 //     behind the probe, skipped); the dial runs from the redial that
 //     succeeded to "reachable again". The target is missed only when the
 //     redial after the restart fails or the lease is slow to follow it.

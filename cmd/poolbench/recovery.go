@@ -22,13 +22,14 @@ import (
 
 // W4 parameters.
 const (
-	w4Callers   = 32
-	w4OpTimeout = 2 * time.Second        // ctx of each call
-	w4Outage    = time.Second            // the server stays down at least this long
-	w4Detect    = 10 * time.Second       // longest wait for the first failure
-	w4Recover   = 30 * time.Second       // longest wait for the first success after restart
-	w4Settle    = 300 * time.Millisecond // load before the kill, and after recovery
-	w4Pause     = time.Millisecond       // a caller's pause after a failed call
+	w4Callers    = 32
+	w4OpTimeout  = 2 * time.Second        // ctx of each call
+	w4Outage     = time.Second            // the server stays down at least this long
+	w4Detect     = 10 * time.Second       // longest wait for the first failure
+	w4Recover    = 30 * time.Second       // longest wait for the first success after restart
+	w4Settle     = 300 * time.Millisecond // load before the kill, and after recovery
+	w4Pause      = time.Millisecond       // a caller's pause after a failed call
+	w4BackoffMin = 100 * time.Millisecond // actorpool's default BackoffMin
 )
 
 // target is a server that W4 kills and restarts.
@@ -63,6 +64,10 @@ type dialFailure struct {
 	at      time.Time
 	retryIn time.Duration
 }
+
+// redialIn is when the probe redials after f: its backoff, brought forward
+// to BackoffMin by the callers being failed fast.
+func (f *dialFailure) redialIn() time.Duration { return min(f.retryIn, w4BackoffMin) }
 
 // dialLog is the slog.Handler of the actorpool side of W4. It keeps the
 // time and retry_in of every "dial failed" record and the time of every
@@ -102,12 +107,14 @@ func (h *dialLog) Handle(_ context.Context, r slog.Record) error {
 }
 
 // atRestart returns, in milliseconds, the backoff step in effect when the
-// server came back at restart: step, the retry_in of the last failed dial
-// before restart; due, the time from restart to the redial it scheduled
-// (negative: that redial had started before); dial, from the scheduled
-// redial that succeeded to the supervisor's "reachable again". A failed
-// dial with retry_in 0 is a child parked behind the probe, which schedules
-// no redial, and is skipped. NaN when a record is missing.
+// server came back at restart: step, the delay of the last failed dial
+// before restart (its retry_in, or BackoffMin when that is shorter: while
+// callers are failed fast, the probe redials BackoffMin after a failure);
+// due, the time from restart to the redial it scheduled (negative: that
+// redial had started before); dial, from the scheduled redial that
+// succeeded to the supervisor's "reachable again". A failed dial with
+// retry_in 0 is a child parked behind the probe, which schedules no redial,
+// and is skipped. NaN when a record is missing.
 func (h *dialLog) atRestart(restart time.Time) (step, due, dial float64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -116,15 +123,15 @@ func (h *dialLog) atRestart(restart time.Time) (step, due, dial float64) {
 	if last == nil {
 		return step, due, dial
 	}
-	step = msOf(last.retryIn)
-	due = msOf(last.at.Add(last.retryIn).Sub(restart))
+	step = msOf(last.redialIn())
+	due = msOf(last.at.Add(last.redialIn()).Sub(restart))
 	i := slices.IndexFunc(h.reachable, func(t time.Time) bool { return t.After(last.at) })
 	if i < 0 {
 		return step, due, dial
 	}
 	back := h.reachable[i]
 	won := h.lastRedial(back)
-	dial = msOf(back.Sub(won.at.Add(won.retryIn)))
+	dial = msOf(back.Sub(won.at.Add(won.redialIn())))
 	return step, due, dial
 }
 
@@ -194,9 +201,9 @@ func runW4(ctx context.Context, e *env, rep *report) error {
 	rep.notes = append(rep.notes, fmt.Sprintf(
 		"W4: %d callers loop on one call each (ctx %s, %s pause after a failure); the server is killed (SIGKILL) after %s of load and restarted once the first failure is seen and at least %s passed. "+
 			"Times are from the kill, and from the moment the restarted server answered the harness's probe. "+
-			"actorpool uses the default BackoffMin/BackoffMax (100ms/5s), so its redial after the restart waits for the backoff; "+
+			"actorpool uses the default BackoffMin/BackoffMax (100ms/5s); while callers are failed fast its probe redials BackoffMin after each failure, so its first lease after the restart waits up to one BackoffMin; "+
 			"the peers dial on demand (go-redis with its default 3 retries). "+
-			"Backoff step at restart (actorpool): the retry_in of the supervisor's last \"dial failed\" Debug record before the restart (records with retry_in 0, children parked behind the probe, skipped); "+
+			"Backoff step at restart (actorpool): the delay of the supervisor's last \"dial failed\" Debug record before the restart, its retry_in or BackoffMin when shorter (records with retry_in 0, children parked behind the probe, skipped); "+
 			"redial due: when the redial it scheduled was due, from the restart; dial: from the redial that succeeded to the \"backend reachable again\" record; the target is first success ≤ step + dial. "+
 			"Leases lost: acquired minus ended (Release/MarkBroken that returned nil), counted by the callers; in use after: connections still out once the load stopped (Stats().Leased(), go-redis PoolStats, DB.Stats().InUse).",
 		w4Callers, w4OpTimeout, w4Pause, w4Settle, w4Outage))
