@@ -19,22 +19,50 @@ type Node[T any] struct {
 	Value    T
 	Deadline time.Time
 
-	prev, next   *Node[T] // arrival order
-	dprev, dnext *Node[T] // deadline order, while on the in-order list
-	index        int      // position in the heap; -1 when not on it
+	link  [2]links[T] // on the arrival list, and on the in-order list unless on the heap
+	index int         // position in the heap; -1 when not on it
 }
 
-// list is an intrusive doubly linked list through one pair of links.
-type list[T any] struct {
-	head, tail *Node[T]
-}
+type links[T any] struct{ prev, next *Node[T] }
 
-// Queue holds waiters in arrival order and by deadline.
+// The two linked lists, as indexes of Queue.lists and Node.link.
+const (
+	arrival = iota // every waiter, oldest first
+	inOrder        // waiters whose deadlines came in ascending order, earliest first
+)
+
+// Queue holds waiters in arrival order and by deadline. The zero Queue is
+// empty and ready to use.
 type Queue[T any] struct {
-	fifo       list[T]
-	inOrder    list[T] // waiters whose deadlines came in ascending order
+	lists      [2]struct{ head, tail *Node[T] }
 	byDeadline deadlineHeap[T]
 	n          int
+}
+
+func (q *Queue[T]) pushBack(k int, n *Node[T]) {
+	l := &q.lists[k]
+	n.link[k] = links[T]{prev: l.tail}
+	if l.tail == nil {
+		l.head = n
+	} else {
+		l.tail.link[k].next = n
+	}
+	l.tail = n
+}
+
+func (q *Queue[T]) unlink(k int, n *Node[T]) {
+	l, ln := &q.lists[k], &n.link[k]
+	if ln.prev == nil {
+		l.head = ln.next
+	} else {
+		ln.prev.link[k].next = ln.next
+	}
+	if ln.next == nil {
+		l.tail = ln.prev
+	} else {
+		ln.next.link[k].prev = ln.prev
+	}
+	*ln = links[T]{}
 }
 
 // Len is the number of waiters.
@@ -45,68 +73,36 @@ func (q *Queue[T]) Len() int { return q.n }
 // allocates nothing.
 func (q *Queue[T]) Push(n *Node[T]) {
 	q.n++
-	n.prev, n.next = q.fifo.tail, nil
-	if q.fifo.tail == nil {
-		q.fifo.head = n
-	} else {
-		q.fifo.tail.next = n
-	}
-	q.fifo.tail = n
-	if t := q.inOrder.tail; t == nil || !n.Deadline.Before(t.Deadline) {
+	q.pushBack(arrival, n)
+	if t := q.lists[inOrder].tail; t == nil || !n.Deadline.Before(t.Deadline) {
 		n.index = -1
-		n.dprev, n.dnext = t, nil
-		if t == nil {
-			q.inOrder.head = n
-		} else {
-			t.dnext = n
-		}
-		q.inOrder.tail = n
+		q.pushBack(inOrder, n)
 		return
 	}
 	heap.Push(&q.byDeadline, n)
 }
 
 // Next returns the waiter after n, or nil.
-func (n *Node[T]) Next() *Node[T] { return n.next }
+func (n *Node[T]) Next() *Node[T] { return n.link[arrival].next }
 
 // Front returns the oldest waiter, or nil.
-func (q *Queue[T]) Front() *Node[T] { return q.fifo.head }
+func (q *Queue[T]) Front() *Node[T] { return q.lists[arrival].head }
 
 // Remove takes n out of the queue. n must be in it.
 func (q *Queue[T]) Remove(n *Node[T]) {
 	q.n--
-	if n.prev == nil {
-		q.fifo.head = n.next
-	} else {
-		n.prev.next = n.next
-	}
-	if n.next == nil {
-		q.fifo.tail = n.prev
-	} else {
-		n.next.prev = n.prev
-	}
-	n.prev, n.next = nil, nil
-	if n.index >= 0 {
-		heap.Remove(&q.byDeadline, n.index)
-		n.index = -1
+	q.unlink(arrival, n)
+	if n.index < 0 {
+		q.unlink(inOrder, n)
 		return
 	}
-	if n.dprev == nil {
-		q.inOrder.head = n.dnext
-	} else {
-		n.dprev.dnext = n.dnext
-	}
-	if n.dnext == nil {
-		q.inOrder.tail = n.dprev
-	} else {
-		n.dnext.dprev = n.dprev
-	}
-	n.dprev, n.dnext = nil, nil
+	heap.Remove(&q.byDeadline, n.index)
+	n.index = -1
 }
 
 // Earliest returns the waiter whose deadline comes first, or nil.
 func (q *Queue[T]) Earliest() *Node[T] {
-	first := q.inOrder.head
+	first := q.lists[inOrder].head
 	if len(q.byDeadline) > 0 && (first == nil || q.byDeadline[0].Deadline.Before(first.Deadline)) {
 		first = q.byDeadline[0]
 	}
