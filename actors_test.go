@@ -84,6 +84,28 @@ func collector(out chan<- *jobDone) actor.ReceiveFunc {
 	}
 }
 
+// keeper is a worker that keeps the leases it is granted (on leases), and
+// the sink its answers go to.
+type keeper struct {
+	w, sink *actor.PID
+	leases  chan actorpool.Lease[*membackend.Conn]
+}
+
+// spawnKeeper starts a keeper that can hold n leases.
+func spawnKeeper(f *fixture, n int) keeper {
+	k := keeper{leases: make(chan actorpool.Lease[*membackend.Conn], n)}
+	k.sink = f.sys.Root.Spawn(actor.PropsFromFunc(collector(make(chan *jobDone, n))))
+	k.w = f.sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor {
+		return &worker{broker: f.p.Broker(), leases: k.leases}
+	}))
+	return k
+}
+
+// lease asks the keeper to lease one more connection.
+func (k keeper) lease(f *fixture, id int) {
+	f.sys.Root.RequestWithCustomSender(k.w, &job{id: id}, k.sink)
+}
+
 func TestActorsLeaseThroughMessagesWithoutBlocking(t *testing.T) {
 	f := newFixture(t, actorpool.Config{MaxConns: 3})
 	done := make(chan *jobDone, 100)
@@ -136,17 +158,11 @@ func TestAnActorGetsAcquireFailedWhenItsTimeoutPasses(t *testing.T) {
 
 func TestAnActorStoppedWhileHoldingTwoLeasesHasThemReclaimed(t *testing.T) {
 	f := newFixture(t, actorpool.Config{MaxConns: 2})
-	leases := make(chan actorpool.Lease[*membackend.Conn], 2)
-	done := make(chan *jobDone, 2)
-	sink := f.sys.Root.Spawn(actor.PropsFromFunc(collector(done)))
-	owner := f.sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor {
-		return &worker{broker: f.p.Broker(), leases: leases}
-	}))
-	f.sys.Root.RequestWithCustomSender(owner, &job{id: 1}, sink)
-	f.sys.Root.RequestWithCustomSender(owner, &job{id: 2}, sink)
-	<-done
-	<-done
-	a, b := <-leases, <-leases
+	k := spawnKeeper(f, 2)
+	owner := k.w
+	k.lease(f, 1)
+	k.lease(f, 2)
+	a, b := <-k.leases, <-k.leases
 	require.True(t, a.Valid())
 	require.True(t, b.Valid())
 
@@ -165,7 +181,7 @@ func TestAnActorStoppedWhileHoldingTwoLeasesHasThemReclaimed(t *testing.T) {
 	assert.NotSame(t, b.Conn(), l2.Conn())
 	require.NoError(t, l1.Release())
 	require.NoError(t, l2.Release())
-	require.NoError(t, f.sys.Root.StopFuture(sink).Wait())
+	require.NoError(t, f.sys.Root.StopFuture(k.sink).Wait())
 }
 
 func TestAnActorReleasingBeforeItStopsLosesNothing(t *testing.T) {
@@ -241,13 +257,8 @@ func TestAnActorInLineKeepsItsPlaceAmongCallerGoroutines(t *testing.T) {
 	waitFor("first goroutine")
 	require.Eventually(t, func() bool { return f.p.Stats().Waiting() == 1 }, eventually, time.Millisecond)
 
-	leases := make(chan actorpool.Lease[*membackend.Conn], 1)
-	done := make(chan *jobDone, 1)
-	sink := f.sys.Root.Spawn(actor.PropsFromFunc(collector(done)))
-	w := f.sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor {
-		return &worker{broker: f.p.Broker(), leases: leases}
-	}))
-	f.sys.Root.RequestWithCustomSender(w, &job{id: 1}, sink)
+	k := spawnKeeper(f, 1)
+	k.lease(f, 1)
 	require.Eventually(t, func() bool { return f.p.Stats().Waiting() == 2 }, eventually, time.Millisecond)
 
 	waitFor("second goroutine")
@@ -256,7 +267,7 @@ func TestAnActorInLineKeepsItsPlaceAmongCallerGoroutines(t *testing.T) {
 	require.NoError(t, held.Release())
 	var actorLease actorpool.Lease[*membackend.Conn]
 	select {
-	case actorLease = <-leases:
+	case actorLease = <-k.leases:
 		order <- "actor"
 	case <-time.After(eventually):
 		t.Fatal("the actor was never granted the connection")
@@ -271,7 +282,7 @@ func TestAnActorInLineKeepsItsPlaceAmongCallerGoroutines(t *testing.T) {
 		got = append(got, name)
 	}
 	assert.Equal(t, []string{"first goroutine", "actor", "second goroutine"}, got)
-	for _, pid := range []*actor.PID{w, sink} {
+	for _, pid := range []*actor.PID{k.w, k.sink} {
 		require.NoError(t, f.sys.Root.StopFuture(pid).Wait())
 	}
 }
