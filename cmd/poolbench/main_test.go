@@ -1,0 +1,67 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseFlagsRejectsWhatCannotRun(t *testing.T) {
+	for _, args := range [][]string{
+		{"-rounds", "2"},
+		{"-duration", "0s"},
+		{"-conns", "0"},
+		{"-callers", "1,x"},
+		{"-callers", "0"},
+		{"-workloads", "w3"},
+		{"-pools", "hikari"},
+		{"extra"},
+	} {
+		_, err := parseFlags(args)
+		assert.Error(t, err, "%q", args)
+	}
+	cfg, err := parseFlags([]string{"-workloads", "w2", "-callers", "1,64", "-pools", "actorpool"})
+	require.NoError(t, err)
+	assert.True(t, cfg.has("w2"))
+	assert.False(t, cfg.has("w1"))
+	assert.True(t, cfg.runs("actorpool"))
+	assert.False(t, cfg.runs("peer"))
+}
+
+// TestW1AndW2RunAgainstRealServersAndReport runs the bench command's W1
+// and W2 briefly, servers and all, and checks the report it writes: every
+// case has both pools, no errors, and a ratio.
+func TestW1AndW2RunAgainstRealServersAndReport(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "report.md")
+	cfg, err := parseFlags([]string{"-workloads", "w1,w2", "-callers", "1,10", "-duration", "100ms", "-out", out})
+	require.NoError(t, err)
+	require.NoError(t, run(cfg))
+	text, err := os.ReadFile(out)
+	require.NoError(t, err)
+
+	cases := map[string]int{}
+	for line := range strings.SplitSeq(string(text), "\n") {
+		if !strings.HasPrefix(line, "| W") {
+			continue
+		}
+		cols := strings.Split(strings.Trim(line, "|"), "|")
+		require.Len(t, cols, 9, line)
+		for i := range cols {
+			cols[i] = strings.TrimSpace(cols[i])
+		}
+		assert.Equal(t, "0", cols[6], "errors in %s", line)
+		if cols[2] == "actorpool" {
+			assert.Regexp(t, `^\d+\.\d\d \(\d+\.\d\d–\d+\.\d\d\)$`, cols[7], "ratio in %s", line)
+		}
+		cases[cols[0]+" @"+cols[1]]++
+	}
+	for _, w := range []string{"W1 Redis GET", "W1 Redis SET", "W2 MySQL SELECT 1", "W2 MySQL point select"} {
+		for _, c := range []string{"1", "10"} {
+			assert.Equal(t, 2, cases[w+" @"+c], "rows of %s at %s callers (actorpool and peer)", w, c)
+		}
+	}
+}
