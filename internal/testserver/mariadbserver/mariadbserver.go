@@ -111,6 +111,10 @@ func Start(ctx context.Context) (*Server, error) {
 		user:     "app",
 		password: randomPassword(),
 	}
+	if err := os.Mkdir(filepath.Join(dir, "tmp"), 0o700); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("mariadbserver: %w", err)
+	}
 	if err := s.install(ctx, installer); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
@@ -180,6 +184,9 @@ func (s *Server) serverFlags() []string {
 	flags := []string{
 		"--no-defaults",
 		"--datadir=" + filepath.Join(s.dir, "data"),
+		// Its own temporary directory: servers bootstrapping at the same
+		// time in a shared /tmp clash on temporary table file names.
+		"--tmpdir=" + filepath.Join(s.dir, "tmp"),
 		"--skip-name-resolve",
 		"--skip-log-bin",
 		"--innodb-buffer-pool-size=8M",
@@ -203,7 +210,8 @@ func (s *Server) install(ctx context.Context, installer string) error {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("mariadbserver: mariadb-install-db: %w\n%s", err, lastLines(out.String(), 20))
+		// Its advice fills the last lines; the cause comes first.
+		return fmt.Errorf("mariadbserver: mariadb-install-db: %w\n%s", err, firstLines(out.String(), 8))
 	}
 	return nil
 }
@@ -262,6 +270,11 @@ func (s *Server) probe(ctx context.Context) error {
 		return err
 	}
 	return conn.Close()
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[:min(n, len(lines))], "\n")
 }
 
 func lastLines(s string, n int) string {

@@ -2,6 +2,7 @@ package mariadbserver_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"testing"
 	"time"
@@ -32,4 +33,26 @@ func TestServerAnswersAndRestartsOnTheSamePort(t *testing.T) {
 	require.NoError(t, srv.Restart(ctx))
 	assert.Equal(t, port, srv.Port())
 	require.NoError(t, srv.Admin().PingContext(ctx))
+}
+
+func TestServersStartedTogetherDoNotClash(t *testing.T) {
+	// Test packages run in parallel, each starting its own server: their
+	// bootstraps must not share anything (data, sockets, temporary files).
+	const n = 6
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			s, err := mariadbserver.Start(ctx)
+			if err == nil {
+				err = s.Admin().PingContext(ctx)
+				err = errors.Join(err, s.Stop())
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		require.NoError(t, <-errs)
+	}
 }
