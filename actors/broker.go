@@ -316,10 +316,7 @@ func (b *broker[C]) handleReturned(ctx actor.Context, slot *core.Slot[C]) {
 	if !slot.Reusable() {
 		// Marked broken or failed its reset: the actor is redialling.
 		b.st.Broken++
-		delete(b.live, slot)
-		b.updateCircuit(ctx)
-		b.grow(ctx)
-		b.signalClosed()
+		b.lost(ctx, slot)
 		return
 	}
 	b.place(ctx, slot, false)
@@ -477,8 +474,8 @@ func (b *broker[C]) idleCount() int { return b.idle.Len() + len(b.stale) + b.che
 // and one per waiter not already covered by a dial in flight, up to
 // MaxConns.
 func (b *broker[C]) grow(ctx actor.Context) {
-	if b.closing {
-		return
+	if b.closing || b.total >= b.max {
+		return // nothing to add: no need to count the waiters (a lock)
 	}
 	want := max(b.min-(b.total-b.shrinking), 0)
 	// Being pinged counts as coming back: most pings succeed, and a failed
@@ -583,9 +580,17 @@ func (b *broker[C]) handleOwnerStopped(ctx actor.Context, who *actor.PID) {
 // takeBack ends the accounting of a lease the broker revoked: the
 // connection actor closes the connection and redials.
 func (b *broker[C]) takeBack(ctx actor.Context, slot *core.Slot[C], reason string) {
-	delete(b.live, slot)
 	ctx.Send(slot.Actor, &messages.Revoke{Reason: reason})
+	b.lost(ctx, slot)
+}
+
+// lost forgets a connection that is gone (broken, failed its reset or ping,
+// revoked) while its actor redials: the circuit opens if it was the last,
+// waiters may need more dials, and Close may be done waiting for it.
+func (b *broker[C]) lost(ctx actor.Context, slot *core.Slot[C]) {
+	delete(b.live, slot)
 	b.updateCircuit(ctx)
+	b.grow(ctx)
 	b.signalClosed()
 }
 

@@ -48,10 +48,7 @@ func (b *broker[C]) handleChecked(ctx actor.Context, msg *messages.Checked[C]) {
 		} else {
 			b.st.FailedPings++
 		}
-		delete(b.live, slot)
-		b.updateCircuit(ctx)
-		b.grow(ctx)
-		b.signalClosed()
+		b.lost(ctx, slot)
 		return
 	}
 	now := time.Now()
