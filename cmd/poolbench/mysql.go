@@ -40,23 +40,9 @@ func mysqlDSN(e *env) string {
 	return e.srv.maria.DSN("interpolateParams=true", "checkConnLiveness=false")
 }
 
-// newMySQLPool is the actorpool side: cfg with MinConns and MaxConns conns
-// and, unless cfg has one, a Logger that discards; every connection is
-// dialled before it returns.
-func newMySQLPool(ctx context.Context, e *env, cfg actorpool.Config) (*actorpool.Pool[*mysqlbackend.Conn], error) {
-	cfg.MinConns, cfg.MaxConns = e.cfg.conns, e.cfg.conns
-	if cfg.Logger == nil {
-		cfg.Logger = e.discard
-	}
-	p, err := actorpool.New(e.sys, mysqlbackend.New(mysqlbackend.Options{DSN: mysqlDSN(e)}), cfg)
-	if err != nil {
-		return nil, err
-	}
-	if err := warmPool(ctx, p, e.cfg.conns); err != nil {
-		_ = p.Close(context.Background())
-		return nil, err
-	}
-	return p, nil
+// newMySQLBackend dials the bench's MariaDB as the peer does.
+func newMySQLBackend(e *env) *mysqlbackend.Backend {
+	return mysqlbackend.New(mysqlbackend.Options{DSN: mysqlDSN(e)})
 }
 
 // newSQLDB is the peer: database/sql with MaxOpenConns and MaxIdleConns
@@ -120,7 +106,7 @@ func runW2(ctx context.Context, e *env, rep *report) error {
 	if err := createTable(ctx, e); err != nil {
 		return err
 	}
-	p, err := newMySQLPool(ctx, e, actorpool.Config{})
+	p, err := startPool(ctx, e, newMySQLBackend(e), actorpool.Config{})
 	if err != nil {
 		return err
 	}
@@ -195,12 +181,12 @@ const (
 // database/sql: db.Conn with a ctx of w5Timeout (its queue is unbounded,
 // a ctx is the only bound), then Conn.Close. Latency is the acquire alone.
 func runW5(ctx context.Context, e *env, rep *report) error {
-	p, err := newMySQLPool(ctx, e, actorpool.Config{AcquireTimeout: w5Timeout})
+	be := newMySQLBackend(e)
+	p, err := startPool(ctx, e, be, actorpool.Config{AcquireTimeout: w5Timeout})
 	if err != nil {
 		return err
 	}
 	defer closePool(p)
-	be := mysqlbackend.New(mysqlbackend.Options{DSN: mysqlDSN(e)})
 	db, err := newSQLDB(ctx, e)
 	if err != nil {
 		return err

@@ -29,7 +29,7 @@ const (
 	w4Recover    = 30 * time.Second       // longest wait for the first success after restart
 	w4Settle     = 300 * time.Millisecond // load before the kill, and after recovery
 	w4Pause      = time.Millisecond       // a caller's pause after a failed call
-	w4BackoffMin = 100 * time.Millisecond // actorpool's default BackoffMin
+	w4BackoffMin = 100 * time.Millisecond // actorpool's BackoffMin (its default)
 )
 
 // target is a server that W4 kills and restarts.
@@ -154,47 +154,31 @@ func msOf(d time.Duration) float64 { return float64(d) / 1e6 }
 // uses a fresh pool (actorpool) or client (peer), and kills and restarts
 // the server once.
 func runW4(ctx context.Context, e *env, rep *report) error {
-	if e.srv.redis != nil {
-		rs := e.srv.redis
-		t := target{"Redis", rs.Kill, func(context.Context) error { return rs.Restart() }}
-		c := &caseResult{workload: "W4 Redis kill+restart", callers: fmt.Sprint(w4Callers), kind: recovery, peer: "go-redis"}
-		a := func(ctx context.Context) (result, error) {
-			s, err := redisPoolSide(ctx, e)
-			if err != nil {
-				return result{}, err
-			}
-			return recoveryRound(ctx, t, s, true)
-		}
-		b := func(ctx context.Context) (result, error) {
-			s, err := goRedisSide(ctx, e)
-			if err != nil {
-				return result{}, err
-			}
-			return recoveryRound(ctx, t, s, false)
-		}
-		if err := e.runCase(ctx, rep, c, a, b); err != nil || ctx.Err() != nil {
-			return err
-		}
+	type w4Target struct {
+		target
+		peer           string
+		pool, peerSide func(context.Context, *env) (*side, error)
 	}
-	if e.srv.maria != nil {
-		ms := e.srv.maria
-		t := target{"MariaDB", ms.Kill, ms.Restart}
-		c := &caseResult{workload: "W4 MariaDB kill+restart", callers: fmt.Sprint(w4Callers), kind: recovery, peer: "database/sql"}
-		a := func(ctx context.Context) (result, error) {
-			s, err := mysqlPoolSide(ctx, e)
-			if err != nil {
-				return result{}, err
+	var targets []w4Target
+	if rs := e.srv.redis; rs != nil {
+		targets = append(targets, w4Target{target{"Redis", rs.Kill, func(context.Context) error { return rs.Restart() }},
+			"go-redis", redisPoolSide, goRedisSide})
+	}
+	if ms := e.srv.maria; ms != nil {
+		targets = append(targets, w4Target{target{"MariaDB", ms.Kill, ms.Restart}, "database/sql", mysqlPoolSide, sqlDBSide})
+	}
+	for _, w := range targets {
+		round := func(newSide func(context.Context, *env) (*side, error), isPool bool) roundFunc {
+			return func(ctx context.Context) (result, error) {
+				s, err := newSide(ctx, e)
+				if err != nil {
+					return result{}, err
+				}
+				return recoveryRound(ctx, w.target, s, isPool)
 			}
-			return recoveryRound(ctx, t, s, true)
 		}
-		b := func(ctx context.Context) (result, error) {
-			s, err := sqlDBSide(ctx, e)
-			if err != nil {
-				return result{}, err
-			}
-			return recoveryRound(ctx, t, s, false)
-		}
-		if err := e.runCase(ctx, rep, c, a, b); err != nil || ctx.Err() != nil {
+		c := &caseResult{workload: "W4 " + w.name + " kill+restart", callers: fmt.Sprint(w4Callers), kind: recovery, peer: w.peer}
+		if err := e.runCase(ctx, rep, c, round(w.pool, true), round(w.peerSide, false)); err != nil || ctx.Err() != nil {
 			return err
 		}
 	}
@@ -235,14 +219,20 @@ func leaseCall[C any](p *actorpool.Pool[C], be backends.Backend[C], acquired, en
 	}
 }
 
-// poolSide is the actorpool side of W4: each call leases once and runs fn;
-// dials is the handler of p's Logger.
-func poolSide[C any](p *actorpool.Pool[C], be backends.Backend[C], dials *dialLog, fn func(ctx context.Context, c C) error) *side {
+// newPoolSide is the actorpool side of W4, a pool over be with BackoffMin
+// set to w4BackoffMin: each call leases once and runs fn; the pool's Logger
+// feeds the side's dialLog.
+func newPoolSide[C any](ctx context.Context, e *env, be backends.Backend[C], fn func(ctx context.Context, c C) error) (*side, error) {
+	dials := new(dialLog)
+	p, err := startPool(ctx, e, be, actorpool.Config{Logger: slog.New(dials), BackoffMin: w4BackoffMin})
+	if err != nil {
+		return nil, err
+	}
 	s := &side{acquired: new(atomic.Int64), ended: new(atomic.Int64), dials: dials}
 	s.call = leaseCall(p, be, s.acquired, s.ended, fn)
 	s.inUse = func() int { return p.Stats().Leased() }
 	s.close = func() { closePool(p) }
-	return s
+	return s, nil
 }
 
 func redisGet(ctx context.Context, c *redis.Client) error {
@@ -254,13 +244,8 @@ func redisGet(ctx context.Context, c *redis.Client) error {
 }
 
 func redisPoolSide(ctx context.Context, e *env) (*side, error) {
-	dials := new(dialLog)
-	p, err := newRedisPool(ctx, e, e.srv.redis.Addr(), slog.New(dials))
-	if err != nil {
-		return nil, err
-	}
 	be := redisbackend.New(redisbackend.Options{Addr: e.srv.redis.Addr()})
-	return poolSide(p, be, dials, func(ctx context.Context, c *redisbackend.Conn) error { return redisGet(ctx, c.Client) }), nil
+	return newPoolSide(ctx, e, be, func(ctx context.Context, c *redisbackend.Conn) error { return redisGet(ctx, c.Client) })
 }
 
 func goRedisSide(ctx context.Context, e *env) (*side, error) {
@@ -279,16 +264,10 @@ func goRedisSide(ctx context.Context, e *env) (*side, error) {
 }
 
 func mysqlPoolSide(ctx context.Context, e *env) (*side, error) {
-	dials := new(dialLog)
-	p, err := newMySQLPool(ctx, e, actorpool.Config{Logger: slog.New(dials)})
-	if err != nil {
-		return nil, err
-	}
-	be := mysqlbackend.New(mysqlbackend.Options{DSN: mysqlDSN(e)})
-	return poolSide(p, be, dials, func(ctx context.Context, c *mysqlbackend.Conn) error {
+	return newPoolSide(ctx, e, newMySQLBackend(e), func(ctx context.Context, c *mysqlbackend.Conn) error {
 		var v int
 		return c.QueryRowContext(ctx, "SELECT 1").Scan(&v)
-	}), nil
+	})
 }
 
 func sqlDBSide(ctx context.Context, e *env) (*side, error) {

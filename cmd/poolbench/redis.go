@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"runtime/pprof"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/actorpool/actorpool"
+	"github.com/actorpool/actorpool/backends"
 	"github.com/actorpool/actorpool/backends/redisbackend"
 )
 
@@ -34,15 +34,15 @@ var (
 
 func redisKey(caller, n int) string { return redisKeyNames[(caller*131+n)%redisKeys] }
 
-// newRedisPool is the actorpool side: Config{MinConns: conns, MaxConns:
-// conns} and defaults otherwise, with every connection dialled before it
-// returns. log is the pool's Logger; nil discards.
-func newRedisPool(ctx context.Context, e *env, addr string, log *slog.Logger) (*actorpool.Pool[*redisbackend.Conn], error) {
-	if log == nil {
-		log = e.discard
+// startPool is the actorpool side of a case: be, with cfg's MinConns and
+// MaxConns set to conns and, unless cfg has one, a Logger that discards;
+// every connection is dialled before it returns.
+func startPool[C any](ctx context.Context, e *env, be backends.Backend[C], cfg actorpool.Config) (*actorpool.Pool[C], error) {
+	cfg.MinConns, cfg.MaxConns = e.cfg.conns, e.cfg.conns
+	if cfg.Logger == nil {
+		cfg.Logger = e.discard
 	}
-	p, err := actorpool.New(e.sys, redisbackend.New(redisbackend.Options{Addr: addr}),
-		actorpool.Config{MinConns: e.cfg.conns, MaxConns: e.cfg.conns, Logger: log})
+	p, err := actorpool.New(e.sys, be, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +128,7 @@ type noSyscallConn struct{ net.Conn }
 // The peer is the same command on a go-redis client (PoolSize conns).
 func runW1(ctx context.Context, e *env, rep *report) error {
 	addr := e.srv.redis.Addr()
-	p, err := newRedisPool(ctx, e, addr, nil)
+	p, err := startPool(ctx, e, redisbackend.New(redisbackend.Options{Addr: addr}), actorpool.Config{})
 	if err != nil {
 		return err
 	}
