@@ -122,7 +122,9 @@ func (s *Supervisor[C]) handleDemand(ctx actor.Context) {
 	if !due.Before(c.due) || !c.timer.Stop() {
 		return // due sooner anyway, or firing now
 	}
-	s.schedule(ctx.ActorSystem().Root, c, time.Until(due))
+	delay := time.Until(due)
+	s.cfg.Logger.Debug("actorpool: callers are waiting; probe redial brought forward", "retry_in", max(delay, 0))
+	s.schedule(ctx.ActorSystem().Root, c, delay)
 }
 
 func (s *Supervisor[C]) handleGrow(ctx actor.Context, msg *messages.Grow) {
