@@ -120,7 +120,8 @@ type Ready[C any] struct {
 
 // DialFailed reports a failed dial. Sender: supervisor, to the broker, when
 // its strategy handles the failure. Attempt counts consecutive failures of
-// that actor; RetryIn is the backoff before its next dial.
+// that actor; RetryIn is the backoff before its next dial, or zero when the
+// actor waits for the probe's dial instead (the circuit is open).
 type DialFailed struct {
 	Err     error
 	Attempt int

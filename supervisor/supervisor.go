@@ -270,7 +270,9 @@ func (s *Supervisor[C]) ensureProbe(ctx actor.Context) {
 		c := s.parked[0]
 		s.parked = s.parked[1:]
 		s.probe = c
-		s.schedule(ctx.ActorSystem().Root, c, s.cfg.Backoff.Delay(max(s.probeFailures, 1)))
+		delay := s.cfg.Backoff.Delay(max(s.probeFailures, 1))
+		s.schedule(ctx.ActorSystem().Root, c, delay)
+		s.cfg.Logger.Debug("actorpool: a parked connection actor is the probe now", "retry_in", delay)
 		return
 	}
 	if s.heldSpawns > 0 {
@@ -359,7 +361,11 @@ func (s *Supervisor[C]) HandleFailure(sys *actor.ActorSystem, sup actor.Supervis
 		}
 		s.park(c)
 	}
-	s.cfg.Logger.Debug("actorpool: dial failed", "attempt", c.failures, "retry_in", delay, "err", err)
+	if c.state == parked {
+		s.cfg.Logger.Debug("actorpool: dial failed; waiting for the probe", "attempt", c.failures, "err", err)
+	} else {
+		s.cfg.Logger.Debug("actorpool: dial failed", "attempt", c.failures, "retry_in", delay, "err", err)
+	}
 	sys.Root.Send(s.cfg.Broker, &messages.DialFailed{Err: err, Attempt: c.failures, RetryIn: delay})
 	if ctx, ok := sup.(actor.Context); ok {
 		s.refill(ctx)

@@ -91,10 +91,10 @@
 //     each Debug "actorpool: dial failed" record and the time of
 //     "actorpool: backend reachable again". The step is the retry_in of the
 //     last failed dial before the restart, or BackoffMin when shorter (the
-//     callers' demand brings the probe forward; retry_in 0 is a child parked
-//     behind the probe, skipped); the dial runs from the redial that
-//     succeeded to "reachable again". The target is missed only when the
-//     redial after the restart fails or the lease is slow to follow it.
+//     callers' demand brings the probe forward); the dial runs from the
+//     redial that succeeded to "reachable again". The target is missed only
+//     when the redial after the restart fails or the lease is slow to follow
+//     it.
 //   - W5: ops/s are grants per second inside the window (capacity is
 //     conns/50ms); p50 and p99 are the waits of the acquires that
 //     succeeded; errors are the acquires that timed out, and the notes give

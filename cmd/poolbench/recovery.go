@@ -112,9 +112,9 @@ func (h *dialLog) Handle(_ context.Context, r slog.Record) error {
 // callers are failed fast, the probe redials BackoffMin after a failure);
 // due, the time from restart to the redial it scheduled (negative: that
 // redial had started before); dial, from the scheduled redial that
-// succeeded to the supervisor's "reachable again". A failed dial with
-// retry_in 0 is a child parked behind the probe, which schedules no redial,
-// and is skipped. NaN when a record is missing.
+// succeeded to the supervisor's "reachable again". Children parked behind
+// the probe schedule no redial and log another message. NaN when a record
+// is missing.
 func (h *dialLog) atRestart(restart time.Time) (step, due, dial float64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -187,7 +187,7 @@ func runW4(ctx context.Context, e *env, rep *report) error {
 			"Times are from the kill, and from the moment the restarted server answered the harness's probe. "+
 			"actorpool uses the default BackoffMin/BackoffMax (100ms/5s); while callers are failed fast its probe redials BackoffMin after each failure, so its first lease after the restart waits up to one BackoffMin; "+
 			"the peers dial on demand (go-redis with its default 3 retries). "+
-			"Backoff step at restart (actorpool): the delay of the supervisor's last \"dial failed\" Debug record before the restart, its retry_in or BackoffMin when shorter (records with retry_in 0, children parked behind the probe, skipped); "+
+			"Backoff step at restart (actorpool): the delay of the supervisor's last \"dial failed\" Debug record before the restart, its retry_in or BackoffMin when shorter; "+
 			"redial due: when the redial it scheduled was due, from the restart; dial: from the redial that succeeded to the \"backend reachable again\" record; the target is first success ≤ step + dial. "+
 			"Leases lost: acquired minus ended (Release/MarkBroken that returned nil), counted by the callers; in use after: connections still out once the load stopped (Stats().Leased(), go-redis PoolStats, DB.Stats().InUse).",
 		w4Callers, w4OpTimeout, w4Pause, w4Settle, w4Outage))
