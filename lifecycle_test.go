@@ -274,9 +274,10 @@ func TestWhileNoConnectionIsAliveOneActorProbesAtATimeAndTheRefillIsBounded(t *t
 }
 
 func TestTheCircuitOpensFastWhenTheBackendGoesAndClosesWhenItComesBack(t *testing.T) {
+	rec := &recorder{}
 	f := newFixture(t, lifecycleOff(actorpool.Config{
 		MinConns: 2, MaxConns: 4, KeepaliveInterval: 5 * time.Millisecond,
-		BackoffMin: time.Millisecond, BackoffMax: 20 * time.Millisecond,
+		BackoffMin: time.Millisecond, BackoffMax: 20 * time.Millisecond, Logger: slog.New(rec),
 	}))
 	require.Eventually(t, func() bool { return f.p.Stats().Idle() == 2 }, eventually, time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), eventually)
@@ -317,6 +318,44 @@ func TestTheCircuitOpensFastWhenTheBackendGoesAndClosesWhenItComesBack(t *testin
 	assert.Less(t, time.Since(up), time.Second)
 	require.Eventually(t, func() bool { return f.p.Stats().Idle() == 2 }, eventually, time.Millisecond)
 	assert.Equal(t, uint64(1), f.p.Stats().CircuitOpens())
+
+	// Once down, once back, each said once, at a level a service logs.
+	down2 := rec.find(slog.LevelWarn, "backend unavailable")
+	require.Len(t, down2, 1)
+	assert.Contains(t, attr(down2[0], "err"), membackend.ErrDialRefused.Error())
+	back := rec.find(slog.LevelInfo, "backend available again")
+	require.Len(t, back, 1)
+	downFor, err := time.ParseDuration(attr(back[0], "down_for"))
+	require.NoError(t, err)
+	assert.Positive(t, downFor)
+}
+
+func TestDialFailureRecordsSayWhenTheActorRedialsOrThatItWaitsForTheProbe(t *testing.T) {
+	rec := &recorder{}
+	f := newFixture(t, lifecycleOff(actorpool.Config{
+		MinConns: 3, MaxConns: 3, BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond, Logger: slog.New(rec),
+	}), func(b *membackend.Backend) { b.FailDials(nil) })
+	require.Eventually(t, func() bool { return len(rec.find(slog.LevelDebug, "waiting for the probe")) > 0 }, eventually, time.Millisecond,
+		"a child that fails while another one probes waits for the probe")
+	require.Eventually(t, func() bool { return f.b.DialErrors() >= 10 }, eventually, time.Millisecond)
+
+	var scheduled, parked int
+	for _, r := range rec.find(slog.LevelDebug, "dial failed") {
+		retryIn := attr(r, "retry_in")
+		switch {
+		case strings.Contains(r.Message, "waiting for the probe"):
+			parked++
+			assert.Empty(t, retryIn, "a parked child schedules no redial, so its record gives no delay")
+		default:
+			scheduled++
+			d, err := time.ParseDuration(retryIn)
+			require.NoError(t, err, "record %q has no retry_in", r.Message)
+			assert.Positive(t, d, "a scheduled redial is after a delay")
+		}
+		assert.Contains(t, attr(r, "err"), membackend.ErrDialRefused.Error())
+	}
+	assert.Positive(t, parked)
+	assert.GreaterOrEqual(t, scheduled, 8, "the probe keeps redialling")
 }
 
 // recorder is a slog handler that keeps every record.

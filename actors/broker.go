@@ -77,9 +77,10 @@ type broker[C any] struct {
 	retiring  int // actors told to Retire that have not stopped yet
 	shrinking int // actors without a connection the supervisor was asked to stop
 
-	lastDialErr error // set by a failed dial, cleared by a successful one
-	circuitOpen bool  // no connection alive and the last dial failed
-	demanded    bool  // Demand sent since the last failed dial
+	lastDialErr error     // set by a failed dial, cleared by a successful one
+	circuitOpen bool      // no connection alive and the last dial failed
+	openedAt    time.Time // when the circuit last opened
+	demanded    bool      // Demand sent since the last failed dial
 	closing     bool
 	closeDone   chan struct{}
 
@@ -363,7 +364,11 @@ func (b *broker[C]) handleReady(ctx actor.Context, msg *messages.Ready[C]) {
 		b.st.Restarts++
 	}
 	b.lastDialErr = nil
-	b.circuitOpen = false
+	if b.circuitOpen {
+		b.circuitOpen = false
+		b.cfg.Logger.Info("actorpool: backend available again; serving acquires",
+			"down_for", time.Since(b.openedAt).Round(time.Millisecond))
+	}
 	slot := msg.Slot
 	b.live[slot] = struct{}{}
 	now := time.Now()
@@ -399,7 +404,10 @@ func (b *broker[C]) updateCircuit(ctx actor.Context) {
 	}
 	if !b.circuitOpen {
 		b.circuitOpen = true
+		b.openedAt = time.Now()
 		b.st.CircuitOpens++
+		b.cfg.Logger.Warn("actorpool: backend unavailable; acquires fail fast until a dial succeeds",
+			"err", b.lastDialErr)
 	}
 	err := b.unavailable()
 	for req := b.idle.DequeueFront(); req != nil; req = b.idle.DequeueFront() {
