@@ -340,7 +340,7 @@ func TestDialFailureRecordsSayWhenTheActorRedialsOrThatItWaitsForTheProbe(t *tes
 	}), func(b *membackend.Backend) { b.FailDials(nil) })
 	require.Eventually(t, func() bool { return len(rec.find(slog.LevelDebug, "waiting for the probe")) > 0 }, eventually, time.Millisecond,
 		"a child that fails while another one probes waits for the probe")
-	require.Eventually(t, func() bool { return f.b.DialErrors() >= 10 }, eventually, time.Millisecond)
+	require.Eventually(t, func() bool { return len(rec.find(slog.LevelDebug, "dial failed")) >= 10 }, eventually, time.Millisecond)
 
 	var scheduled, parked int
 	for _, r := range rec.find(slog.LevelDebug, "dial failed") {
