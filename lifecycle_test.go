@@ -335,7 +335,7 @@ func TestTheCircuitOpensFastWhenTheBackendGoesAndClosesWhenItComesBack(t *testin
 
 func TestDialFailureRecordsSayWhenTheActorRedialsOrThatItWaitsForTheProbe(t *testing.T) {
 	rec := &recorder{}
-	f := newFixture(t, lifecycleOff(actorpool.Config{
+	newFixture(t, lifecycleOff(actorpool.Config{
 		MinConns: 3, MaxConns: 3, BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond, Logger: slog.New(rec),
 	}), func(b *membackend.Backend) { b.FailDials(nil) })
 	require.Eventually(t, func() bool { return len(rec.find(slog.LevelDebug, "waiting for the probe")) > 0 }, eventually, time.Millisecond,
