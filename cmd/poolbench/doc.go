@@ -70,7 +70,12 @@
 //     in the same round, median (min–max) over the rounds: below 1,
 //     actorpool is slower. With many more callers than cores (64, 256 on
 //     a small machine) this mostly measures scheduling; the spread says how
-//     much to trust a ratio.
+//     much to trust a ratio. For actorpool the notes split each op where
+//     its lease was in hand (the first thing its function does inside
+//     With): wait is the Acquire, held the command and the Release (two
+//     significant digits, median over the rounds of each round's p50 and
+//     p99). With more callers than connections, wait is the queue; held
+//     is what one connection's turn costs, scheduling included.
 //   - W4: p50 and p99 are of the calls that failed while the server was
 //     down (how fast callers learn it is down); errors counts them. The
 //     notes give, in ms, median (min–max): first error after the kill,

@@ -56,6 +56,9 @@ func TestW1AndW2RunAgainstRealServersAndReport(t *testing.T) {
 		assert.Equal(t, "0", cols[6], "errors in %s", line)
 		if cols[2] == "actorpool" {
 			assert.Regexp(t, `^\d+\.\d\d \(\d+\.\d\d–\d+\.\d\d\)$`, cols[7], "ratio in %s", line)
+			assert.Regexp(t, `^wait p50 \S+ p99 \S+; held p50 \S+ p99 \S+$`, cols[8], "lease split in %s", line)
+		} else {
+			assert.Empty(t, cols[8], "the peer's wait is inside the client: no split in %s", line)
 		}
 		cases[cols[0]+" @"+cols[1]]++
 	}

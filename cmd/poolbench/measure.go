@@ -30,6 +30,17 @@ func putHist(h *hdrhistogram.Histogram) {
 	histPool.Put(h)
 }
 
+// splitPool recycles the histograms of the two parts of a lease (wait,
+// held), kept to two significant digits: they only feed a note.
+var splitPool = sync.Pool{New: func() any { return hdrhistogram.New(histMin, histMax, 2) }}
+
+func getSplit() *hdrhistogram.Histogram { return splitPool.Get().(*hdrhistogram.Histogram) }
+
+func putSplit(h *hdrhistogram.Histogram) {
+	h.Reset()
+	splitPool.Put(h)
+}
+
 func record(h *hdrhistogram.Histogram, d time.Duration) {
 	_ = h.RecordValue(min(max(int64(d), histMin), histMax))
 }
@@ -40,6 +51,9 @@ type recorder struct {
 	lat  *hdrhistogram.Histogram // latency of successful ops in the window
 	ops  int64                   // successful ops in the window
 	errs int64                   // failed ops in the window
+	// wait and held split lat at the moment the lease was in hand, for
+	// ops that report it (actorpool's); nil for the others.
+	wait, held *hdrhistogram.Histogram
 }
 
 // phases of a round, shared by its callers through an atomic.
@@ -55,7 +69,7 @@ type result struct {
 	errs    int64
 	elapsed time.Duration
 	lat     *hdrhistogram.Histogram // merged; nil when the case has none
-	extra   map[string]float64      // case-specific numbers (W4, W5)
+	extra   map[string]float64      // case-specific numbers (W4, W5; the lease split of W1, W2)
 }
 
 func (r result) opsPerSec() float64 {
@@ -97,13 +111,18 @@ type summary struct {
 }
 
 // op is one operation of one caller: caller is the caller's index, n counts
-// its operations (both pick keys). It returns the op's error.
-type op func(ctx context.Context, caller, n int) error
+// its operations (both pick keys). It returns the op's error and, for an
+// op on actorpool, when the lease was in hand (zero for the peers, whose
+// wait for a connection happens inside the client).
+type op func(ctx context.Context, caller, n int) (leased time.Time, err error)
 
 // closedLoop runs callers goroutines, each calling fn back to back, for
 // warm then window; only ops that end inside the window count. Each
 // latency is one call of fn, recorded in the caller's own histogram; the
-// histograms are merged at the end. labels are pprof labels for the callers.
+// histograms are merged at the end. An op that says when its lease was in
+// hand is also split there: the wait for the lease, and the time it was
+// held (the command and the release). labels are pprof labels for the
+// callers.
 func closedLoop(ctx context.Context, callers int, warm, window time.Duration, labels pprof.LabelSet, fn op) result {
 	var phase atomic.Int32
 	recs := make([]recorder, callers)
@@ -119,8 +138,8 @@ func closedLoop(ctx context.Context, callers int, warm, window time.Duration, la
 						return
 					}
 					start := time.Now()
-					err := fn(ctx, i, n)
-					d := time.Since(start)
+					leased, err := fn(ctx, i, n)
+					end := time.Now()
 					if phase.Load() != phaseMeasure {
 						continue
 					}
@@ -129,7 +148,14 @@ func closedLoop(ctx context.Context, callers int, warm, window time.Duration, la
 						continue
 					}
 					rec.ops++
-					record(rec.lat, d)
+					record(rec.lat, end.Sub(start))
+					if !leased.IsZero() {
+						if rec.wait == nil {
+							rec.wait, rec.held = getSplit(), getSplit()
+						}
+						record(rec.wait, leased.Sub(start))
+						record(rec.held, end.Sub(leased))
+					}
 				}
 			})
 		})
@@ -146,11 +172,31 @@ func closedLoop(ctx context.Context, callers int, warm, window time.Duration, la
 
 func mergeRecorders(recs []recorder, elapsed time.Duration) result {
 	res := result{elapsed: elapsed, lat: getHist()}
+	var wait, held *hdrhistogram.Histogram
 	for i := range recs {
 		res.ops += recs[i].ops
 		res.errs += recs[i].errs
 		res.lat.Merge(recs[i].lat)
 		putHist(recs[i].lat)
+		if recs[i].wait == nil {
+			continue
+		}
+		if wait == nil {
+			wait, held = getSplit(), getSplit()
+		}
+		wait.Merge(recs[i].wait)
+		held.Merge(recs[i].held)
+		putSplit(recs[i].wait)
+		putSplit(recs[i].held)
+	}
+	if wait != nil {
+		q := func(h *hdrhistogram.Histogram, p float64) float64 { return float64(h.ValueAtQuantile(p)) }
+		res.extra = map[string]float64{
+			"waitP50": q(wait, 50), "waitP99": q(wait, 99),
+			"heldP50": q(held, 50), "heldP99": q(held, 99),
+		}
+		putSplit(wait)
+		putSplit(held)
 	}
 	return res
 }

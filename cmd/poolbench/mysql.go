@@ -142,13 +142,17 @@ func runW2(ctx context.Context, e *env, rep *report) error {
 				return pprof.Labels("workload", "w2", "op", q.name, "pool", pool, "callers", c.callers)
 			}
 			a := func(ctx context.Context) (result, error) {
-				return closedLoop(ctx, callers, e.cfg.warm(), e.cfg.duration, labels("actorpool"), func(ctx context.Context, caller, n int) error {
-					return p.With(ctx, func(c *mysqlbackend.Conn) error { return q.q(ctx, c, caller, n) })
+				return closedLoop(ctx, callers, e.cfg.warm(), e.cfg.duration, labels("actorpool"), func(ctx context.Context, caller, n int) (leased time.Time, err error) {
+					err = p.With(ctx, func(c *mysqlbackend.Conn) error {
+						leased = time.Now()
+						return q.q(ctx, c, caller, n)
+					})
+					return leased, err
 				}), nil
 			}
 			b := func(ctx context.Context) (result, error) {
-				return closedLoop(ctx, callers, e.cfg.warm(), e.cfg.duration, labels("peer"), func(ctx context.Context, caller, n int) error {
-					return q.q(ctx, db, caller, n)
+				return closedLoop(ctx, callers, e.cfg.warm(), e.cfg.duration, labels("peer"), func(ctx context.Context, caller, n int) (time.Time, error) {
+					return time.Time{}, q.q(ctx, db, caller, n)
 				}), nil
 			}
 			if err := e.runCase(ctx, rep, c, a, b); err != nil || ctx.Err() != nil {

@@ -170,14 +170,18 @@ func runW1(ctx context.Context, e *env, rep *report) error {
 				return pprof.Labels("workload", "w1", "op", o.name, "pool", pool, "callers", c.callers)
 			}
 			a := func(ctx context.Context) (result, error) {
-				return closedLoop(ctx, callers, e.cfg.warm(), e.cfg.duration, labels("actorpool"), func(ctx context.Context, caller, n int) error {
+				return closedLoop(ctx, callers, e.cfg.warm(), e.cfg.duration, labels("actorpool"), func(ctx context.Context, caller, n int) (leased time.Time, err error) {
 					k := redisKey(caller, n)
-					return p.With(ctx, func(c *redisbackend.Conn) error { return o.pool(ctx, c, k) })
+					err = p.With(ctx, func(c *redisbackend.Conn) error {
+						leased = time.Now()
+						return o.pool(ctx, c, k)
+					})
+					return leased, err
 				}), nil
 			}
 			b := func(ctx context.Context) (result, error) {
-				return closedLoop(ctx, callers, e.cfg.warm(), e.cfg.duration, labels("peer"), func(ctx context.Context, caller, n int) error {
-					return o.peer(ctx, redisKey(caller, n))
+				return closedLoop(ctx, callers, e.cfg.warm(), e.cfg.duration, labels("peer"), func(ctx context.Context, caller, n int) (time.Time, error) {
+					return time.Time{}, o.peer(ctx, redisKey(caller, n))
 				}), nil
 			}
 			if err := e.runCase(ctx, rep, c, a, b); err != nil || ctx.Err() != nil {

@@ -48,7 +48,7 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "%d connections per pool, %d rounds of %s per pool and case (plus %s warm-up), pools alternating; run took %s.\n\n",
 		r.cfg.conns, r.cfg.rounds, r.cfg.duration, r.cfg.warm(), r.elapsed.Round(time.Second))
 	b.WriteString("Each number is the median over the rounds; ratio is actorpool / peer for the same round, median (min–max). ")
-	b.WriteString("W1, W2: ops/s, latency of one whole op (lease + command + release). ")
+	b.WriteString("W1, W2: ops/s, latency of one whole op (lease + command + release); for actorpool the notes split it where the lease was in hand: wait (Acquire) and held (command + Release), median of each round's p50/p99. ")
 	b.WriteString("W4: p50/p99 are the latencies of the calls that failed while the server was down. ")
 	b.WriteString("W5: ops/s are leases granted per second, p50/p99 the wait of the successful acquires, errors the acquires that timed out.\n\n")
 	b.WriteString("| workload | callers | pool | ops/s | p50 | p99 | errors | ratio to peer | notes |\n")
@@ -114,7 +114,9 @@ func ratioCell(a, b []summary) string {
 	return fmt.Sprintf("%.2f (%.2f–%.2f)", m, lo, hi)
 }
 
-// notes is the last column: W4's times and W5's timeout share.
+// notes is the last column: W4's times, W5's timeout share, and for
+// actorpool in W1 and W2 the op's latency split where the lease was in
+// hand.
 func notes(k kind, rows []summary) string {
 	spread := func(key string, unit string, scale float64) string {
 		xs := make([]float64, 0, len(rows))
@@ -156,6 +158,13 @@ func notes(k kind, rows []summary) string {
 		}
 		m, lo, hi := median(xs)
 		return fmt.Sprintf("timed out %.1f%% (%.1f–%.1f)", m, lo, hi)
+	}
+	if _, ok := rows[0].extra["waitP50"]; ok {
+		med := func(key string) string {
+			return fmtDur(medianOf(rows, func(s summary) float64 { return s.extra[key] }))
+		}
+		return fmt.Sprintf("wait p50 %s p99 %s; held p50 %s p99 %s",
+			med("waitP50"), med("waitP99"), med("heldP50"), med("heldP99"))
 	}
 	return ""
 }
