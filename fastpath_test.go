@@ -17,7 +17,8 @@ import (
 )
 
 // These tests check the fast path: a caller that finds an idle connection
-// and nobody waiting takes it without the broker, and a clean release
+// and nobody waiting takes it without the broker, a caller that finds
+// others waiting joins their line without the broker, and a clean release
 // hands the connection to the oldest waiter, or puts it back when nobody
 // waits, without a message.
 
@@ -307,7 +308,7 @@ func TestCallersInLineTimeOutAfterAHolderHandedOnTheConnection(t *testing.T) {
 		case err := <-errs:
 			require.ErrorIs(t, err, actorpool.ErrAcquireTimeout)
 		case <-time.After(eventually):
-			t.Fatal("a caller in line was never timed out")
+			t.Fatal("a caller that joined the line was never timed out")
 		}
 	}
 	s := f.p.Stats()
@@ -317,9 +318,9 @@ func TestCallersInLineTimeOutAfterAHolderHandedOnTheConnection(t *testing.T) {
 }
 
 func TestCallersInLineAreFailedFastWhenTheLastConnectionDies(t *testing.T) {
-	// The circuit opens while callers wait: every one of them fails with
-	// ErrBackendUnavailable, and so does every acquire until a dial
-	// succeeds.
+	// The circuit opens while callers wait, some of whom joined the line
+	// themselves: every one of them fails with ErrBackendUnavailable, and
+	// nobody joins the line again until a dial succeeds.
 	f := newFixture(t, actorpool.Config{MaxConns: 1, AcquireTimeout: time.Minute})
 	held := f.acquire(t)
 	const waiters = 4

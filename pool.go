@@ -122,7 +122,10 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 //
 // The fast path: when no caller is waiting and a connection is idle, the
 // caller takes it on its own goroutine, without a message to the broker.
-// Otherwise it asks the broker and waits for the answer.
+// When callers are waiting already, it joins the back of their line itself,
+// and a holder hands it a connection on release, again without a message.
+// Otherwise (the first to wait, the pool growing, closing or failing fast)
+// it asks the broker. Either way it waits for the answer.
 func (p *Pool[C]) Acquire(ctx context.Context) (Lease[C], error) {
 	if p.closed.Load() {
 		return Lease[C]{}, ErrPoolClosed
@@ -143,13 +146,29 @@ func (p *Pool[C]) Acquire(ctx context.Context) (Lease[C], error) {
 	}
 	req := p.reqs.Get().(*core.Request[C])
 	req.Stack = stack
+	if p.idle.Join(req, p.cfg.AcquireTimeout, p.cfg.MaxWaiters) {
+		// A request in line is always answered: Close empties the line
+		// before the broker stops, so there is no need to watch p.stopped
+		// (a channel every waiter would contend on).
+		return p.await(ctx, req, nil)
+	}
 	p.root.Send(p.broker, req)
+	return p.await(ctx, req, p.stopped)
+}
+
+// await waits for the answer to req, for ctx to end, or for stopped to
+// close.
+func (p *Pool[C]) await(ctx context.Context, req *core.Request[C], stopped <-chan struct{}) (Lease[C], error) {
 	done := ctx.Done()
-	if done == nil {
+	switch {
+	case done == nil && stopped == nil:
+		<-req.Done()
+		return p.answer(req)
+	case done == nil:
 		select {
 		case <-req.Done():
 			return p.answer(req)
-		case <-p.stopped:
+		case <-stopped:
 			return p.abandon(req, ErrPoolClosed, false)
 		}
 	}
@@ -158,7 +177,7 @@ func (p *Pool[C]) Acquire(ctx context.Context) (Lease[C], error) {
 		return p.answer(req)
 	case <-done:
 		return p.abandon(req, ctx.Err(), true)
-	case <-p.stopped:
+	case <-stopped:
 		return p.abandon(req, ErrPoolClosed, false)
 	}
 }
@@ -175,8 +194,9 @@ func (p *Pool[C]) answer(req *core.Request[C]) (Lease[C], error) {
 // the cancellation goes back to the pool; it is never lost.
 func (p *Pool[C]) abandon(req *core.Request[C], cause error, tellBroker bool) (Lease[C], error) {
 	if req.Cancel() {
-		// The broker may still hold req in its queue: never recycle it.
-		if tellBroker {
+		// A holder may be about to answer req, or the broker may not have
+		// seen it yet: never recycle it.
+		if !p.idle.Dequeue(req) && tellBroker {
 			p.root.Send(p.broker, &messages.CancelAcquire[C]{Request: req})
 		}
 		return Lease[C]{}, cause

@@ -84,8 +84,8 @@ type broker[C any] struct {
 	closing     bool
 	closeDone   chan struct{}
 
-	// The flags last published to idle (see publish).
-	pubClosing, pubDivert bool
+	// What was last published to idle (see publish).
+	pub core.Published
 
 	// The maintenance timer: one for the whole pool, armed only when some
 	// idle connection has something due (a stamp, a ping, a retirement).
@@ -181,18 +181,27 @@ func (b *broker[C]) dispatch(ctx actor.Context) {
 	}
 }
 
-// publish tells callers and holders, when it changed, whether they may use
-// the idle stack: not after Close, and no returns while the pool is above
-// MaxConns (so that the broker retires them). Whether waiters are queued
-// follows the line itself (core.Idle). A change may reach callers a little
-// late, which only sends them the slow way.
+// publish tells callers and holders, when it changed, what they may do
+// without a message: nothing after Close; no returns while the pool is
+// above MaxConns (so that the broker retires them); no joining the line
+// while the pool may grow (so that the broker dials for the waiter) or the
+// circuit is open (so that the caller fails fast). Whether waiters are
+// queued follows the line itself (core.Idle). A change that lifts a
+// restriction may reach callers a little late, which only sends them the
+// slow way; closing and opening the circuit are published before the line
+// is emptied (handleClose, updateCircuit), so nobody joins it afterwards.
 func (b *broker[C]) publish() {
-	divert := b.total-b.shrinking > b.max
-	if b.closing == b.pubClosing && divert == b.pubDivert {
+	p := core.Published{
+		Closed:      b.closing,
+		Divert:      b.total-b.shrinking > b.max,
+		Grow:        b.total-b.shrinking < b.max,
+		Unavailable: b.circuitOpen,
+	}
+	if p == b.pub {
 		return
 	}
-	b.pubClosing, b.pubDivert = b.closing, divert
-	b.idle.Publish(b.closing, divert)
+	b.pub = p
+	b.idle.Publish(p)
 }
 
 // unwatchOwners stops watching the actors that leased, so that they do not
@@ -212,6 +221,9 @@ func (b *broker[C]) unwatchOwners(ctx actor.Context) {
 // free; the caller then waits for the ping (or the replacement, when the
 // ping fails).
 func (b *broker[C]) handleAcquire(ctx actor.Context, req *core.Request[C]) {
+	if !req.Pending() {
+		return // the caller gave up already
+	}
 	if b.closing {
 		b.fail(ctx, req, core.ErrPoolClosed)
 		return
@@ -409,6 +421,7 @@ func (b *broker[C]) updateCircuit(ctx actor.Context) {
 		b.cfg.Logger.Warn("actorpool: backend unavailable; acquires fail fast until a dial succeeds",
 			"err", b.lastDialErr)
 	}
+	b.publish()
 	err := b.unavailable()
 	for req := b.idle.DequeueFront(); req != nil; req = b.idle.DequeueFront() {
 		b.st.FailedFast++
@@ -674,10 +687,9 @@ func (b *broker[C]) handleClose(ctx actor.Context, msg *messages.Close) {
 	if !b.closing {
 		b.closing = true
 		b.stopMaint()
-		b.failAll(ctx, core.ErrPoolClosed)
 		// From now on the fast path is shut: every lease ends here.
-		b.pubClosing, b.pubDivert = true, false
-		b.idle.Publish(true, false)
+		b.publish()
+		b.failAll(ctx, core.ErrPoolClosed)
 	}
 	if b.closeDone != nil {
 		close(msg.Done) // a second Close: the first one waits

@@ -9,11 +9,11 @@ import (
 )
 
 // Idle holds the connections that are ready to lend and the line of
-// callers waiting for one. A caller takes a connection, and a holder gives
-// one back (to the stack, or straight to the oldest waiter), without a
-// message to the broker: the fast path. Everything else (joining the line,
-// timeouts, the circuit, growing, pings, retirement, actors' leases) stays
-// with the broker.
+// callers waiting for one. A caller takes a connection, or joins a line
+// that is already there, and a holder gives one back (to the stack, or
+// straight to the oldest waiter), without a message to the broker: the
+// fast path. Everything else (the first in line, timeouts, the circuit,
+// growing, pings, retirement, actors' leases) stays with the broker.
 //
 // The rules that keep the line strict FIFO and lose no wake-up, all decided
 // under mu:
@@ -22,6 +22,13 @@ import (
 //     joins the line only when the stack is empty (TakeOrEnqueue).
 //   - A caller takes from the stack only while nobody is in line and the
 //     pool is not closed, so nobody barges past the line.
+//   - A caller joins the line itself (Join) only behind others, while the
+//     broker has nothing to decide (not closing, growing, shrinking or
+//     failing fast), and only when the lock is free: it never waits for
+//     mu, because callers parking on a contended lock cost more than the
+//     message. Otherwise its request goes to the broker's mailbox and joins
+//     the line there, so callers whose calls overlap may join in either
+//     order; once in line, they are served strictly in order.
 //   - A holder gives a connection back itself only while the pool is not
 //     closed, the broker does not want returns (above MaxConns), the
 //     connection is not past its lifetime, and the oldest waiter is not an
@@ -36,10 +43,8 @@ import (
 // Who touches what: slots, waiters and the Node of a queued Request are
 // guarded by mu. flags is written under mu: flagWaiting by whoever fills or
 // empties the line, the others by the broker (Publish). Callers and
-// holders read it without mu first, so that while waiters are queued a
-// caller goes to the broker without touching the lock (a stale read only
-// sends it the slow way, never past a waiter). Acquired, StampSoon and
-// Watching are atomic.
+// holders read it without mu first (a stale read only sends them the slow
+// way, never past a waiter). Acquired, StampSoon and Watching are atomic.
 type Idle[C any] struct {
 	mu      sync.Mutex
 	slots   []*Slot[C]               // LIFO: most recently used last
@@ -63,10 +68,20 @@ type Idle[C any] struct {
 }
 
 const (
-	flagWaiting uint32 = 1 << iota // waiters are queued
-	flagClosed                     // Close started
-	flagDivert                     // the broker wants returns (above MaxConns)
+	flagWaiting     uint32 = 1 << iota // waiters are queued
+	flagClosed                         // Close started
+	flagDivert                         // the broker wants returns (above MaxConns)
+	flagGrow                           // the pool may add connections
+	flagUnavailable                    // the circuit is open: acquires fail fast
 )
+
+// Published is what the broker tells callers and holders about the pool.
+type Published struct {
+	Closed      bool // Close started: no fast path at all
+	Divert      bool // above MaxConns: every lease ends at the broker, which retires
+	Grow        bool // below MaxConns: waiters join the line at the broker, which dials
+	Unavailable bool // the circuit is open: acquires fail fast at the broker
+}
 
 // IdleConfig is read-only after NewIdle.
 type IdleConfig struct {
@@ -97,7 +112,7 @@ func NewIdle[C any](cfg IdleConfig, capacity int) *Idle[C] {
 // under it when Close gives up waiting (ForceClose), so a connection is
 // either lent before (and revoked) or not at all.
 func (s *Idle[C]) Take(stack []byte) (l Lease[C], ok, closed bool) {
-	if f := s.flags.Load(); f != 0 {
+	if f := s.flags.Load(); f&(flagWaiting|flagClosed|flagDivert) != 0 {
 		return l, false, f&flagClosed != 0
 	}
 	s.mu.Lock()
@@ -110,6 +125,30 @@ func (s *Idle[C]) Take(stack []byte) (l Lease[C], ok, closed bool) {
 	s.Acquired.Add(1)
 	s.watch()
 	return l, true, false
+}
+
+// Join puts a caller goroutine's req at the back of the line, due timeout
+// from now, when others are in line already and the broker has nothing to
+// decide. It reports false when the broker must see req: nobody in line
+// (a connection may be free, stale ones may need a ping), the pool
+// closing, growing or shrinking, the circuit open, or maxWaiters (when
+// positive) in line already. The broker's waiter timer is armed whenever
+// anyone is in line, so it sees req's deadline without a message.
+func (s *Idle[C]) Join(req *Request[C], timeout time.Duration, maxWaiters int) bool {
+	if s.flags.Load() != flagWaiting {
+		return false
+	}
+	if !s.mu.TryLock() {
+		return false // contended: the broker queues it
+	}
+	defer s.mu.Unlock()
+	if s.flags.Load() != flagWaiting || maxWaiters > 0 && s.waiters.Len() >= maxWaiters {
+		return false
+	}
+	// Read the clock under the lock, so that deadlines sharing a timeout
+	// come in arrival order (which the line indexes for free).
+	req.Enqueue(&s.waiters, time.Now().Add(timeout))
+	return true
 }
 
 // grant starts a lease on slot for a caller goroutine. Under mu.
@@ -253,7 +292,7 @@ func (s *Idle[C]) Offer(slot *Slot[C], bottom bool) *Request[C] {
 }
 
 // Dequeue takes req off the line. It reports false when req was not in
-// line (answered, or never queued). Broker only.
+// line (answered, or not queued yet).
 func (s *Idle[C]) Dequeue(req *Request[C]) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -324,14 +363,16 @@ func (s *Idle[C]) Waiting() int {
 
 // Publish sets the flags callers and holders go by, besides flagWaiting,
 // which follows the line. Broker only.
-func (s *Idle[C]) Publish(closed, divert bool) {
+func (s *Idle[C]) Publish(p Published) {
 	s.mu.Lock()
 	f := s.flags.Load() & flagWaiting
-	if closed {
-		f |= flagClosed
-	}
-	if divert {
-		f |= flagDivert
+	for _, b := range [...]struct {
+		on   bool
+		flag uint32
+	}{{p.Closed, flagClosed}, {p.Divert, flagDivert}, {p.Grow, flagGrow}, {p.Unavailable, flagUnavailable}} {
+		if b.on {
+			f |= b.flag
+		}
 	}
 	s.flags.Store(f)
 	s.mu.Unlock()
