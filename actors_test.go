@@ -286,3 +286,34 @@ func TestAnActorInLineKeepsItsPlaceAmongCallerGoroutines(t *testing.T) {
 		require.NoError(t, f.sys.Root.StopFuture(pid).Wait())
 	}
 }
+
+func TestACallerBehindAnActorWithALongerTimeoutTimesOutAtItsOwn(t *testing.T) {
+	// The actor, first in line, is due in a minute; the broker's waiter
+	// timer is armed for then. A caller that comes after it with a shorter
+	// AcquireTimeout must still time out at its own deadline.
+	const timeout = 100 * time.Millisecond
+	// The connection is dialled up front and taken on the fast path, so
+	// that no earlier waiter left the timer armed.
+	f := newFixture(t, actorpool.Config{MinConns: 1, MaxConns: 1, AcquireTimeout: timeout})
+	require.Eventually(t, func() bool { return f.p.Stats().Idle() == 1 }, eventually, time.Millisecond)
+	held := f.acquire(t)
+	done := make(chan *jobDone, 1)
+	sink := f.sys.Root.Spawn(actor.PropsFromFunc(collector(done)))
+	w := f.sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor {
+		return &worker{broker: f.p.Broker(), timeout: time.Minute}
+	}))
+	f.sys.Root.RequestWithCustomSender(w, &job{id: 1}, sink)
+	require.Eventually(t, func() bool { return f.p.Stats().Waiting() == 1 }, eventually, time.Millisecond)
+
+	start := time.Now()
+	_, err := f.p.Acquire(context.Background())
+	waited := time.Since(start)
+	require.ErrorIs(t, err, actorpool.ErrAcquireTimeout)
+	assert.Less(t, waited, 20*timeout, "timed out at the actor's deadline, not its own")
+
+	require.NoError(t, held.Release())
+	d := <-done
+	require.NoError(t, d.err, "the actor, first in line, gets the connection")
+	require.NoError(t, f.sys.Root.StopFuture(w).Wait())
+	require.NoError(t, f.sys.Root.StopFuture(sink).Wait())
+}

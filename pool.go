@@ -115,8 +115,8 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 	return p, nil
 }
 
-// Acquire leases a connection. It waits, in first-come order, until one is
-// free, ctx ends (the ctx error comes back as itself), or AcquireTimeout
+// Acquire leases a connection. It waits, in the order it reached the line
+// of waiters, until one is free, ctx ends (the ctx error comes back as itself), or AcquireTimeout
 // passes (ErrAcquireTimeout). While no connection is alive and dials fail it
 // fails at once with ErrBackendUnavailable, wrapping the dial error.
 //

@@ -45,10 +45,11 @@ type owner[C any] struct {
 	leases []*core.Slot[C]
 }
 
-// broker is the single authority on who holds what: who joins the line of
-// waiters and who is failed out of it, the leases out, the circuit (fail
-// fast while no connection is alive and dials fail), and what may be on the
-// idle stack.
+// broker is the single authority on who holds what: the line of waiters
+// (who is put in it, unless a caller joins behind others by itself, and
+// who is failed out of it at a timeout, at Close or when the circuit
+// opens), the leases out, the circuit (fail fast while no connection is
+// alive and dials fail), and what callers may do without it.
 //
 // Every field is owned by Receive, except idle: callers take connections
 // from it while nobody waits, and holders give clean ones back without a
@@ -195,7 +196,7 @@ func (b *broker[C]) publish() {
 		Closed:      b.closing,
 		Divert:      b.total-b.shrinking > b.max,
 		Grow:        b.total-b.shrinking < b.max,
-		Unavailable: b.circuitOpen,
+		Unavailable: b.circuitOpen || b.alive() == 0 && b.lastDialErr != nil,
 	}
 	if p == b.pub {
 		return
@@ -498,6 +499,10 @@ func (b *broker[C]) grow(ctx actor.Context) {
 	if b.closing || b.total >= b.max {
 		return // nothing to add: no need to count the waiters (a lock)
 	}
+	// The pool may grow: from now on callers queue here, not by
+	// themselves (Idle.Join), so every waiter not counted below comes
+	// through handleAcquire and grow again.
+	b.publish()
 	want := max(b.min-(b.total-b.shrinking), 0)
 	// Being pinged counts as coming back: most pings succeed, and a failed
 	// one is already being replaced.

@@ -5,11 +5,13 @@
 // The guarantee: a connection is touched only by its own connection actor,
 // or by the one lease holder it was granted to, never by both at once. The
 // actor dials, resets, pings and closes; the holder uses it between grant
-// and Release. The broker is the single authority on who waits, the
-// leases out, and on when callers may use the idle stack (core.Idle):
-// while no waiter is queued, a caller takes an idle connection; a holder
-// gives a clean one back, to the oldest waiter or to the stack, without a
-// message to the broker.
+// and Release. The broker is the single authority on the leases out, on
+// the waiters' deadlines, and on what callers may do without it
+// (core.Idle): while no waiter is queued, a caller takes an idle
+// connection; while others wait and the pool can neither grow nor fail
+// fast, a caller joins the line behind them; a holder gives a clean
+// connection back, to the oldest waiter or to the stack. None of these
+// sends a message to the broker.
 //
 // The connection lifecycle is driven by the broker, because only it knows
 // which connections are idle: its maintenance tick (one timer per pool)

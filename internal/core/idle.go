@@ -49,7 +49,7 @@ type Idle[C any] struct {
 	mu      sync.Mutex
 	slots   []*Slot[C]               // LIFO: most recently used last
 	waiters waitq.Queue[*Request[C]] // FIFO, with a deadline heap
-	flags   atomic.Uint32            // flagWaiting | flagClosed | flagDivert; written under mu
+	flags   atomic.Uint32            // flag* bits; written under mu
 
 	// Acquired counts leases granted on the fast path and handed on by
 	// holders; the broker adds its own grants.
@@ -131,9 +131,12 @@ func (s *Idle[C]) Take(stack []byte) (l Lease[C], ok, closed bool) {
 // from now, when others are in line already and the broker has nothing to
 // decide. It reports false when the broker must see req: nobody in line
 // (a connection may be free, stale ones may need a ping), the pool
-// closing, growing or shrinking, the circuit open, or maxWaiters (when
-// positive) in line already. The broker's waiter timer is armed whenever
-// anyone is in line, so it sees req's deadline without a message.
+// closing, growing or shrinking, the circuit open, maxWaiters (when
+// positive) in line already, or req due before the earliest deadline in
+// line (an actor's longer timeout). While anyone is in line the broker's
+// waiter timer is armed no later than the earliest deadline, and re-armed
+// for the next one each time it fires, so it reaches req's deadline
+// without a message.
 func (s *Idle[C]) Join(req *Request[C], timeout time.Duration, maxWaiters int) bool {
 	if s.flags.Load() != flagWaiting {
 		return false
@@ -147,7 +150,11 @@ func (s *Idle[C]) Join(req *Request[C], timeout time.Duration, maxWaiters int) b
 	}
 	// Read the clock under the lock, so that deadlines sharing a timeout
 	// come in arrival order (which the line indexes for free).
-	req.Enqueue(&s.waiters, time.Now().Add(timeout))
+	deadline := time.Now().Add(timeout)
+	if first := s.waiters.Earliest(); first != nil && deadline.Before(first.Deadline) {
+		return false // the timer may be armed for later: the broker re-arms it
+	}
+	req.Enqueue(&s.waiters, deadline)
 	return true
 }
 

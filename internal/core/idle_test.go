@@ -43,6 +43,8 @@ func TestACallerJoinsTheLineItselfOnlyBehindOthersAndWhenTheBrokerHasNothingToDe
 	idle.mu.Unlock()
 
 	assert.False(t, idle.Join(NewRequest[int](), timeout, 1), "joined a line already MaxWaiters long")
+	assert.False(t, idle.Join(NewRequest[int](), timeout/2, 0),
+		"joined although due before the earliest in line, for whom the broker's timer may be armed")
 
 	second := NewRequest[int]()
 	require.True(t, idle.Join(second, timeout, 2))
