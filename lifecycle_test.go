@@ -542,3 +542,18 @@ func TestThePoolStaysWithinItsLimitsUnderFlakyPingsAndDials(t *testing.T) {
 	assert.Positive(t, s.DialErrors())
 	assert.Zero(t, f.b.Violations())
 }
+
+func TestClosingWhileRedialTimersFireSendsNothingToTheStoppedSupervisor(t *testing.T) {
+	// Dials fail and redial timers fire every few hundred microseconds
+	// while the pool closes; a timer that fired just as the supervisor
+	// stopped must not send to it afterwards (the fixture fails on a dead
+	// letter to the pool's actors).
+	for i := range 30 {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			f := newFixture(t, lifecycleOff(actorpool.Config{
+				MinConns: 4, MaxConns: 4, BackoffMin: 100 * time.Microsecond, BackoffMax: 300 * time.Microsecond,
+			}), func(b *membackend.Backend) { b.FailDials(nil) })
+			require.Eventually(t, func() bool { return f.b.DialErrors() >= 8 }, eventually, 100*time.Microsecond)
+		})
+	}
+}

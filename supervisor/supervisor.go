@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -66,6 +67,10 @@ type Supervisor[C any] struct {
 	self     *actor.PID
 	children map[string]*child
 	stopping bool
+	// timers counts the restart timers armed and not yet done: stopped,
+	// or their send to self made. Stopping waits for it, so that no timer
+	// sends to a supervisor that has stopped.
+	timers sync.WaitGroup
 
 	connected     int      // children in state connected
 	open          bool     // the circuit: no child connected and the last dial failed
@@ -92,10 +97,11 @@ func (s *Supervisor[C]) Receive(ctx actor.Context) {
 	case *actor.Stopping:
 		s.stopping = true
 		for _, c := range s.children {
-			if c.timer != nil {
-				c.timer.Stop()
-			}
+			s.stopTimer(c)
 		}
+		// A timer that fired already is sending to us now: let it land
+		// while we are still here to ignore it.
+		s.timers.Wait()
 	case *actor.Terminated:
 		s.handleTerminated(ctx, msg.Who)
 	case *messages.Grow:
@@ -119,7 +125,7 @@ func (s *Supervisor[C]) handleDemand(ctx actor.Context) {
 		return
 	}
 	due := c.failedAt.Add(s.cfg.Backoff.Min)
-	if !due.Before(c.due) || !c.timer.Stop() {
+	if !due.Before(c.due) || !s.stopTimer(c) {
 		return // due sooner anyway, or firing now
 	}
 	delay := time.Until(due)
@@ -176,10 +182,7 @@ func (s *Supervisor[C]) handleShrink(ctx actor.Context, msg *messages.Shrink) {
 // leave forgets a child that is being stopped, except for its entry, which
 // Terminated removes.
 func (s *Supervisor[C]) leave(c *child) {
-	if c.timer != nil {
-		c.timer.Stop()
-		c.timer = nil
-	}
+	s.stopTimer(c)
 	s.parked = slices.DeleteFunc(s.parked, func(p *child) bool { return p == c })
 	if s.probe == c {
 		s.probe = nil
@@ -252,10 +255,7 @@ func (s *Supervisor[C]) handleRestartChild(ctx actor.Context, msg *messages.Rest
 }
 
 func (s *Supervisor[C]) park(c *child) {
-	if c.timer != nil {
-		c.timer.Stop()
-		c.timer = nil
-	}
+	s.stopTimer(c)
 	c.state = parked
 	s.parked = append(s.parked, c)
 }
@@ -305,9 +305,25 @@ func (s *Supervisor[C]) schedule(root *actor.RootContext, c *child, delay time.D
 	c.state = backingOff
 	c.due = time.Now().Add(delay)
 	self, pid := s.self, c.pid
+	s.timers.Add(1)
 	c.timer = time.AfterFunc(delay, func() {
+		defer s.timers.Done()
 		root.Send(self, &messages.RestartChild{Child: pid})
 	})
+}
+
+// stopTimer stops c's restart timer, if any. It reports whether it stopped
+// it before it fired.
+func (s *Supervisor[C]) stopTimer(c *child) bool {
+	if c.timer == nil {
+		return false
+	}
+	stopped := c.timer.Stop()
+	if stopped {
+		s.timers.Done()
+	}
+	c.timer = nil
+	return stopped
 }
 
 // HandleFailure is the pool's supervision strategy, run by protoactor when a
