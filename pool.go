@@ -116,9 +116,10 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 }
 
 // Acquire leases a connection. It waits, in the order it reached the line
-// of waiters, until one is free, ctx ends (the ctx error comes back as itself), or AcquireTimeout
-// passes (ErrAcquireTimeout). While no connection is alive and dials fail it
-// fails at once with ErrBackendUnavailable, wrapping the dial error.
+// of waiters, until one is free, ctx ends (the ctx error comes back as
+// itself), or AcquireTimeout passes (ErrAcquireTimeout). While no
+// connection is alive and dials fail it fails at once with
+// ErrBackendUnavailable, wrapping the dial error.
 //
 // The fast path: when no caller is waiting and a connection is idle, the
 // caller takes it on its own goroutine, without a message to the broker.

@@ -185,8 +185,8 @@ func (b *broker[C]) dispatch(ctx actor.Context) {
 // publish tells callers and holders, when it changed, what they may do
 // without a message: nothing after Close; no returns while the pool is
 // above MaxConns (so that the broker retires them); no joining the line
-// while the pool may grow (so that the broker dials for the waiter) or the
-// circuit is open (so that the caller fails fast). Whether waiters are
+// while the pool may grow (so that the broker dials for the waiter) or no
+// connection is alive after a failed dial (so that the caller fails fast). Whether waiters are
 // queued follows the line itself (core.Idle). A change that lifts a
 // restriction may reach callers a little late, which only sends them the
 // slow way; closing and opening the circuit are published before the line

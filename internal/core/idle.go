@@ -72,7 +72,7 @@ const (
 	flagClosed                         // Close started
 	flagDivert                         // the broker wants returns (above MaxConns)
 	flagGrow                           // the pool may add connections
-	flagUnavailable                    // the circuit is open: acquires fail fast
+	flagUnavailable                    // acquires fail fast (see Published)
 )
 
 // Published is what the broker tells callers and holders about the pool.
@@ -80,7 +80,7 @@ type Published struct {
 	Closed      bool // Close started: no fast path at all
 	Divert      bool // above MaxConns: every lease ends at the broker, which retires
 	Grow        bool // below MaxConns: waiters join the line at the broker, which dials
-	Unavailable bool // the circuit is open: acquires fail fast at the broker
+	Unavailable bool // no connection alive and the last dial failed: acquires fail fast at the broker
 }
 
 // IdleConfig is read-only after NewIdle.
