@@ -223,7 +223,10 @@ type WaiterTick struct{}
 type LeaseTick struct{}
 
 // RestartChild restarts a connection actor whose backoff has elapsed.
-// Sender: the supervisor's own timer, to the supervisor.
+// Sender: the supervisor's own timer, to the supervisor. Seq names the
+// timer: one that was stopped or replaced after it fired sends a stale Seq,
+// which is ignored.
 type RestartChild struct {
 	Child *actor.PID
+	Seq   uint64
 }

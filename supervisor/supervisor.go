@@ -46,6 +46,7 @@ type child struct {
 	incarnation int         // successful dials so far
 	refill      bool        // its dial was released by the refill, which counts it
 	timer       *time.Timer // pending restart, while backing off
+	timerSeq    uint64      // names the last timer armed (RestartChild.Seq)
 	due         time.Time   // when timer fires
 	failedAt    time.Time   // when its last dial failed
 }
@@ -241,8 +242,8 @@ func (s *Supervisor[C]) doneRefilling(c *child) {
 
 func (s *Supervisor[C]) handleRestartChild(ctx actor.Context, msg *messages.RestartChild) {
 	c := s.children[msg.Child.Id]
-	if c == nil || s.stopping || c.state != backingOff {
-		return
+	if c == nil || s.stopping || c.state != backingOff || msg.Seq != c.timerSeq {
+		return // gone, stopping, or from a timer since stopped or replaced
 	}
 	c.timer = nil
 	if s.open && s.probe != c {
@@ -304,11 +305,12 @@ func (s *Supervisor[C]) refill(ctx actor.Context) {
 func (s *Supervisor[C]) schedule(root *actor.RootContext, c *child, delay time.Duration) {
 	c.state = backingOff
 	c.due = time.Now().Add(delay)
-	self, pid := s.self, c.pid
+	c.timerSeq++
+	self, msg := s.self, &messages.RestartChild{Child: c.pid, Seq: c.timerSeq}
 	s.timers.Add(1)
 	c.timer = time.AfterFunc(delay, func() {
 		defer s.timers.Done()
-		root.Send(self, &messages.RestartChild{Child: pid})
+		root.Send(self, msg)
 	})
 }
 
