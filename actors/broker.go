@@ -54,9 +54,9 @@ type owner[C any] struct {
 // Every field is owned by Receive, except idle: callers take connections
 // from it while nobody waits, and holders give clean ones back without a
 // message, to the oldest waiter or to the stack (the fast path, see
-// core.Idle). The broker tells them when they must not (closing, above
-// MaxConns) under the stack's lock, and
-// counts idle and leased connections from the stack's size: every
+// core.Idle). The broker tells them when they must not (see publish)
+// under the stack's lock, and counts idle and leased connections from the
+// stack's size: every
 // connection it knows alive is idle (on the stack, flagged stale, or being
 // pinged) or leased (including one being reset). Slots are shared with
 // holders and connection actors only through their atomic state (see
@@ -186,17 +186,17 @@ func (b *broker[C]) dispatch(ctx actor.Context) {
 // without a message: nothing after Close; no returns while the pool is
 // above MaxConns (so that the broker retires them); no joining the line
 // while the pool may grow (so that the broker dials for the waiter) or no
-// connection is alive after a failed dial (so that the caller fails fast). Whether waiters are
-// queued follows the line itself (core.Idle). A change that lifts a
-// restriction may reach callers a little late, which only sends them the
-// slow way; closing and opening the circuit are published before the line
-// is emptied (handleClose, updateCircuit), so nobody joins it afterwards.
+// connection is alive after a failed dial (so that the caller fails fast).
+// Whether waiters are queued follows the line itself (core.Idle). A change
+// that lifts a restriction may reach callers a little late, which only
+// sends them the slow way; closing and opening the circuit are published
+// before the line is emptied (handleClose, updateCircuit), and growth
+// before the waiters are counted (grow), so nobody joins it afterwards.
 func (b *broker[C]) publish() {
 	p := core.Published{
-		Closed:      b.closing,
-		Divert:      b.total-b.shrinking > b.max,
-		Grow:        b.total-b.shrinking < b.max,
-		Unavailable: b.circuitOpen || b.alive() == 0 && b.lastDialErr != nil,
+		Closed:    b.closing,
+		Divert:    b.total-b.shrinking > b.max,
+		QueueHere: b.total-b.shrinking < b.max || b.failingFast(),
 	}
 	if p == b.pub {
 		return
@@ -229,7 +229,7 @@ func (b *broker[C]) handleAcquire(ctx actor.Context, req *core.Request[C]) {
 		b.fail(ctx, req, core.ErrPoolClosed)
 		return
 	}
-	if b.alive() == 0 && b.lastDialErr != nil {
+	if b.failingFast() {
 		b.st.FailedFast++
 		b.fail(ctx, req, b.unavailable())
 		if !b.demanded {
@@ -412,7 +412,7 @@ func (b *broker[C]) handleDialFailed(ctx actor.Context, msg *messages.DialFailed
 // acquire until a dial succeeds (handleReady closes it). The supervisor
 // meanwhile lets one connection actor at a time probe the backend.
 func (b *broker[C]) updateCircuit(ctx actor.Context) {
-	if b.alive() > 0 || b.lastDialErr == nil {
+	if !b.failingFast() {
 		return
 	}
 	if !b.circuitOpen {
@@ -429,6 +429,11 @@ func (b *broker[C]) updateCircuit(ctx actor.Context) {
 		b.fail(ctx, req, err)
 	}
 }
+
+// failingFast: no connection is alive and the last dial failed, so an
+// acquire fails at once instead of waiting (the circuit is open, or opens
+// with this call to updateCircuit).
+func (b *broker[C]) failingFast() bool { return b.alive() == 0 && b.lastDialErr != nil }
 
 func (b *broker[C]) unavailable() error {
 	return fmt.Errorf("%w: %w", core.ErrBackendUnavailable, b.lastDialErr)
@@ -489,8 +494,12 @@ func (b *broker[C]) timerFunc(msg any) func() {
 func (b *broker[C]) alive() int { return len(b.live) }
 
 // idleCount counts idle connections: on the stack, flagged stale, or being
-// pinged. The rest of alive() is leased.
+// pinged.
 func (b *broker[C]) idleCount() int { return b.idle.Len() + len(b.stale) + b.checking }
+
+// leased counts the rest of alive(): connections out on a lease, or being
+// reset after one.
+func (b *broker[C]) leased() int { return b.alive() - b.idleCount() }
 
 // grow asks the supervisor for connection actors: up to MinConns always,
 // and one per waiter not already covered by a dial in flight, up to
@@ -673,7 +682,7 @@ func (b *broker[C]) handleLeaseTick(ctx actor.Context) {
 				"conn", slot.ID, "held", held.Round(time.Millisecond), "acquired_at", string(stack))
 		}
 	}
-	if b.alive() > b.idleCount() {
+	if b.leased() > 0 {
 		b.armLeaseTimer()
 		return
 	}
@@ -681,7 +690,7 @@ func (b *broker[C]) handleLeaseTick(ctx actor.Context) {
 	// path from now on sees Watching unset and asks for the timer; one that
 	// took it before this line is counted by the check below.
 	b.idle.Watching.Store(false)
-	if b.alive() > b.idleCount() {
+	if b.leased() > 0 {
 		b.armLeaseTimer()
 	}
 }
@@ -722,7 +731,7 @@ func (b *broker[C]) handleForceClose(_ actor.Context, msg *messages.ForceClose) 
 }
 
 func (b *broker[C]) signalClosed() {
-	if b.closing && b.closeDone != nil && b.checking == 0 && b.retiring == 0 && b.alive() == b.idleCount() {
+	if b.closing && b.closeDone != nil && b.checking == 0 && b.retiring == 0 && b.leased() == 0 {
 		close(b.closeDone)
 		b.closeDone = nil
 	}

@@ -68,19 +68,23 @@ type Idle[C any] struct {
 }
 
 const (
-	flagWaiting     uint32 = 1 << iota // waiters are queued
-	flagClosed                         // Close started
-	flagDivert                         // the broker wants returns (above MaxConns)
-	flagGrow                           // the pool may add connections
-	flagUnavailable                    // acquires fail fast (see Published)
+	flagWaiting   uint32 = 1 << iota // waiters are queued
+	flagClosed                       // Close started
+	flagDivert                       // the broker wants returns (above MaxConns)
+	flagQueueHere                    // callers queue at the broker (see Published)
+
+	// takeBlocked: a caller does not take from the stack.
+	takeBlocked = flagWaiting | flagClosed | flagDivert
 )
 
 // Published is what the broker tells callers and holders about the pool.
 type Published struct {
-	Closed      bool // Close started: no fast path at all
-	Divert      bool // above MaxConns: every lease ends at the broker, which retires
-	Grow        bool // below MaxConns: waiters join the line at the broker, which dials
-	Unavailable bool // no connection alive and the last dial failed: acquires fail fast at the broker
+	Closed bool // Close started: no fast path at all
+	Divert bool // above MaxConns: every lease ends at the broker, which retires
+	// QueueHere: callers join the line at the broker, never by themselves:
+	// the pool may grow (the broker dials for them), or no connection is
+	// alive after a failed dial (the broker fails them fast).
+	QueueHere bool
 }
 
 // IdleConfig is read-only after NewIdle.
@@ -112,11 +116,11 @@ func NewIdle[C any](cfg IdleConfig, capacity int) *Idle[C] {
 // under it when Close gives up waiting (ForceClose), so a connection is
 // either lent before (and revoked) or not at all.
 func (s *Idle[C]) Take(stack []byte) (l Lease[C], ok, closed bool) {
-	if f := s.flags.Load(); f&(flagWaiting|flagClosed|flagDivert) != 0 {
+	if f := s.flags.Load(); f&takeBlocked != 0 {
 		return l, false, f&flagClosed != 0
 	}
 	s.mu.Lock()
-	if f := s.flags.Load(); f&(flagClosed|flagWaiting) != 0 || len(s.slots) == 0 {
+	if f := s.flags.Load(); f&takeBlocked != 0 || len(s.slots) == 0 {
 		s.mu.Unlock()
 		return l, false, f&flagClosed != 0
 	}
@@ -373,13 +377,14 @@ func (s *Idle[C]) Waiting() int {
 func (s *Idle[C]) Publish(p Published) {
 	s.mu.Lock()
 	f := s.flags.Load() & flagWaiting
-	for _, b := range [...]struct {
-		on   bool
-		flag uint32
-	}{{p.Closed, flagClosed}, {p.Divert, flagDivert}, {p.Grow, flagGrow}, {p.Unavailable, flagUnavailable}} {
-		if b.on {
-			f |= b.flag
-		}
+	if p.Closed {
+		f |= flagClosed
+	}
+	if p.Divert {
+		f |= flagDivert
+	}
+	if p.QueueHere {
+		f |= flagQueueHere
 	}
 	s.flags.Store(f)
 	s.mu.Unlock()

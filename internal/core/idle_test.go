@@ -28,10 +28,9 @@ func TestACallerJoinsTheLineItselfOnlyBehindOthersAndWhenTheBrokerHasNothingToDe
 	require.Equal(t, 1, queued)
 
 	for name, p := range map[string]Published{
-		"closing":      {Closed: true},
-		"growing":      {Grow: true},
-		"shrinking":    {Divert: true},
-		"failing fast": {Unavailable: true},
+		"closing":                 {Closed: true},
+		"shrinking":               {Divert: true},
+		"growing or failing fast": {QueueHere: true},
 	} {
 		idle.Publish(p)
 		assert.False(t, idle.Join(NewRequest[int](), timeout, 0), "joined while the pool is %s", name)
