@@ -20,13 +20,13 @@ import (
 // fires within stampEvery (the broker arms it; a holder that put the
 // connection back itself asks for it with *StampSoon, once per tick). The
 // tick then sees, by the slot's lease generation, which idle connections
-// were lent since it last looked, and stamps them idle as of now. An idle age is therefore short by less than
-// stampEvery: eviction and keepalive are never early, and the stale flag
-// for ValidateAfterIdle is set stampEvery ahead, so that no connection idle
-// longer than ValidateAfterIdle is lent unchecked. The tick walks the idle
-// stack under its lock, so that no caller takes a connection it retires or
-// pings; a connection flagged stale leaves the stack for b.stale, where
-// only the broker lends it, after a ping.
+// were lent since it last looked, and stamps them idle as of now. An idle
+// age is therefore short by less than stampEvery: eviction and keepalive are
+// never early, and the stale flag for ValidateAfterIdle is set stampEvery
+// ahead, so that no connection idle longer than ValidateAfterIdle is lent
+// unchecked. The tick walks the idle stack under its lock, so that no caller
+// takes a connection it retires or pings; a connection flagged stale leaves
+// the stack for b.stale, where only the broker lends it, after a ping.
 
 // check takes an idle connection (already off the idle stack) to its actor
 // for a ping. Until the answer (*Checked) it counts as idle but cannot be

@@ -30,9 +30,10 @@ const (
 //   - Conn, Actor, ID and the preallocated messages are written by the
 //     connection actor before the slot is announced, then only read.
 //   - state is atomic: the broker, or a caller or holder on the fast path
-//     (Idle.Take, Idle.put), grants (Grant); the broker revokes (Revoke, RevokeFrom) and marks a
-//     lease as leaked (WarnFrom); the holder ends its lease (Lease.Release,
-//     Lease.MarkBroken). One CAS decides who ends a lease.
+//     (Idle.Take, Idle.put), grants (Grant); the broker revokes (Revoke,
+//     RevokeFrom) and marks a lease as leaked (WarnFrom); the holder ends
+//     its lease (Lease.Release, Lease.MarkBroken). One CAS decides who ends
+//     a lease.
 //   - brokered, and leasedAt and stack (atomic, since the broker reads them
 //     while a caller may start the next lease), are written by whoever
 //     grants, before Grant; the holder reads brokered after its CAS.
