@@ -18,7 +18,7 @@ import (
 	"github.com/actorpool/actorpool"
 	"github.com/actorpool/actorpool/backends"
 	"github.com/actorpool/actorpool/backends/membackend"
-	"github.com/actorpool/actorpool/supervisor"
+	"github.com/actorpool/actorpool/actors"
 )
 
 // lifecycleOff is a config with every lifecycle setting off; tests turn on
@@ -169,7 +169,7 @@ func TestAFailedValidationReplacesTheConnectionAndTheCallerGetsAnother(t *testin
 
 func TestSetLimitsGrowsAtOnceAndShrinksIdleFirstThenLeasedOnReturn(t *testing.T) {
 	f := newFixture(t, lifecycleOff(actorpool.Config{MaxConns: 2}))
-	require.NoError(t, f.p.SetLimits(4, 6))
+	require.NoError(t, f.p.SetLimits(context.Background(), 4, 6))
 	s := f.p.Stats()
 	assert.Equal(t, 4, s.MinConns())
 	assert.Equal(t, 6, s.MaxConns())
@@ -179,7 +179,7 @@ func TestSetLimitsGrowsAtOnceAndShrinksIdleFirstThenLeasedOnReturn(t *testing.T)
 	for range 3 {
 		ls = append(ls, f.acquire(t))
 	}
-	require.NoError(t, f.p.SetLimits(0, 2))
+	require.NoError(t, f.p.SetLimits(context.Background(), 0, 2))
 	s = f.p.Stats()
 	assert.Equal(t, s.Total(), s.Idle()+s.Leased()+s.Dialing())
 	assert.Equal(t, 3, s.Total(), "the idle connection went at once; leased ones are not cut: %+v", s)
@@ -215,7 +215,7 @@ func TestSetLimitsStopsActorsWaitingToRedialAboveTheNewMaximum(t *testing.T) {
 		s := f.p.Stats()
 		return s.CircuitOpens() == 1 && s.Dialing() == 4
 	}, eventually, time.Millisecond)
-	require.NoError(t, f.p.SetLimits(0, 1))
+	require.NoError(t, f.p.SetLimits(context.Background(), 0, 1))
 	require.Eventually(t, func() bool { return f.p.Stats().Total() == 1 }, eventually, time.Millisecond,
 		"actors without a connection above MaxConns are stopped")
 	f.b.Heal()
@@ -230,14 +230,14 @@ func TestSetLimitsStopsActorsWaitingToRedialAboveTheNewMaximum(t *testing.T) {
 func TestSetLimitsRejectsBadLimitsAndAClosedPool(t *testing.T) {
 	f := newFixture(t, actorpool.Config{MaxConns: 2})
 	for _, lim := range [][2]int{{-1, 2}, {3, 2}, {0, 0}, {0, -1}} {
-		err := f.p.SetLimits(lim[0], lim[1])
+		err := f.p.SetLimits(context.Background(), lim[0], lim[1])
 		assert.ErrorIs(t, err, actorpool.ErrInvalidConfig, "limits %v", lim)
 	}
 	s := f.p.Stats()
 	assert.Equal(t, 0, s.MinConns())
 	assert.Equal(t, 2, s.MaxConns())
 	require.NoError(t, f.p.Close(context.Background()))
-	assert.ErrorIs(t, f.p.SetLimits(1, 2), actorpool.ErrPoolClosed)
+	assert.ErrorIs(t, f.p.SetLimits(context.Background(), 1, 2), actorpool.ErrPoolClosed)
 }
 
 func TestWhileNoConnectionIsAliveOneActorProbesAtATimeAndTheRefillIsBounded(t *testing.T) {
@@ -269,7 +269,7 @@ func TestWhileNoConnectionIsAliveOneActorProbesAtATimeAndTheRefillIsBounded(t *t
 	f.b.Heal()
 	f.b.DelayDials(2 * time.Millisecond)
 	require.Eventually(t, func() bool { return f.p.Stats().Idle() == 6 }, eventually, time.Millisecond)
-	assert.LessOrEqual(t, f.b.PeakDialsInFlight(), supervisor.RefillDials, "the refill is bounded")
+	assert.LessOrEqual(t, f.b.PeakDialsInFlight(), actors.RefillDials, "the refill is bounded")
 	s := f.p.Stats()
 	requireStatsAddUp(t, s)
 	assert.Equal(t, uint64(1), s.CircuitOpens())

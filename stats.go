@@ -1,11 +1,11 @@
 package actorpool
 
-import "github.com/actorpool/actorpool/messages"
+import "github.com/actorpool/actorpool/internal/ledger"
 
-// Stats is a snapshot of a pool, answered by its broker at one instant:
+// Stats is a snapshot of a pool, read from its ledger at one instant:
 // Total() == Idle() + Leased() + Dialing() always holds.
 type Stats struct {
-	s messages.Stats
+	s ledger.Snapshot
 }
 
 // Total is the number of connection actors: idle, leased or dialling.
@@ -26,7 +26,7 @@ func (s Stats) Dialing() int { return s.s.Dialing }
 // Waiting is the number of callers queued for a connection.
 func (s Stats) Waiting() int { return s.s.Waiting }
 
-// MinConns and MaxConns are the limits in force.
+// MinConns is the lower limit in force.
 func (s Stats) MinConns() int { return s.s.MinConns }
 
 // MaxConns is the upper limit in force.

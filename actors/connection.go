@@ -1,5 +1,9 @@
 package actors
 
+// The connection actor owns one backend connection for one incarnation:
+// it dials it, resets it after a lease, pings it, and closes it. After a
+// reset it puts the connection back into the ledger itself.
+
 import (
 	"context"
 	"errors"
@@ -10,15 +14,15 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorpool/actorpool/backends"
-	"github.com/actorpool/actorpool/internal/core"
-	"github.com/actorpool/actorpool/messages"
+	"github.com/actorpool/actorpool/internal/ledger"
+	"github.com/actorpool/actorpool/internal/proto"
 )
 
 // ConnectionConfig is shared, read-only, by every connection actor of a pool.
 type ConnectionConfig[C any] struct {
 	Backend backends.Backend[C]
 	Broker  *actor.PID
-	Slots   core.SlotConfig[C]
+	Ledger  *ledger.Ledger[C]
 	// Ctx lives as long as the pool; Close cancels it, so dials in flight
 	// give up instead of holding the shutdown.
 	Ctx context.Context
@@ -33,15 +37,15 @@ type ConnectionConfig[C any] struct {
 // took its lease back.
 var errRevoked = errors.New("lease revoked")
 
-// connection owns one backend connection for one incarnation: it dials in
-// Started and closes in Restarting or Stopping. A new connection is always a
-// restart by the supervisor, never a silent redial.
+// connection dials in Started and closes in Restarting or Stopping. A new
+// connection is always a restart by the supervisor, on the broker's word,
+// never a silent redial.
 //
-// Every field is owned by Receive; holders reach the connection only through
-// the slot, between grant and the end of their lease.
+// Every field is owned by Receive; holders reach the connection only
+// through the ledger, between grant and the end of their lease.
 type connection[C any] struct {
 	cfg  *ConnectionConfig[C]
-	slot *core.Slot[C]
+	slot *ledger.Slot[C]
 	open bool
 }
 
@@ -56,69 +60,65 @@ func (a *connection[C]) Receive(ctx actor.Context) {
 		a.dial(ctx)
 	case *actor.Restarting, *actor.Stopping:
 		a.close()
-	case *messages.LeaseEnded:
-		a.handleLeaseEnded(ctx)
-	case *messages.Ping:
-		a.handlePing(ctx, msg)
-	case *messages.Revoke:
+	case *proto.LeaseEnded:
+		a.handleLeaseEnded()
+	case *proto.Ping:
+		a.handlePing(msg)
+	case *proto.Revoke:
 		a.close()
-		panic(&core.Failure{Kind: core.ConnLost, Err: errRevoked})
-	case *messages.Retire:
+		panic(&proto.Failure{Kind: proto.ConnLost, Err: errRevoked})
+	case *proto.Retire:
 		a.close()
 		ctx.Stop(ctx.Self())
-	default:
-		_ = msg
 	}
 }
 
-// dial opens the connection. A failure crashes the actor; the supervisor
-// restarts it after a backoff.
+// dial opens the connection and offers it to the broker. A failure crashes
+// the actor; the broker decides when it redials.
 func (a *connection[C]) dial(ctx actor.Context) {
 	dctx, cancel := context.WithTimeout(a.cfg.Ctx, a.cfg.OpTimeout)
 	conn, err := a.cfg.Backend.Dial(dctx)
 	cancel()
 	if err != nil {
-		panic(&core.Failure{Kind: core.DialFailed, Err: err})
+		panic(&proto.Failure{Kind: proto.DialFailed, Err: err})
 	}
-	slot := core.NewSlot(a.cfg.Slots, ctx.Self(), a.cfg.IDs.Add(1), conn, &messages.LeaseEnded{},
-		func(s *core.Slot[C]) any { return &messages.Returned[C]{Slot: s} })
-	a.slot, a.open = slot, true
-	ctx.Send(ctx.Parent(), &messages.Dialed[C]{Slot: slot})
+	a.slot = ledger.NewSlot(a.cfg.Ledger, ctx.Self(), a.cfg.IDs.Add(1), conn, &proto.LeaseEnded{},
+		func(s *ledger.Slot[C]) any { return &proto.Returned[C]{Slot: s} })
+	a.open = true
+	ctx.Send(a.cfg.Broker, &proto.Ready[C]{Slot: a.slot})
 }
 
-// handleLeaseEnded resets a released connection and hands it back to the
-// broker; a connection marked broken, or whose reset fails, is closed and
-// the actor crashes so that the supervisor dials a new one.
-func (a *connection[C]) handleLeaseEnded(ctx actor.Context) {
-	slot := a.slot
-	if slot.Reusable() {
+// handleLeaseEnded resets a released connection and puts it back into the
+// ledger; a connection marked broken, or whose reset fails, is closed and
+// the actor crashes so that the broker has it replaced.
+func (a *connection[C]) handleLeaseEnded() {
+	l := a.cfg.Ledger
+	ok, cause := l.Resettable(a.slot)
+	if ok {
 		rctx, cancel := context.WithTimeout(a.cfg.Ctx, a.cfg.OpTimeout)
-		err := a.cfg.Backend.Reset(rctx, slot.Conn)
+		err := a.cfg.Backend.Reset(rctx, a.slot.Conn)
 		cancel()
 		if err == nil {
-			ctx.Send(a.cfg.Broker, slot.Returned)
+			l.Returned(a.slot)
 			return
 		}
-		slot.Cause = err
-		slot.MarkLost()
+		cause = err
 		a.logReplaced("actorpool: reset failed; replacing connection", err)
 	}
 	a.close()
-	// The broker counts the lease as ended before the actor redials.
-	ctx.Send(a.cfg.Broker, slot.Returned)
-	panic(&core.Failure{Kind: core.ConnLost, Err: slot.Cause})
+	l.Lost(a.slot, ok)
+	panic(&proto.Failure{Kind: proto.ConnLost, Err: cause})
 }
 
-// handlePing checks the idle connection the broker took off the idle stack,
-// for a keepalive or before lending it. The answer goes back to the broker;
-// a failed ping closes the connection and crashes the actor, so that the
-// supervisor dials a new one before anyone leases the dead one.
-func (a *connection[C]) handlePing(ctx actor.Context, msg *messages.Ping) {
-	slot := a.slot
+// handlePing checks the idle connection the broker took off the stack, for
+// a keepalive or before lending it, and tells the ledger. A failed ping
+// closes the connection and crashes the actor, so that it is replaced
+// before anyone leases it.
+func (a *connection[C]) handlePing(msg *proto.Ping) {
 	pctx, cancel := context.WithTimeout(a.cfg.Ctx, a.cfg.OpTimeout)
-	err := a.cfg.Backend.Ping(pctx, slot.Conn)
+	err := a.cfg.Backend.Ping(pctx, a.slot.Conn)
 	cancel()
-	ctx.Send(a.cfg.Broker, &messages.Checked[C]{Slot: slot, Err: err, Validation: msg.Validation})
+	a.cfg.Ledger.Pinged(a.slot, msg.Validation, err)
 	if err == nil {
 		return
 	}
@@ -128,7 +128,7 @@ func (a *connection[C]) handlePing(ctx actor.Context, msg *messages.Ping) {
 	}
 	a.logReplaced(what, err)
 	a.close()
-	panic(&core.Failure{Kind: core.ConnLost, Err: err})
+	panic(&proto.Failure{Kind: proto.ConnLost, Err: err})
 }
 
 // logReplaced logs why a connection is being replaced: at Warn, unless the

@@ -1,4 +1,4 @@
-package core
+package proto
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 )
 
 // FailureKind says why a connection actor crashed. The supervisor's decider
-// picks the restart delay from it.
+// tells the broker which kind it was; the broker decides when to redial.
 type FailureKind int
 
 const (

@@ -1,8 +1,8 @@
-package core
+package ledger
 
 import "errors"
 
-// Errors returned by the pool. The root package re-exports each of them;
+// Errors returned by the pool. Declared once, here; package actorpool exports each of them;
 // match with errors.Is.
 var (
 	// ErrAcquireTimeout: no connection became free within AcquireTimeout.

@@ -1,0 +1,419 @@
+package actors
+
+// This file is the broker's dialer: the one owner of how many connection
+// actors exist, when each dials, its backoff, and the circuit. The
+// supervisor only carries its decisions out; callers read the circuit's
+// verdict from the ledger (SetCircuit).
+//
+// The circuit: when a dial fails while no connection is alive, or the last
+// live connection goes while the last dial failed, the circuit opens:
+// every waiter and every acquire fails fast with ErrBackendUnavailable
+// wrapping the dial error. One connection actor at a time (the probe)
+// redials, after the backoff of the probes that failed before it; every
+// other one that has no connection is parked. While callers keep asking,
+// the probe redials BackoffMin after its last failure instead, so the pool
+// is back within BackoffMin of the backend. The first successful dial
+// closes the circuit, and the parked actors redial, RefillDials at a time.
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorpool/actorpool/internal/backoff"
+	"github.com/actorpool/actorpool/internal/ledger"
+	"github.com/actorpool/actorpool/internal/proto"
+)
+
+// RefillDials bounds the dials in flight while the pool refills after the
+// circuit closed: the backend that just came back is not stormed.
+const RefillDials = 2
+
+type childState int
+
+const (
+	dialing    childState = iota // started or restarted; its dial is under way
+	connected                    // dialled; its connection is in the ledger
+	backingOff                   // its dial failed; a timer redials it
+	parked                       // its dial failed while the circuit was open
+	leaving                      // being stopped (retired, or not needed)
+)
+
+// child is what the dialer knows of one connection actor, from its first
+// report (Ready or ConnFailed) on.
+type child struct {
+	pid      *actor.PID
+	state    childState
+	failures int  // consecutive failed dials
+	dialed   int  // successful dials: a second one is a restart
+	refill   bool // its redial is one of the refill's
+	timer    *time.Timer
+	seq      uint64    // names the last timer armed (RedialDue.Seq)
+	due      time.Time // when timer fires
+	failedAt time.Time // when its last dial failed
+}
+
+// dialer is the broker's; every field is owned by its Receive.
+type dialer struct {
+	policy   backoff.Policy
+	children map[string]*child
+	spawning int // spawned, not heard from yet
+
+	open          bool
+	openedAt      time.Time
+	lastErr       error // the last dial error; nil after a successful dial
+	probe         *child
+	probeFailures int      // consecutive failed dials while open
+	parked        []*child // first parked first
+	refilling     int      // refill dials in flight
+	demanded      bool     // callers were failed fast since the last failed dial
+}
+
+func (d *dialer) init(p backoff.Policy) {
+	d.policy, d.children = p, map[string]*child{}
+}
+
+// child returns the record of pid, creating it at its first report.
+func (d *dialer) child(pid *actor.PID) *child {
+	if c := d.children[pid.Id]; c != nil {
+		return c
+	}
+	d.spawning = max(d.spawning-1, 0)
+	c := &child{pid: pid, state: dialing}
+	d.children[pid.Id] = c
+	return c
+}
+
+// grow asks the supervisor for connection actors: up to MinConns always,
+// and one per waiter not covered by a connection on its way, up to
+// MaxConns. While the circuit is open only the probe dials.
+func (b *broker[C]) grow(ctx actor.Context) {
+	d := &b.dialer
+	if b.closing {
+		return
+	}
+	if d.open {
+		if c := b.l.Counts(); c.Total < c.Min || c.Waiting > 0 {
+			b.ensureProbe(ctx)
+		}
+		return
+	}
+	n := b.l.Reserve(func(c ledger.Counts) int {
+		want := max(c.Min-c.Total, 0)
+		if extra := c.Waiting - c.Coming; extra > want {
+			want = extra
+		}
+		return min(want, c.Max-c.Total)
+	})
+	b.spawn(ctx, n)
+}
+
+// spawn starts n connection actors, counted in Total already.
+func (b *broker[C]) spawn(ctx actor.Context, n int) {
+	if n > 0 {
+		b.dialer.spawning += n
+		ctx.Send(b.supervisor, &proto.Spawn{N: n})
+	}
+}
+
+// afterLoss follows a connection leaving the ledger (retired, revoked,
+// reclaimed, lost): the circuit opens if it was the last and the last dial
+// failed, and the pool may need another.
+func (b *broker[C]) afterLoss(ctx actor.Context) {
+	d := &b.dialer
+	if !d.open && d.lastErr != nil && !b.closing && b.l.Counts().Alive == 0 {
+		b.openCircuit(nil)
+	}
+	b.grow(ctx)
+}
+
+func (b *broker[C]) handleReady(ctx actor.Context, s *ledger.Slot[C]) {
+	d := &b.dialer
+	c := d.child(s.Actor)
+	if c.state == leaving {
+		return // its actor closes the connection as it stops
+	}
+	restarted := c.dialed > 0
+	c.dialed++
+	c.failures, c.state = 0, connected
+	d.doneRefilling(c)
+	b.l.Count(func(n *ledger.Counters) {
+		n.Dials++
+		if restarted {
+			n.Restarts++
+		}
+	})
+	if d.lastErr != nil {
+		d.lastErr = nil
+		b.l.SetCircuit(nil, nil)
+	}
+	if d.open {
+		d.open, d.probe, d.probeFailures = false, nil, 0
+		b.cfg.Logger.Info("actorpool: backend available again; serving acquires",
+			"down_for", time.Since(d.openedAt).Round(time.Millisecond))
+		b.cfg.Logger.Debug("actorpool: backend reachable again; refilling", "parked", len(d.parked))
+	}
+	now := time.Now()
+	s.IdleSince, s.CheckedAt = now, now
+	if l := b.cfg.MaxLifetime; l > 0 {
+		// Up to a tenth earlier, so that connections dialled together
+		// are not all replaced together.
+		s.RetireAt = now.Add(l - rand.N(l/10+1))
+	}
+	if retire, replace := b.l.Add(s); retire {
+		b.retired(ctx, s, replace)
+	}
+	b.refill(ctx)
+}
+
+// handleConnFailed decides what becomes of a crashed connection actor: a
+// lost connection is redialled at once; a failed dial after its backoff,
+// or, while the circuit is open, when it is the probe's turn; and an actor
+// the pool does not need any more (closing, above MaxConns) is stopped.
+func (b *broker[C]) handleConnFailed(ctx actor.Context, msg *proto.ConnFailed) {
+	d := &b.dialer
+	c := d.child(msg.Child)
+	if c.state == leaving {
+		return
+	}
+	d.doneRefilling(c)
+	counts := b.l.Counts()
+	if b.closing || counts.Total > counts.Max {
+		b.stopChild(ctx, c)
+		b.afterLoss(ctx)
+		return
+	}
+	if msg.Lost {
+		c.state = dialing
+		ctx.Send(b.supervisor, &proto.Restart{Child: c.pid})
+		b.afterLoss(ctx)
+		return
+	}
+	b.l.Count(func(n *ledger.Counters) { n.DialErrors++ })
+	d.lastErr, d.demanded = msg.Err, false
+	c.failures++
+	c.failedAt = time.Now()
+	var delay time.Duration
+	switch {
+	case counts.Alive > 0:
+		delay = d.policy.Delay(c.failures)
+		b.schedule(c, delay)
+	case d.probe == nil || d.probe == c:
+		if !d.open {
+			b.openCircuit(c)
+		}
+		d.probeFailures++
+		d.probe = c
+		delay = d.policy.Delay(d.probeFailures)
+		b.schedule(c, delay)
+	default:
+		if !d.open {
+			b.openCircuit(c)
+		}
+		d.park(c)
+	}
+	if c.state == parked {
+		b.cfg.Logger.Debug("actorpool: dial failed; waiting for the probe", "attempt", c.failures, "err", msg.Err)
+	} else {
+		b.cfg.Logger.Debug("actorpool: dial failed", "attempt", c.failures, "retry_in", delay, "err", msg.Err)
+	}
+	if d.open {
+		b.l.SetCircuit(b.unavailable(), d.lastErr)
+	} else {
+		b.l.SetCircuit(nil, d.lastErr)
+	}
+	b.refill(ctx)
+}
+
+// openCircuit starts failing acquires fast and parks every actor waiting
+// to redial but opener: from now on only the probe dials, its backoff
+// carrying on from opener's failures.
+func (b *broker[C]) openCircuit(opener *child) {
+	d := &b.dialer
+	d.open, d.openedAt, d.probe, d.probeFailures = true, time.Now(), nil, 0
+	if opener != nil {
+		d.probeFailures = opener.failures - 1
+	}
+	for _, c := range d.children {
+		if c.state == backingOff && c != opener {
+			d.park(c)
+		}
+	}
+	b.l.Count(func(n *ledger.Counters) { n.CircuitOpens++ })
+	b.cfg.Logger.Warn("actorpool: backend unavailable; acquires fail fast until a dial succeeds", "err", d.lastErr)
+	b.l.SetCircuit(b.unavailable(), d.lastErr)
+}
+
+func (b *broker[C]) unavailable() error {
+	return fmt.Errorf("%w: %w", ledger.ErrBackendUnavailable, b.dialer.lastErr)
+}
+
+// demand answers callers failed fast: there is a probe, and it redials
+// BackoffMin after its last failure when that is sooner than its backoff.
+func (b *broker[C]) demand(ctx actor.Context) {
+	d := &b.dialer
+	if !d.open || d.demanded {
+		return
+	}
+	d.demanded = true
+	b.ensureProbe(ctx)
+	c := d.probe
+	if c == nil || c.state != backingOff || c.timer == nil {
+		return
+	}
+	due := c.failedAt.Add(d.policy.Min)
+	if !due.Before(c.due) {
+		return
+	}
+	c.timer.Stop()
+	delay := max(time.Until(due), 0)
+	b.cfg.Logger.Debug("actorpool: callers are waiting; probe redial brought forward", "retry_in", delay)
+	b.schedule(c, delay)
+}
+
+// ensureProbe makes sure that, while the circuit is open, one actor will
+// dial: a parked one, after the probes' backoff, or a new one when no
+// actor is dialling.
+func (b *broker[C]) ensureProbe(ctx actor.Context) {
+	d := &b.dialer
+	if !d.open || d.probe != nil || b.closing {
+		return
+	}
+	if len(d.parked) > 0 {
+		c := d.parked[0]
+		d.parked = d.parked[1:]
+		d.probe = c
+		delay := d.policy.Delay(max(d.probeFailures, 1))
+		b.schedule(c, delay)
+		b.cfg.Logger.Debug("actorpool: a parked connection actor is the probe now", "retry_in", delay)
+		return
+	}
+	if d.spawning > 0 || d.anyDialing() {
+		return // that dial is the probe
+	}
+	b.spawn(ctx, b.l.Reserve(func(c ledger.Counts) int { return min(1, c.Max-c.Total) }))
+}
+
+func (b *broker[C]) handleRedialDue(ctx actor.Context, msg *proto.RedialDue) {
+	d := &b.dialer
+	c := d.children[msg.Child.Id]
+	if c == nil || b.closing || c.state != backingOff || msg.Seq != c.seq {
+		return // gone, closing, or a timer since stopped or replaced
+	}
+	c.timer = nil
+	if d.open && d.probe != c {
+		d.park(c)
+		b.ensureProbe(ctx)
+		return
+	}
+	c.state = dialing
+	ctx.Send(b.supervisor, &proto.Restart{Child: c.pid})
+}
+
+// schedule redials c after delay.
+func (b *broker[C]) schedule(c *child, delay time.Duration) {
+	c.state = backingOff
+	c.seq++
+	c.due = time.Now().Add(delay)
+	c.timer = time.AfterFunc(delay, b.timerFunc(&proto.RedialDue{Child: c.pid, Seq: c.seq}))
+}
+
+// refill lets parked actors redial once the circuit closed, RefillDials at
+// a time.
+func (b *broker[C]) refill(ctx actor.Context) {
+	d := &b.dialer
+	for !d.open && !b.closing && d.refilling < RefillDials && len(d.parked) > 0 {
+		c := d.parked[0]
+		d.parked = d.parked[1:]
+		c.state, c.refill = dialing, true
+		d.refilling++
+		ctx.Send(b.supervisor, &proto.Restart{Child: c.pid})
+	}
+}
+
+// shrinkDialing stops actors without a connection while the pool is above
+// MaxConns, parked ones first. Those dialling now are stopped or retired
+// when they report.
+func (b *broker[C]) shrinkDialing(ctx actor.Context) {
+	for _, want := range []childState{parked, backingOff} {
+		for _, c := range b.dialer.children {
+			if counts := b.l.Counts(); counts.Total <= counts.Max {
+				return
+			}
+			if c.state == want {
+				b.stopChild(ctx, c)
+			}
+		}
+	}
+}
+
+// stopChild stops an actor that has no connection and takes it out of
+// Total.
+func (b *broker[C]) stopChild(ctx actor.Context, c *child) {
+	b.dialer.leave(c)
+	b.l.Unreserve()
+	ctx.Send(b.supervisor, &proto.StopChild{Child: c.pid})
+}
+
+// leaving marks the actor of a connection the ledger let go as leaving.
+func (d *dialer) leaving(pid *actor.PID) {
+	if c := d.children[pid.Id]; c != nil {
+		d.leave(c)
+	}
+}
+
+func (d *dialer) leave(c *child) {
+	d.stopTimer(c)
+	d.parked = slices.DeleteFunc(d.parked, func(p *child) bool { return p == c })
+	if d.probe == c {
+		d.probe = nil
+	}
+	d.doneRefilling(c)
+	c.state = leaving
+}
+
+// forget drops an actor that stopped.
+func (d *dialer) forget(pid *actor.PID) {
+	if c := d.children[pid.Id]; c != nil {
+		d.leave(c)
+		delete(d.children, pid.Id)
+	}
+}
+
+func (d *dialer) anyDialing() bool {
+	for _, c := range d.children {
+		if c.state == dialing {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *dialer) park(c *child) {
+	d.stopTimer(c)
+	c.state = parked
+	d.parked = append(d.parked, c)
+}
+
+func (d *dialer) doneRefilling(c *child) {
+	if c.refill {
+		c.refill = false
+		d.refilling--
+	}
+}
+
+func (d *dialer) stopTimer(c *child) {
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
+}
+
+func (d *dialer) stopTimers() {
+	for _, c := range d.children {
+		d.stopTimer(c)
+	}
+}

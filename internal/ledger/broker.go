@@ -1,0 +1,322 @@
+package ledger
+
+import (
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// This file is the broker's side: the policy (limits, the circuit's
+// verdict, closed), actors' requests, connections joining and leaving,
+// and the walks for maintenance and lease timeouts. Only the broker's
+// Receive calls these.
+
+// Admit serves an actor's request: a lease from the stack when nobody
+// waits, else a place in line (queued), else the error that answers it.
+// The broker sends the answer.
+func (l *Ledger[C]) Admit(r *Request[C]) (s *Slot[C], gen uint64, queued bool, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.line.n == 0 && len(l.stack) > 0 && !l.closed {
+		s = l.pop()
+		return s, l.grant(s, r.Owner, nil), false, nil
+	}
+	var o outbox[C]
+	if err = l.admit(&o); err != nil {
+		return nil, 0, false, err
+	}
+	l.line.pushBack(r)
+	return nil, 0, true, nil
+}
+
+// Expire takes an actor's request out of the line when its deadline
+// passed; false when it was answered already.
+func (l *Ledger[C]) Expire(r *Request[C]) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !r.queued {
+		return false
+	}
+	l.line.remove(r)
+	l.n.Timeouts++
+	return true
+}
+
+// Queued returns the requests of rs still in line, in place.
+func (l *Ledger[C]) Queued(rs []*Request[C]) []*Request[C] {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	kept := rs[:0]
+	for _, r := range rs {
+		if r.queued {
+			kept = append(kept, r)
+		}
+	}
+	clear(rs[len(kept):])
+	return kept
+}
+
+// Counts is what the broker decides growth from.
+type Counts struct {
+	Min, Max, Total, Alive, Waiting int
+	// Coming: connections that will be free without a new dial (actors
+	// dialling, connections being pinged or reset).
+	Coming int
+}
+
+// Counts reads the counts growth is decided from.
+func (l *Ledger[C]) Counts() Counts {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.counts()
+}
+
+func (l *Ledger[C]) counts() Counts {
+	return Counts{
+		Min: l.min, Max: l.max, Total: l.total, Alive: len(l.live),
+		Waiting: l.line.n, Coming: l.coming(),
+	}
+}
+
+// Nudged clears the nudge flag and, when callers wait, hands back the
+// stale connections for a ping before lending (they count as being
+// pinged from now on).
+func (l *Ledger[C]) Nudged() (ping []*Slot[C]) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.nudged = false
+	if l.line.n == 0 || len(l.stale) == 0 {
+		return nil
+	}
+	ping = append(ping, l.stale...)
+	l.checking += len(l.stale)
+	clear(l.stale)
+	l.stale = l.stale[:0]
+	return ping
+}
+
+// Reserve asks want (the broker's rule) how many connection actors to add
+// given the counts, and counts them in Total at once.
+func (l *Ledger[C]) Reserve(want func(Counts) int) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := want(l.counts())
+	if n > 0 {
+		l.total += n
+	}
+	return max(n, 0)
+}
+
+// Unreserve takes a connection actor without a connection out of Total:
+// the broker stopped it.
+func (l *Ledger[C]) Unreserve() {
+	l.mu.Lock()
+	l.total--
+	l.mu.Unlock()
+}
+
+// Add takes a newly dialled connection into the ledger, then places it
+// (see Place).
+func (l *Ledger[C]) Add(s *Slot[C]) (retire, replace bool) {
+	l.mu.Lock()
+	l.addLive(s)
+	s.state = stIdle
+	l.handing++
+	l.mu.Unlock()
+	return l.Place(s)
+}
+
+// Place puts an idle connection that came to the broker (Add, or a
+// holder's or actor's put that needed the broker) to use: to the oldest
+// waiter, or on the stack. While closing it goes on the stack, where Close
+// finds it. It reports retire, having taken the connection out of the
+// ledger, when it must go instead: past its lifetime, or above MaxConns;
+// replace says a replacement is counted in Total already (see retire).
+func (l *Ledger[C]) Place(s *Slot[C]) (retire, replace bool) {
+	l.mu.Lock()
+	if s.state != stIdle {
+		l.mu.Unlock()
+		return false, false
+	}
+	l.handing--
+	o := l.outbox()
+	switch {
+	case l.closed:
+		l.stack = append(l.stack, s)
+	case s.expired:
+		l.n.RetiredLifetime++
+		replace = l.retire(s)
+		retire = true
+	case l.total > l.max:
+		l.retire(s)
+		retire = true
+	default:
+		l.put(s, false, &o)
+	}
+	l.mu.Unlock()
+	l.send(&o)
+	return retire, replace
+}
+
+// retire takes an idle connection, off the stack, out of the ledger: its
+// actor closes it and stops. When that would leave the pool below
+// MinConns, its place in Total is kept for a replacement, which the caller
+// spawns (replace), so that Total never dips below MinConns. Under the
+// lock.
+func (l *Ledger[C]) retire(s *Slot[C]) (replace bool) {
+	l.dropLive(s)
+	if l.total <= l.min {
+		return true
+	}
+	l.total--
+	return false
+}
+
+// SetLimits applies new limits. Above the new maximum, idle connections go
+// at once, stale ones then the longest idle first; they are returned for
+// the broker to stop. Leased ones go when they come back (Place).
+func (l *Ledger[C]) SetLimits(minConns, maxConns int) (retired []*Slot[C]) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.min, l.max = minConns, maxConns
+	for l.total > l.max && len(l.stale) > 0 {
+		s := l.stale[0]
+		l.stale = append(l.stale[:0], l.stale[1:]...)
+		l.retire(s)
+		retired = append(retired, s)
+	}
+	n := 0
+	for ; l.total > l.max && n < len(l.stack); n++ {
+		l.retire(l.stack[n])
+		retired = append(retired, l.stack[n])
+	}
+	l.stack = append(l.stack[:0], l.stack[n:]...)
+	clear(l.stack[len(l.stack):cap(l.stack)])
+	return retired
+}
+
+// SetCircuit records the circuit's verdict: while failFast is non-nil
+// every acquire fails at once with it, and so does every waiter in line
+// now (counted as failed fast). dialErr is the last dial error, for Stats.
+func (l *Ledger[C]) SetCircuit(failFast, dialErr error) {
+	l.mu.Lock()
+	l.failFast, l.dialErr = failFast, dialErr
+	o := l.outbox()
+	if failFast != nil {
+		for r := l.line.popFront(); r != nil; r = l.line.popFront() {
+			l.n.FailedFast++
+			l.answer(r, nil, 0, failFast, &o)
+		}
+	}
+	l.mu.Unlock()
+	l.send(&o)
+}
+
+// Close shuts the ledger: every waiter and every later acquire fails with
+// ErrPoolClosed, and connections coming back go to the broker.
+func (l *Ledger[C]) Close() {
+	l.mu.Lock()
+	l.closed = true
+	o := l.outbox()
+	for r := l.line.popFront(); r != nil; r = l.line.popFront() {
+		l.answer(r, nil, 0, ErrPoolClosed, &o)
+	}
+	l.mu.Unlock()
+	l.send(&o)
+}
+
+// Drained reports that no lease is out and no connection is being reset or
+// pinged: every alive connection is idle and in the ledger.
+func (l *Ledger[C]) Drained() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.live) == len(l.stack)+len(l.stale)
+}
+
+// Count lets the broker add to the counters it owns (dials, restarts, the
+// circuit).
+func (l *Ledger[C]) Count(f func(*Counters)) {
+	l.mu.Lock()
+	f(&l.n)
+	l.mu.Unlock()
+}
+
+// revoke ends the lease on s for the pool and forgets the connection; its
+// actor closes it. Under the lock.
+func (l *Ledger[C]) revoke(s *Slot[C], how endKind) {
+	s.end, s.owner, s.stack = how, nil, nil
+	if how == endReclaimed {
+		l.n.Reclaimed++
+	} else {
+		l.n.Revoked++
+	}
+	l.dropLive(s)
+}
+
+// RevokeAll revokes every lease out (Close gave up waiting) and returns
+// how many.
+func (l *Ledger[C]) RevokeAll() (n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := len(l.live) - 1; i >= 0; i-- {
+		if s := l.live[i]; s.state == stLeased {
+			l.revoke(s, endRevoked)
+			n++
+		}
+	}
+	return n
+}
+
+// DropOwner reclaims the leases of an actor that stopped, and takes its
+// requests out of the line. It returns the reclaimed connections, whose
+// actors close them.
+func (l *Ledger[C]) DropOwner(owner *actor.PID) (reclaimed []*Slot[C]) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := len(l.live) - 1; i >= 0; i-- {
+		if s := l.live[i]; s.state == stLeased && s.owner != nil && s.owner.Equal(owner) {
+			l.revoke(s, endReclaimed)
+			reclaimed = append(reclaimed, s)
+		}
+	}
+	for r := l.line.head; r != nil; {
+		next := r.next
+		if r.Owner != nil && r.Owner.Equal(owner) {
+			l.line.remove(r)
+		}
+		r = next
+	}
+	return reclaimed
+}
+
+// Held is a lease out, as ScanLeases reports it.
+type Held struct {
+	ID    uint64
+	Actor *actor.PID
+	Held  time.Duration
+	Stack []byte
+}
+
+// ScanLeases revokes the leases held longer than timeout (when positive)
+// and marks, once, those held longer than warnAfter (when positive).
+func (l *Ledger[C]) ScanLeases(now time.Time, timeout, warnAfter time.Duration) (revoked, warned []Held) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := len(l.live) - 1; i >= 0; i-- {
+		s := l.live[i]
+		if s.state != stLeased {
+			continue
+		}
+		h := Held{ID: s.ID, Actor: s.Actor, Held: now.Sub(s.leasedAt), Stack: s.stack}
+		switch {
+		case timeout > 0 && h.Held >= timeout:
+			l.revoke(s, endRevoked)
+			revoked = append(revoked, h)
+		case warnAfter > 0 && h.Held >= warnAfter && !s.warned:
+			s.warned = true
+			l.n.LeakWarnings++
+			warned = append(warned, h)
+		}
+	}
+	return revoked, warned
+}

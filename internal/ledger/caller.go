@@ -1,0 +1,213 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// This file is the caller's side: Acquire, on the caller's goroutine.
+
+// Request is one acquire waiting in line. A goroutine caller's request is
+// pooled and reused with its timer; an actor's is made by the broker.
+//
+// Who touches what: the creator fills ReplyTo, Owner and Deadline before
+// the request is queued; everything else is guarded by the ledger's lock,
+// except timer, which belongs to the waiting goroutine.
+type Request[C any] struct {
+	// ReplyTo receives the answer as a message (actor callers); nil for a
+	// goroutine, which waits on done.
+	ReplyTo *actor.PID
+	// Owner is the actor whose stop reclaims the lease (actor callers).
+	Owner *actor.PID
+	// Deadline is when the broker fails an actor's request, Timeout after
+	// it arrived (actor callers).
+	Deadline time.Time
+	Timeout  time.Duration
+
+	stack []byte
+
+	// the answer
+	slot *Slot[C]
+	gen  uint64
+	err  error
+	done chan struct{} // buffered(1), goroutine callers; signalled once answered
+
+	timer *time.Timer // the goroutine's own deadline
+
+	// in line
+	prev, next *Request[C]
+	queued     bool
+}
+
+func newRequest[C any]() *Request[C] {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &Request[C]{done: make(chan struct{}, 1), timer: t}
+}
+
+// Acquire leases a connection to a goroutine caller: from the stack when
+// nobody waits (no message, no allocation), else after waiting in line
+// until a holder, a connection actor or the broker hands it one, ctx ends
+// (ctx's error), or timeout passes (ErrAcquireTimeout). It fails at once
+// with ErrPoolClosed, the circuit's error, or ErrTooManyWaiters. stack is
+// recorded with the lease when leak warnings are on.
+func (l *Ledger[C]) Acquire(ctx context.Context, timeout time.Duration, stack []byte) (*Slot[C], uint64, error) {
+	l.mu.Lock()
+	if l.line.n == 0 && len(l.stack) > 0 && !l.closed {
+		s := l.pop()
+		gen := l.grant(s, nil, stack)
+		l.mu.Unlock()
+		return s, gen, nil
+	}
+	o := l.outbox()
+	if err := l.admit(&o); err != nil {
+		l.mu.Unlock()
+		l.send(&o)
+		return nil, 0, err
+	}
+	r := l.reqs.Get().(*Request[C])
+	r.stack = stack
+	l.line.pushBack(r)
+	o.nudge = l.wantsBroker()
+	l.mu.Unlock()
+	l.send(&o)
+	return l.wait(ctx, r, timeout)
+}
+
+// admit decides whether a new request may join the line; its error is the
+// answer when not. Under the lock.
+func (l *Ledger[C]) admit(o *outbox[C]) error {
+	switch {
+	case l.closed:
+		return ErrPoolClosed
+	case l.failFast != nil:
+		l.n.FailedFast++
+		// Someone wants a connection: the broker may probe sooner.
+		o.nudge = !l.nudged
+		l.nudged = true
+		return l.failFast
+	case l.cfg.MaxWaiters > 0 && l.line.n >= l.cfg.MaxWaiters:
+		l.n.Rejected++
+		return ErrTooManyWaiters
+	}
+	return nil
+}
+
+// wantsBroker reports, for a request that just joined the line, whether
+// the broker must be nudged: the waiters outnumber the connections on
+// their way and the pool may grow, or idle connections need a ping before
+// they can be lent. Under the lock.
+func (l *Ledger[C]) wantsBroker() bool {
+	if l.nudged {
+		return false
+	}
+	if l.total < l.max && l.line.n > l.coming() || len(l.stale) > 0 {
+		l.nudged = true
+	}
+	return l.nudged
+}
+
+// wait parks the caller until its request is answered, ctx ends or its
+// timer fires.
+func (l *Ledger[C]) wait(ctx context.Context, r *Request[C], timeout time.Duration) (*Slot[C], uint64, error) {
+	r.timer.Reset(timeout)
+	select {
+	case <-r.done:
+		r.timer.Stop()
+		return l.recycle(r)
+	case <-ctx.Done():
+		r.timer.Stop()
+		return l.withdraw(r, ctx.Err(), false)
+	case <-r.timer.C:
+		return l.withdraw(r, fmt.Errorf("%w after %s", ErrAcquireTimeout, timeout), true)
+	}
+}
+
+// withdraw takes r out of the line after its caller stopped waiting. If it
+// was answered meanwhile, the answer stands when the timer fired (the
+// lease was granted in time), and a lease is given back when ctx ended:
+// a grant that races with a cancellation is never lost.
+func (l *Ledger[C]) withdraw(r *Request[C], cause error, timedOut bool) (*Slot[C], uint64, error) {
+	l.mu.Lock()
+	if r.queued {
+		l.line.remove(r)
+		if timedOut {
+			l.n.Timeouts++
+		}
+		l.mu.Unlock()
+		r.stack = nil
+		l.reqs.Put(r)
+		return nil, 0, cause
+	}
+	l.mu.Unlock()
+	<-r.done // sent under the lock by whoever answered
+	s, gen, err := l.recycle(r)
+	if err != nil || timedOut {
+		return s, gen, err
+	}
+	_ = l.End(s, gen, false, nil)
+	return nil, 0, cause
+}
+
+// recycle takes the answer out of r, whose done was received, and pools r.
+func (l *Ledger[C]) recycle(r *Request[C]) (*Slot[C], uint64, error) {
+	s, gen, err := r.slot, r.gen, r.err
+	r.slot, r.err, r.stack = nil, nil, nil
+	l.reqs.Put(r)
+	return s, gen, err
+}
+
+// pop takes the most recently used connection off the stack. Under the
+// lock, with the stack not empty.
+func (l *Ledger[C]) pop() *Slot[C] {
+	n := len(l.stack) - 1
+	s := l.stack[n]
+	l.stack[n] = nil
+	l.stack = l.stack[:n]
+	return s
+}
+
+// line is the FIFO of waiters, linked through the requests themselves so
+// that queueing allocates nothing. Under the lock.
+type line[C any] struct {
+	head, tail *Request[C]
+	n          int
+}
+
+func (q *line[C]) pushBack(r *Request[C]) {
+	r.prev, r.next, r.queued = q.tail, nil, true
+	if q.tail == nil {
+		q.head = r
+	} else {
+		q.tail.next = r
+	}
+	q.tail = r
+	q.n++
+}
+
+func (q *line[C]) remove(r *Request[C]) {
+	if r.prev == nil {
+		q.head = r.next
+	} else {
+		r.prev.next = r.next
+	}
+	if r.next == nil {
+		q.tail = r.prev
+	} else {
+		r.next.prev = r.prev
+	}
+	r.prev, r.next, r.queued = nil, nil, false
+	q.n--
+}
+
+// popFront takes the oldest waiter out of the line; nil when none.
+func (q *line[C]) popFront() *Request[C] {
+	r := q.head
+	if r != nil {
+		q.remove(r)
+	}
+	return r
+}

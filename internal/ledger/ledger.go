@@ -1,0 +1,239 @@
+// Package ledger is the pool's one record of who holds what: the idle
+// connections, the line of waiters, the leases out, and the counts Stats
+// reports. One structure under one lock; the broker creates it and alone
+// changes its policy (limits, fail fast, closed).
+//
+// The rules, all decided under mu:
+//   - The stack and the line are never both non-empty: a connection that
+//     comes back goes to the oldest waiter when there is one, and a caller
+//     joins the line only when the stack is empty. Nobody barges past the
+//     line, so waiters are served strictly first come, first served.
+//   - A connection is lent (grant) only under the lock, from the stack or
+//     from a returning lease, and a lease ends only under the lock, by its
+//     holder (End), by the broker (revoke, reclaim) or not at all: at most
+//     one lease holds a connection, and each lease ends exactly once.
+//   - A goroutine waiter owns its deadline: it arms its own timer and, when
+//     its ctx or timer fires first, takes itself out of the line. Whoever
+//     answers it takes it out of the line first, so an answer and a
+//     withdrawal never both happen. Actor waiters are timed by the broker.
+//   - No actor message is sent under the lock: methods collect what must
+//     be sent (an outbox) and send it after unlocking.
+//   - Counts: alive connections are idle (stack, stale, being pinged) or
+//     leased (held, or ended and with their actor); total adds the
+//     connection actors without a connection. Stats reads them in one
+//     critical section, so Total == Idle + Leased + Dialing in every
+//     snapshot.
+//
+// Methods are grouped by who calls them: caller.go (Acquire), holder.go
+// (End), conn.go (the connection actor), broker.go (the broker).
+package ledger
+
+import (
+	"log/slog"
+	"sync"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// Config is read-only after New.
+type Config[C any] struct {
+	MaxWaiters int // 0: unbounded
+	// WatchLeases: LeaseTimeout or LeakWarnAfter is on, so a grant records
+	// when the lease started (and the acquirer's stack).
+	WatchLeases bool
+	// NeedsReset, when set, tells on End whether the holder may have
+	// changed the session; when it says no, the connection is lent again
+	// without its actor's Reset. Called under the lock: it must be cheap.
+	NeedsReset func(C) bool
+	// Granted and Failed build the answers to an actor's acquire.
+	Granted func(s *Slot[C], gen uint64) any
+	Failed  func(err error) any
+	// Nudge is the message that tells the broker it has something to
+	// decide (the pool may grow, stale connections need a ping, callers
+	// are failed fast). At most one is in flight.
+	Nudge  any
+	Logger *slog.Logger
+}
+
+// Ledger: see the package doc. Every field below mu is guarded by it.
+type Ledger[C any] struct {
+	cfg  Config[C]
+	reqs sync.Pool // *Request[C] of goroutine callers, answered ones only
+
+	mu     sync.Mutex
+	root   *actor.RootContext
+	broker *actor.PID
+
+	// policy: the broker's
+	min, max int
+	closed   bool
+	failFast error // non-nil while the circuit is open: Acquire fails with it
+	dialErr  error // the last dial error while no connection is alive
+	nudged   bool  // a Nudge is on its way to the broker
+
+	stack    []*Slot[C] // idle, ready to lend; most recently used last
+	stale    []*Slot[C] // idle past ValidateAfterIdle: pinged before lending
+	checking int        // idle connections being pinged
+	handing  int        // idle connections on their way to the broker (Place)
+	live     []*Slot[C] // every alive connection (Slot.liveAt indexes it)
+	ended    int        // leases ended, connection with its actor (reset or close)
+	total    int        // connection actors: alive, dialling or waiting to redial
+	line     line[C]    // waiters, oldest first
+
+	acquired uint64
+	n        Counters
+}
+
+// Counters are the cumulative counts in a snapshot.
+type Counters struct {
+	Timeouts, FailedFast, Rejected           uint64
+	Dials, DialErrors, Restarts              uint64
+	Broken, Revoked, Reclaimed, LeakWarnings uint64
+	RetiredIdle, RetiredLifetime             uint64
+	FailedPings, FailedValidations           uint64
+	CircuitOpens                             uint64
+}
+
+// Snapshot is the state at one instant.
+type Snapshot struct {
+	MinConns, MaxConns                    int
+	Total, Idle, Leased, Dialing, Waiting int
+	Acquired                              uint64
+	Counters
+	LastDialError error
+}
+
+// New returns a ledger with the given limits and no connection yet; the
+// MinConns connection actors the broker starts first are counted in Total
+// from the start. Bind must be called before any caller uses it.
+func New[C any](cfg Config[C], minConns, maxConns int) *Ledger[C] {
+	l := &Ledger[C]{cfg: cfg, min: minConns, max: maxConns, total: minConns, stack: make([]*Slot[C], 0, maxConns)}
+	l.reqs.New = func() any { return newRequest[C]() }
+	return l
+}
+
+// Bind names the broker that messages from callers, holders and connection
+// actors go to.
+func (l *Ledger[C]) Bind(root *actor.RootContext, broker *actor.PID) {
+	l.mu.Lock()
+	l.root, l.broker = root, broker
+	l.mu.Unlock()
+}
+
+// Stats is a snapshot taken under the lock.
+func (l *Ledger[C]) Stats() Snapshot {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	alive, idle := len(l.live), l.idle()
+	s := Snapshot{
+		MinConns: l.min, MaxConns: l.max,
+		Total: l.total, Idle: idle, Leased: alive - idle, Dialing: l.total - alive,
+		Waiting: l.line.n, Acquired: l.acquired, Counters: l.n,
+	}
+	if alive == 0 {
+		s.LastDialError = l.dialErr
+	}
+	return s
+}
+
+// idle counts idle connections: on the stack, stale, being pinged, or on
+// their way to the broker.
+// Under the lock.
+func (l *Ledger[C]) idle() int { return len(l.stack) + len(l.stale) + l.checking + l.handing }
+
+// coming counts connections that will be free without a new dial: actors
+// dialling, connections being pinged or reset. Under the lock.
+func (l *Ledger[C]) coming() int { return l.total - len(l.live) + l.checking + l.ended }
+
+// outbox is what a method decided to send, sent after the lock is released.
+type outbox[C any] struct {
+	root     *actor.RootContext
+	broker   *actor.PID
+	toBroker *Slot[C]    // a connection the broker must place
+	toActor  *Slot[C]    // a connection whose actor resets or closes it
+	granted  *Request[C] // an actor's request answered with a lease
+	failed   []*Request[C]
+	nudge    bool
+}
+
+// outbox starts an outbox. Under the lock.
+func (l *Ledger[C]) outbox() outbox[C] { return outbox[C]{root: l.root, broker: l.broker} }
+
+// send delivers the outbox. Never under the lock.
+func (l *Ledger[C]) send(o *outbox[C]) {
+	if o.toBroker != nil {
+		o.root.Send(o.broker, o.toBroker.returned)
+	}
+	if o.toActor != nil {
+		o.root.Send(o.toActor.Actor, o.toActor.ended)
+	}
+	if r := o.granted; r != nil {
+		o.root.Send(r.ReplyTo, l.cfg.Granted(r.slot, r.gen))
+	}
+	for _, r := range o.failed {
+		o.root.Send(r.ReplyTo, l.cfg.Failed(r.err))
+	}
+	if o.nudge {
+		o.root.Send(o.broker, l.cfg.Nudge)
+	}
+}
+
+// put lends s to the oldest waiter, or pushes it on the stack (bottom
+// when it sat idle longest), unless the broker must see it: the pool is
+// closing, above MaxConns, or s is past its lifetime. Under the lock.
+func (l *Ledger[C]) put(s *Slot[C], bottom bool, o *outbox[C]) {
+	if l.closed || s.expired || l.total > l.max {
+		s.state = stIdle
+		o.toBroker = s
+		l.handing++
+		return
+	}
+	if r := l.line.popFront(); r != nil {
+		l.answer(r, s, l.grant(s, r.Owner, r.stack), nil, o)
+		return
+	}
+	s.state = stIdle
+	if bottom {
+		l.stack = append(l.stack, nil)
+		copy(l.stack[1:], l.stack)
+		l.stack[0] = s
+		return
+	}
+	l.stack = append(l.stack, s)
+}
+
+// answer resolves r, already out of the line, with a lease on s or with
+// err. Under the lock: a goroutine waiter is woken through its channel, an
+// actor's answer goes in the outbox.
+func (l *Ledger[C]) answer(r *Request[C], s *Slot[C], gen uint64, err error, o *outbox[C]) {
+	r.slot, r.gen, r.err = s, gen, err
+	if r.ReplyTo == nil {
+		r.done <- struct{}{}
+		return
+	}
+	if err != nil {
+		o.failed = append(o.failed, r)
+		return
+	}
+	o.granted = r
+}
+
+// addLive records s as alive. Under the lock.
+func (l *Ledger[C]) addLive(s *Slot[C]) {
+	s.liveAt = len(l.live)
+	l.live = append(l.live, s)
+}
+
+// dropLive forgets s as alive: it is gone. Under the lock.
+func (l *Ledger[C]) dropLive(s *Slot[C]) {
+	if s.liveAt < 0 {
+		return
+	}
+	last := l.live[len(l.live)-1]
+	l.live[s.liveAt] = last
+	last.liveAt = s.liveAt
+	l.live[len(l.live)-1] = nil
+	l.live = l.live[:len(l.live)-1]
+	s.liveAt = -1
+	s.state = stGone
+}
