@@ -16,9 +16,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/actorpool/actorpool"
+	"github.com/actorpool/actorpool/actors"
 	"github.com/actorpool/actorpool/backends"
 	"github.com/actorpool/actorpool/backends/membackend"
-	"github.com/actorpool/actorpool/actors"
 )
 
 // lifecycleOff is a config with every lifecycle setting off; tests turn on

@@ -35,17 +35,20 @@ type Request[C any] struct {
 	err  error
 	done chan struct{} // buffered(1), goroutine callers; signalled once answered
 
-	timer *time.Timer // the goroutine's own deadline
+	timer   *time.Timer // the goroutine's own deadline; runs expire
+	timeout time.Duration
+	expired bool // expire answered it (under the lock)
 
 	// in line
 	prev, next *Request[C]
 	queued     bool
 }
 
-func newRequest[C any]() *Request[C] {
-	t := time.NewTimer(time.Hour)
-	t.Stop()
-	return &Request[C]{done: make(chan struct{}, 1), timer: t}
+func (l *Ledger[C]) newRequest() *Request[C] {
+	r := &Request[C]{done: make(chan struct{}, 1)}
+	r.timer = time.AfterFunc(time.Hour, func() { l.expire(r) })
+	r.timer.Stop()
+	return r
 }
 
 // Acquire leases a connection to a goroutine caller: from the stack when
@@ -55,7 +58,7 @@ func newRequest[C any]() *Request[C] {
 // with ErrPoolClosed, the circuit's error, or ErrTooManyWaiters. stack is
 // recorded with the lease when leak warnings are on.
 func (l *Ledger[C]) Acquire(ctx context.Context, timeout time.Duration, stack []byte) (*Slot[C], uint64, error) {
-	l.mu.Lock()
+	l.lock()
 	if l.line.n == 0 && len(l.stack) > 0 && !l.closed {
 		s := l.pop()
 		gen := l.grant(s, nil, stack)
@@ -110,52 +113,76 @@ func (l *Ledger[C]) wantsBroker() bool {
 	return l.nudged
 }
 
-// wait parks the caller until its request is answered, ctx ends or its
-// timer fires.
+// wait parks the caller until its request is answered, ctx ends, or its
+// own timer (armed here, for timeout) takes it out of the line.
 func (l *Ledger[C]) wait(ctx context.Context, r *Request[C], timeout time.Duration) (*Slot[C], uint64, error) {
+	r.timeout = timeout
 	r.timer.Reset(timeout)
-	select {
-	case <-r.done:
-		r.timer.Stop()
-		return l.recycle(r)
-	case <-ctx.Done():
-		r.timer.Stop()
-		return l.withdraw(r, ctx.Err(), false)
-	case <-r.timer.C:
-		return l.withdraw(r, fmt.Errorf("%w after %s", ErrAcquireTimeout, timeout), true)
+	if done := ctx.Done(); done != nil {
+		select {
+		case <-r.done:
+		case <-done:
+			return l.withdraw(r, ctx.Err())
+		}
+	} else {
+		<-r.done
 	}
+	if !r.timer.Stop() && !r.expired {
+		// The timer fired as the answer came, and its function may still
+		// look at r: leave r to it and the collector.
+		return r.slot, r.gen, r.err
+	}
+	return l.recycle(r)
 }
 
-// withdraw takes r out of the line after its caller stopped waiting. If it
-// was answered meanwhile, the answer stands when the timer fired (the
-// lease was granted in time), and a lease is given back when ctx ended:
-// a grant that races with a cancellation is never lost.
-func (l *Ledger[C]) withdraw(r *Request[C], cause error, timedOut bool) (*Slot[C], uint64, error) {
+// expire is the waiter's timer: past its deadline, the request leaves the
+// line and its caller gets ErrAcquireTimeout. A request answered already
+// is left alone.
+func (l *Ledger[C]) expire(r *Request[C]) {
+	l.mu.Lock()
+	if !r.queued {
+		l.mu.Unlock()
+		return
+	}
+	l.line.remove(r)
+	l.n.Timeouts++
+	r.expired = true
+	r.err = fmt.Errorf("%w after %s", ErrAcquireTimeout, r.timeout)
+	l.mu.Unlock()
+	r.done <- struct{}{}
+}
+
+// withdraw takes r out of the line after its caller's ctx ended. If it was
+// answered meanwhile, a lease in the answer goes back to the pool: a grant
+// that races with a cancellation is never lost.
+func (l *Ledger[C]) withdraw(r *Request[C], cause error) (*Slot[C], uint64, error) {
 	l.mu.Lock()
 	if r.queued {
 		l.line.remove(r)
-		if timedOut {
-			l.n.Timeouts++
-		}
 		l.mu.Unlock()
-		r.stack = nil
-		l.reqs.Put(r)
+		if r.timer.Stop() {
+			r.stack = nil
+			l.reqs.Put(r)
+		}
 		return nil, 0, cause
 	}
 	l.mu.Unlock()
-	<-r.done // sent under the lock by whoever answered
-	s, gen, err := l.recycle(r)
-	if err != nil || timedOut {
-		return s, gen, err
+	<-r.done // whoever answered wakes it right after unlocking
+	stopped := r.timer.Stop()
+	s, gen, err := r.slot, r.gen, r.err
+	if stopped {
+		l.recycle(r)
 	}
-	_ = l.End(s, gen, false, nil)
+	if err == nil {
+		_ = l.End(s, gen, false, nil)
+	}
 	return nil, 0, cause
 }
 
 // recycle takes the answer out of r, whose done was received, and pools r.
 func (l *Ledger[C]) recycle(r *Request[C]) (*Slot[C], uint64, error) {
 	s, gen, err := r.slot, r.gen, r.err
-	r.slot, r.err, r.stack = nil, nil, nil
+	r.slot, r.err, r.stack, r.expired = nil, nil, nil, false
 	l.reqs.Put(r)
 	return s, gen, err
 }

@@ -15,7 +15,7 @@ func (l *Ledger[C]) End(s *Slot[C], gen uint64, broken bool, cause error) error 
 	if s == nil {
 		return ErrLeaseReleased
 	}
-	l.mu.Lock()
+	l.lock()
 	if s.gen != gen || s.state != stLeased {
 		err := s.endedErr(gen)
 		l.mu.Unlock()
