@@ -1,16 +1,36 @@
 // Package actorpool is a connection pool built as a small actor system on
 // protoactor-go.
 //
-// A broker actor decides who holds which connection; a supervisor actor
-// owns one connection actor per backend connection and restarts them when
-// they fail; each connection actor dials, pings, resets and closes its one
-// connection. Callers lease connections through Pool.Acquire (goroutines)
-// or by sending messages to the broker (actors; see package messages).
-//
+// Callers lease connections through Pool.Acquire (goroutines) or by
+// sending messages to the pool's broker (actors; see package messages).
 // The guarantees: a connection is held by at most one lease at a time;
 // every lease ends exactly once (released, marked broken, revoked or
 // reclaimed); a connection whose lease was revoked or marked broken is
 // closed and replaced, never lent again; waiters are served first come,
 // first served; after Close every connection is closed and every call
 // returns ErrPoolClosed.
+//
+// # Who owns what
+//
+// Each question has one owner; every other part asks it.
+//
+//	question                                    owner                         how the others reach it
+//	------------------------------------------  ----------------------------  ------------------------------------------
+//	who holds what: idle connections, the line  the ledger (internal/ledger), callers (Acquire), holders (Release,
+//	of waiters, grants, returns, cancellation,  one structure under one lock; MarkBroken) and connection actors call
+//	MaxWaiters, closed, fail fast, Stats counts the broker creates it and    its methods; no message while a
+//	                                            alone sets its policy         connection is idle
+//	how many connections exist, when to dial,   the broker's dialer           the supervisor carries out Spawn, Restart,
+//	backoff, the circuit (fail fast, probe,     (actors/dialer.go,            StopChild; callers read the circuit's
+//	refill)                                     actors/circuit.go)            verdict from the ledger
+//	what happens over time: keepalive,          the broker actor              messages; its timers post into its mailbox
+//	validation, idle and lifetime retirement,
+//	lease timeouts, leak warnings, actors'
+//	acquires and owner death, Close
+//	one connection: dial, reset, ping, close    its connection actor          messages; after a reset or a ping it puts
+//	                                                                          the connection back into the ledger itself
+//	the connection actors' lives: spawn,        the supervisor actor          the dialer's messages; it reports crashes
+//	restart, stop                                                             and stops to the broker
+//	a goroutine waiter's deadline               the waiter (its own timer,    the timer takes it out of the line
+//	                                            reused with its request)
 package actorpool

@@ -9,7 +9,8 @@ package actors
 //
 // Files: broker.go (the actor, dispatch), requests.go (actors' acquires
 // and owners), leases.go (lease timer), maintenance.go (idle connections,
-// limits), dialer.go (connections and the circuit), close.go.
+// limits), dialer.go (connection actors, backoff), circuit.go (fail fast,
+// probe, refill), close.go.
 
 import (
 	"log/slog"

@@ -1,0 +1,105 @@
+package actors
+
+// This file is the dialer's circuit.
+//
+// The circuit: when a dial fails while no connection is alive, or the last
+// live connection goes while the last dial failed, the circuit opens:
+// every waiter and every acquire fails fast with ErrBackendUnavailable
+// wrapping the dial error. One connection actor at a time (the probe)
+// redials, after the backoff of the probes that failed before it; every
+// other one that has no connection is parked. While callers keep asking,
+// the probe redials BackoffMin after its last failure instead, so the pool
+// is back within BackoffMin of the backend. The first successful dial
+// closes the circuit, and the parked actors redial, RefillDials at a time.
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorpool/actorpool/internal/ledger"
+	"github.com/actorpool/actorpool/internal/proto"
+)
+
+// openCircuit starts failing acquires fast and parks every actor waiting
+// to redial but opener: from now on only the probe dials, its backoff
+// carrying on from opener's failures.
+func (b *broker[C]) openCircuit(opener *child) {
+	d := &b.dialer
+	d.open, d.openedAt, d.probe, d.probeFailures = true, time.Now(), nil, 0
+	if opener != nil {
+		d.probeFailures = opener.failures - 1
+	}
+	for _, c := range d.children {
+		if c.state == backingOff && c != opener {
+			d.park(c)
+		}
+	}
+	b.l.Count(func(n *ledger.Counters) { n.CircuitOpens++ })
+	b.cfg.Logger.Warn("actorpool: backend unavailable; acquires fail fast until a dial succeeds", "err", d.lastErr)
+	b.l.SetCircuit(b.unavailable(), d.lastErr)
+}
+
+func (b *broker[C]) unavailable() error {
+	return fmt.Errorf("%w: %w", ledger.ErrBackendUnavailable, b.dialer.lastErr)
+}
+
+// demand answers callers failed fast: there is a probe, and it redials
+// BackoffMin after its last failure when that is sooner than its backoff.
+func (b *broker[C]) demand(ctx actor.Context) {
+	d := &b.dialer
+	if !d.open || d.demanded {
+		return
+	}
+	d.demanded = true
+	b.ensureProbe(ctx)
+	c := d.probe
+	if c == nil || c.state != backingOff || c.timer == nil {
+		return
+	}
+	due := c.failedAt.Add(d.policy.Min)
+	if !due.Before(c.due) {
+		return
+	}
+	c.timer.Stop()
+	delay := max(time.Until(due), 0)
+	b.cfg.Logger.Debug("actorpool: callers are waiting; probe redial brought forward", "retry_in", delay)
+	b.schedule(c, delay)
+}
+
+// ensureProbe makes sure that, while the circuit is open, one actor will
+// dial: a parked one, after the probes' backoff, or a new one when no
+// actor is dialling.
+func (b *broker[C]) ensureProbe(ctx actor.Context) {
+	d := &b.dialer
+	if !d.open || d.probe != nil || b.closing {
+		return
+	}
+	if len(d.parked) > 0 {
+		c := d.parked[0]
+		d.parked = d.parked[1:]
+		d.probe = c
+		delay := d.policy.Delay(max(d.probeFailures, 1))
+		b.schedule(c, delay)
+		b.cfg.Logger.Debug("actorpool: a parked connection actor is the probe now", "retry_in", delay)
+		return
+	}
+	if d.spawning > 0 || d.anyDialing() {
+		return // that dial is the probe
+	}
+	b.spawn(ctx, b.l.Reserve(func(c ledger.Counts) int { return min(1, c.Max-c.Total) }))
+}
+
+// refill lets parked actors redial once the circuit closed, RefillDials at
+// a time.
+func (b *broker[C]) refill(ctx actor.Context) {
+	d := &b.dialer
+	for !d.open && !b.closing && d.refilling < RefillDials && len(d.parked) > 0 {
+		c := d.parked[0]
+		d.parked = d.parked[1:]
+		c.state, c.refill = dialing, true
+		d.refilling++
+		ctx.Send(b.supervisor, &proto.Restart{Child: c.pid})
+	}
+}

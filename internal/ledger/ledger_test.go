@@ -1,0 +1,136 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// newTestLedger returns a ledger of up to maxConns connections whose
+// broker is an actor that drops every message, with n idle connections.
+func newTestLedger(t *testing.T, maxConns, n int) (*Ledger[int], []*Slot[int]) {
+	t.Helper()
+	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return slog.New(slog.DiscardHandler)
+	}))
+	sink := sys.Root.Spawn(actor.PropsFromFunc(func(actor.Context) {}))
+	t.Cleanup(func() { _ = sys.Root.StopFuture(sink).Wait() })
+	l := New(Config[int]{
+		Logger: slog.New(slog.DiscardHandler), Nudge: struct{}{},
+		NeedsReset: func(int) bool { return false }, // clean releases go straight back
+	}, 0, maxConns)
+	l.Bind(sys.Root, sink)
+	var slots []*Slot[int]
+	for i := range n {
+		s := NewSlot(l, sink, uint64(i+1), i, struct{}{}, func(*Slot[int]) any { return nil })
+		require.Equal(t, 1, l.Reserve(func(Counts) int { return 1 }))
+		retire, _ := l.Add(s)
+		require.False(t, retire)
+		slots = append(slots, s)
+	}
+	return l, slots
+}
+
+// recv waits for one result, at most a second.
+func recv[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(time.Second):
+		t.Fatal("no result within a second")
+		panic("unreachable")
+	}
+}
+
+type result struct {
+	s   *Slot[int]
+	gen uint64
+	err error
+}
+
+func acquire(l *Ledger[int], ctx context.Context, timeout time.Duration) <-chan result {
+	ch := make(chan result, 1)
+	go func() {
+		s, gen, err := l.Acquire(ctx, timeout, nil)
+		ch <- result{s, gen, err}
+	}()
+	return ch
+}
+
+// waitFor polls until n callers are in line.
+func waitFor(t *testing.T, l *Ledger[int], n int) {
+	t.Helper()
+	require.Eventually(t, func() bool { return l.Stats().Waiting == n }, time.Second, time.Millisecond)
+}
+
+func TestAReleasedConnectionGoesToTheOldestWaiterNotToTheStack(t *testing.T) {
+	l, _ := newTestLedger(t, 1, 1)
+	s, gen, err := l.Acquire(context.Background(), time.Minute, nil)
+	require.NoError(t, err)
+
+	first := acquire(l, context.Background(), time.Minute)
+	waitFor(t, l, 1)
+	second := acquire(l, context.Background(), time.Minute)
+	waitFor(t, l, 2)
+
+	require.NoError(t, l.End(s, gen, false, nil))
+	got := recv(t, first)
+	require.NoError(t, got.err)
+	assert.Same(t, s, got.s, "the oldest waiter gets it")
+	st := l.Stats()
+	assert.Equal(t, 0, st.Idle, "the connection never reached the stack")
+	assert.Equal(t, 1, st.Waiting)
+
+	require.NoError(t, l.End(got.s, got.gen, false, nil))
+	got = recv(t, second)
+	require.NoError(t, got.err)
+	require.NoError(t, l.End(got.s, got.gen, false, nil))
+	assert.ErrorIs(t, l.End(got.s, got.gen, false, nil), ErrLeaseReleased, "a lease ends once")
+}
+
+func TestAWaiterThatGaveUpIsNeverGranted(t *testing.T) {
+	l, _ := newTestLedger(t, 1, 1)
+	s, gen, err := l.Acquire(context.Background(), time.Minute, nil)
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	gone := acquire(l, ctx, time.Minute)
+	waitFor(t, l, 1)
+	cancel()
+	assert.ErrorIs(t, recv(t, gone).err, context.Canceled)
+	assert.ErrorIs(t, recv(t, acquire(l, context.Background(), 5*time.Millisecond)).err, ErrAcquireTimeout)
+	assert.Equal(t, uint64(1), l.Stats().Timeouts)
+
+	require.NoError(t, l.End(s, gen, false, nil))
+	st := l.Stats()
+	assert.Equal(t, 1, st.Idle, "nobody waits: the connection is idle")
+	assert.Equal(t, 0, st.Waiting)
+	assert.Equal(t, st.Total, st.Idle+st.Leased+st.Dialing)
+}
+
+func TestTheCircuitFailsTheLineAndLaterAcquiresFast(t *testing.T) {
+	l, _ := newTestLedger(t, 1, 1)
+	s, gen, err := l.Acquire(context.Background(), time.Minute, nil)
+	require.NoError(t, err)
+	waiter := acquire(l, context.Background(), time.Minute)
+	waitFor(t, l, 1)
+
+	dial := errors.New("connection refused")
+	l.SetCircuit(errors.Join(ErrBackendUnavailable, dial), dial)
+	assert.ErrorIs(t, recv(t, waiter).err, ErrBackendUnavailable)
+	_, _, err = l.Acquire(context.Background(), time.Minute, nil)
+	assert.ErrorIs(t, err, dial)
+	assert.Equal(t, uint64(2), l.Stats().FailedFast)
+
+	l.Close()
+	_, _, err = l.Acquire(context.Background(), time.Minute, nil)
+	assert.ErrorIs(t, err, ErrPoolClosed, "closed comes first")
+	require.NoError(t, l.End(s, gen, false, nil))
+}
