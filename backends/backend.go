@@ -1,54 +1,78 @@
 package backends
 
+// This file is the Backend interface a pool is built on, and the optional
+// interfaces a backend may add: Validator and ResetTracker.
+
 import "context"
 
 // Backend opens and maintains connections of type C.
 //
-// Every method is called from the connection actor that owns the connection,
-// one call at a time. A Backend value itself is shared by all connection
-// actors of a pool, so its methods must be safe for concurrent use across
-// different connections.
+// Dial, Ping, Reset and Close are called by the pool's connection actor
+// that owns the connection, one call at a time and never while the
+// connection is leased. IsFatal is not: Pool.With calls it on the holder's
+// goroutine (see IsFatal). A Backend value itself is shared by all
+// connection actors and all holders of a pool, so its methods must be safe
+// for concurrent use across different connections.
 type Backend[C any] interface {
-	// Dial opens one new connection. ctx carries the pool's DialTimeout and
-	// is cancelled when the pool closes; it is never a caller's Acquire ctx.
-	// The returned error must not contain a password.
+	// Dial opens one new connection. Called by a connection actor when it
+	// starts (the connection is then that actor's). ctx carries the pool's
+	// DialTimeout and is cancelled when the pool closes; it is never a
+	// caller's Acquire ctx. The returned error must not contain a password.
 	Dial(ctx context.Context) (C, error)
 
-	// Ping checks that conn is alive. Called on keepalive and before lending
-	// a connection that sat idle longer than ValidateAfterIdle. An error
+	// Ping checks that conn is alive. Called by the connection actor that
+	// owns conn, while conn is idle: on keepalive, and before lending a
+	// connection that sat idle longer than ValidateAfterIdle. An error
 	// retires the connection; it is closed and replaced.
 	Ping(ctx context.Context, conn C) error
 
 	// Reset undoes whatever a holder left on conn (selected database, open
-	// transaction, session state), so nothing reaches the next holder. Called
-	// after every lease that ended with Release. An error retires the
-	// connection; it is closed and replaced, never lent again.
+	// transaction, session state), so nothing reaches the next holder.
+	// Called by the connection actor that owns conn, after a lease that
+	// ended with Release, unless the backend is a ResetTracker whose
+	// NeedsReset returned false for it. An error retires the connection; it
+	// is closed and replaced, never lent again.
 	Reset(ctx context.Context, conn C) error
 
-	// Close closes conn. Called exactly once per connection returned by Dial.
+	// Close closes conn. Called by the connection actor that owns conn,
+	// exactly once per connection returned by Dial.
 	Close(conn C) error
 
 	// IsFatal reports whether err, seen by a holder while using a connection,
 	// means the connection can no longer be used (a network error, a closed
-	// connection). Pool.With marks the lease broken when it returns true; a
-	// plain error reply from the server (a missing key, a duplicate row)
-	// must return false.
+	// connection). It is not called by a connection actor: Pool.With calls
+	// it on the holder's goroutine, after fn returned err and before the
+	// lease ends, and marks the lease broken when it returns true. Holders
+	// that manage leases themselves may call it too. It can therefore run
+	// on many goroutines at once; it is given no connection and decides from
+	// err alone. A plain error reply from the server (a missing key, a
+	// duplicate row) must return false.
 	IsFatal(err error) bool
 }
 
 // Validator is implemented by backends whose configuration can be checked
 // before any dial (an empty address, a malformed DSN). actorpool.New calls
-// Validate and wraps its error in actorpool.ErrInvalidConfig.
+// Validate, on the goroutine calling New, before any connection actor
+// starts, and wraps its error in actorpool.ErrInvalidConfig.
 type Validator interface {
 	Validate() error
 }
 
 // ResetTracker is implemented by backends that can tell whether a holder
 // may have changed a connection's session (a selected database, an open
-// transaction). NeedsReset is called on the releasing goroutine, while the
-// lease still owns conn; when it returns false, the connection goes straight
-// back to the idle connections without a Reset. It must be cheap: it sits on every
-// Release.
+// transaction). When it returns false, the connection goes straight back
+// to the idle connections (or to the oldest waiter) without a Reset; when
+// true, it goes to its connection actor for a Reset.
+//
+// NeedsReset is called by the pool's ledger, under the ledger's lock, on
+// the goroutine that ends the lease: the one calling Release (directly or
+// through Pool.With), or an Acquire that gives back a connection granted
+// after its ctx ended. The lease still owns conn then. It is not called
+// for a lease ended with MarkBroken. Since it holds up the lock that every
+// Acquire and Release of the pool takes, it must be cheap (it runs on every
+// Release), must not block (no I/O, no wait on a lock that may be held for
+// long: Release never blocks), and must not call back into the pool
+// (Acquire, Release, Stats, ...), which would deadlock on that lock.
 type ResetTracker[C any] interface {
 	NeedsReset(conn C) bool
 }

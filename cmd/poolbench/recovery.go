@@ -1,23 +1,20 @@
 package main
 
+// This file is workload W4, recovery: its parameters, runW4, and one round
+// (recoveryRound) that kills the server under load, restarts it and times
+// the failures and the first success. The pools under test are built in
+// recovery_sides.go; the actorpool supervisor's dial log is read in
+// diallog.go.
+
 import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math"
 	"runtime/pprof"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/redis/go-redis/v9"
-
-	"github.com/actorpool/actorpool"
-	"github.com/actorpool/actorpool/backends"
-	"github.com/actorpool/actorpool/backends/mysqlbackend"
-	"github.com/actorpool/actorpool/backends/redisbackend"
 )
 
 // W4 parameters.
@@ -52,103 +49,6 @@ type side struct {
 	dials *dialLog
 	close func()
 }
-
-// Messages of the supervisor's Debug records that dialLog keeps.
-const (
-	msgDialFailed = "actorpool: dial failed"
-	msgReachable  = "actorpool: backend reachable again; refilling"
-)
-
-// dialFailure is one "dial failed" record: when, and the redial delay.
-type dialFailure struct {
-	at      time.Time
-	retryIn time.Duration
-}
-
-// redialIn is when the probe redials after f: its backoff, brought forward
-// to BackoffMin by the callers being failed fast.
-func (f *dialFailure) redialIn() time.Duration { return min(f.retryIn, w4BackoffMin) }
-
-// dialLog is the slog.Handler of the actorpool side of W4. It keeps the
-// time and retry_in of every "dial failed" record and the time of every
-// "backend reachable again" record, and drops everything else. Safe for
-// concurrent use.
-type dialLog struct {
-	mu        sync.Mutex
-	failed    []dialFailure
-	reachable []time.Time
-}
-
-func (h *dialLog) Enabled(context.Context, slog.Level) bool { return true }
-func (h *dialLog) WithAttrs([]slog.Attr) slog.Handler       { return h }
-func (h *dialLog) WithGroup(string) slog.Handler            { return h }
-
-// Handle keeps the records W4 needs, with the time the logger stamped.
-func (h *dialLog) Handle(_ context.Context, r slog.Record) error {
-	switch r.Message {
-	case msgDialFailed:
-		f := dialFailure{at: r.Time}
-		r.Attrs(func(a slog.Attr) bool {
-			if a.Key == "retry_in" && a.Value.Kind() == slog.KindDuration {
-				f.retryIn = a.Value.Duration()
-				return false
-			}
-			return true
-		})
-		h.mu.Lock()
-		h.failed = append(h.failed, f)
-		h.mu.Unlock()
-	case msgReachable:
-		h.mu.Lock()
-		h.reachable = append(h.reachable, r.Time)
-		h.mu.Unlock()
-	}
-	return nil
-}
-
-// atRestart returns, in milliseconds, the backoff step in effect when the
-// server came back at restart: step, the delay of the last failed dial
-// before restart (its retry_in, or BackoffMin when that is shorter: while
-// callers are failed fast, the probe redials BackoffMin after a failure);
-// due, the time from restart to the redial it scheduled (negative: that
-// redial had started before); dial, from the scheduled redial that
-// succeeded to the supervisor's "reachable again". Children parked behind
-// the probe schedule no redial and log another message. NaN when a record
-// is missing.
-func (h *dialLog) atRestart(restart time.Time) (step, due, dial float64) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	step, due, dial = math.NaN(), math.NaN(), math.NaN()
-	last := h.lastRedial(restart)
-	if last == nil {
-		return step, due, dial
-	}
-	step = msOf(last.redialIn())
-	due = msOf(last.at.Add(last.redialIn()).Sub(restart))
-	i := slices.IndexFunc(h.reachable, func(t time.Time) bool { return t.After(last.at) })
-	if i < 0 {
-		return step, due, dial
-	}
-	back := h.reachable[i]
-	won := h.lastRedial(back)
-	dial = msOf(back.Sub(won.at.Add(won.redialIn())))
-	return step, due, dial
-}
-
-// lastRedial is the last failed dial before t that scheduled a redial, or
-// nil. The caller holds h.mu.
-func (h *dialLog) lastRedial(t time.Time) *dialFailure {
-	var last *dialFailure
-	for i := range h.failed {
-		if f := &h.failed[i]; f.retryIn > 0 && f.at.Before(t) {
-			last = f
-		}
-	}
-	return last
-}
-
-// msOf is d in milliseconds.
-func msOf(d time.Duration) float64 { return float64(d) / 1e6 }
 
 // runW4 is W4: kill the server under load and start it again. Every round
 // uses a fresh pool (actorpool) or client (peer), and kills and restarts
@@ -192,97 +92,6 @@ func runW4(ctx context.Context, e *env, rep *report) error {
 			"Leases lost: acquired minus ended (Release/MarkBroken that returned nil), counted by the callers; in use after: connections still out once the load stopped (Stats().Leased(), go-redis PoolStats, DB.Stats().InUse).",
 		w4Callers, w4OpTimeout, w4Pause, w4Settle, w4Outage))
 	return nil
-}
-
-// leaseCall is one call on an actorpool: Acquire, fn, then MarkBroken when
-// fn's error is fatal, else Release, counting each lease granted and each
-// end that succeeded.
-func leaseCall[C any](p *actorpool.Pool[C], be backends.Backend[C], acquired, ended *atomic.Int64,
-	fn func(ctx context.Context, c C) error) func(ctx context.Context) (bool, error) {
-	return func(ctx context.Context) (bool, error) {
-		l, err := p.Acquire(ctx)
-		if err != nil {
-			return errors.Is(err, actorpool.ErrBackendUnavailable), err
-		}
-		acquired.Add(1)
-		err = fn(ctx, l.Conn())
-		var endErr error
-		if err != nil && be.IsFatal(err) {
-			endErr = l.MarkBroken(err)
-		} else {
-			endErr = l.Release()
-		}
-		if endErr == nil {
-			ended.Add(1)
-		}
-		return false, err
-	}
-}
-
-// newPoolSide is the actorpool side of W4, a pool over be with BackoffMin
-// set to w4BackoffMin: each call leases once and runs fn; the pool's Logger
-// feeds the side's dialLog.
-func newPoolSide[C any](ctx context.Context, e *env, be backends.Backend[C], fn func(ctx context.Context, c C) error) (*side, error) {
-	dials := new(dialLog)
-	p, err := startPool(ctx, e, be, actorpool.Config{Logger: slog.New(dials), BackoffMin: w4BackoffMin})
-	if err != nil {
-		return nil, err
-	}
-	s := &side{acquired: new(atomic.Int64), ended: new(atomic.Int64), dials: dials}
-	s.call = leaseCall(p, be, s.acquired, s.ended, fn)
-	s.inUse = func() int { return p.Stats().Leased() }
-	s.close = func() { closePool(p) }
-	return s, nil
-}
-
-func redisGet(ctx context.Context, c *redis.Client) error {
-	err := c.Get(ctx, redisKeyNames[0]).Err()
-	if errors.Is(err, redis.Nil) { // the restarted server has no data
-		return nil
-	}
-	return err
-}
-
-func redisPoolSide(ctx context.Context, e *env) (*side, error) {
-	be := redisbackend.New(redisbackend.Options{Addr: e.srv.redis.Addr()})
-	return newPoolSide(ctx, e, be, func(ctx context.Context, c *redisbackend.Conn) error { return redisGet(ctx, c.Client) })
-}
-
-func goRedisSide(ctx context.Context, e *env) (*side, error) {
-	c, err := newGoRedis(ctx, e.srv.redis.Addr(), e.cfg.conns, e.cfg.peerCheck)
-	if err != nil {
-		return nil, err
-	}
-	return &side{
-		call: func(ctx context.Context) (bool, error) { return false, redisGet(ctx, c) },
-		inUse: func() int {
-			st := c.PoolStats()
-			return int(st.TotalConns) - int(st.IdleConns)
-		},
-		close: func() { _ = c.Close() },
-	}, nil
-}
-
-func mysqlPoolSide(ctx context.Context, e *env) (*side, error) {
-	return newPoolSide(ctx, e, newMySQLBackend(e), func(ctx context.Context, c *mysqlbackend.Conn) error {
-		var v int
-		return c.QueryRowContext(ctx, "SELECT 1").Scan(&v)
-	})
-}
-
-func sqlDBSide(ctx context.Context, e *env) (*side, error) {
-	db, err := newSQLDB(ctx, e)
-	if err != nil {
-		return nil, err
-	}
-	return &side{
-		call: func(ctx context.Context) (bool, error) {
-			var v int
-			return false, db.QueryRowContext(ctx, "SELECT 1").Scan(&v)
-		},
-		inUse: func() int { return db.Stats().InUse },
-		close: func() { _ = db.Close() },
-	}, nil
 }
 
 // recoveryRound runs one W4 round on s. It returns the failed calls'
