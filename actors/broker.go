@@ -68,6 +68,9 @@ type broker[C any] struct {
 	closing      bool
 	closeDone    chan struct{} // Close's, closed once drained
 	shutdownDone chan struct{} // Shutdown's, closed once the supervisor stopped
+
+	supervisorStopping bool
+	shutdownTimer      *time.Timer // forces the supervisor's stop
 }
 
 // Spawn creates the ledger and starts the broker (which starts the
@@ -98,7 +101,11 @@ func (b *broker[C]) Receive(ctx actor.Context) {
 		b.spawn(ctx, b.cfg.MinConns) // counted by ledger.New
 		b.grow(ctx)
 	case *actor.Terminated:
-		b.handleTerminated(ctx, msg.Who)
+		if msg.Who.Equal(b.supervisor) {
+			b.handleSupervisorStopped()
+		} else {
+			b.handleOwnerStopped(ctx, msg.Who)
+		}
 	case *actor.Stopping:
 		b.stopTimers()
 	case *proto.Nudge:
@@ -111,6 +118,7 @@ func (b *broker[C]) Receive(ctx actor.Context) {
 		b.handleConnFailed(ctx, msg)
 	case *proto.ConnStopped:
 		b.dialer.forget(msg.Child)
+		b.stopSupervisor(ctx, false)
 	case *proto.RedialDue:
 		b.handleRedialDue(ctx, msg)
 	case *proto.WaiterTick:

@@ -6,6 +6,8 @@ package actors
 // goroutine, to answer an actor's late Acquire with ErrPoolClosed.
 
 import (
+	"time"
+
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorpool/actorpool/internal/proto"
@@ -37,9 +39,38 @@ func (b *broker[C]) checkDrained() {
 	}
 }
 
-// handleShutdown stops the supervisor; its Terminated closes msg.Done.
+// handleShutdown stops the supervisor, whose Terminated closes msg.Done,
+// once the connection actors already told to stop have stopped: the
+// supervisor's own stop would otherwise send them a second Stop, a dead
+// letter. If they take longer than shutdownWait, it stops it anyway.
 func (b *broker[C]) handleShutdown(ctx actor.Context, msg *proto.Shutdown) {
-	b.shutdownDone = msg.Done
-	b.dialer.stopTimers()
+	if msg.Done != nil {
+		b.shutdownDone = msg.Done
+		b.dialer.stopTimers()
+		b.shutdownTimer = time.AfterFunc(shutdownWait, b.timerFunc(&proto.Shutdown{}))
+	}
+	b.stopSupervisor(ctx, msg.Done == nil)
+}
+
+// shutdownWait bounds how long Close waits for connection actors that are
+// stopping already.
+const shutdownWait = 2 * time.Second
+
+// stopSupervisor stops the supervisor once Shutdown asked for it and no
+// connection actor is still leaving (or force is set); once.
+func (b *broker[C]) stopSupervisor(ctx actor.Context, force bool) {
+	if b.shutdownDone == nil || b.supervisorStopping || (!force && b.dialer.anyLeaving()) {
+		return
+	}
+	b.supervisorStopping = true
 	ctx.Stop(b.supervisor)
+}
+
+// handleSupervisorStopped ends Shutdown: every connection actor stopped.
+func (b *broker[C]) handleSupervisorStopped() {
+	if b.shutdownDone != nil {
+		b.shutdownTimer.Stop()
+		close(b.shutdownDone)
+		b.shutdownDone = nil
+	}
 }

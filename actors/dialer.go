@@ -290,6 +290,15 @@ func (d *dialer) forget(pid *actor.PID) {
 	}
 }
 
+func (d *dialer) anyLeaving() bool {
+	for _, c := range d.children {
+		if c.state == leaving {
+			return true
+		}
+	}
+	return false
+}
+
 func (d *dialer) anyDialing() bool {
 	for _, c := range d.children {
 		if c.state == dialing {

@@ -60,18 +60,10 @@ func (b *broker[C]) watch(ctx actor.Context, who *actor.PID) {
 	ctx.Watch(who)
 }
 
-// handleTerminated: the supervisor stopped (Shutdown), or an actor that
-// acquired did. Its leases are reclaimed: their connections are closed and
-// replaced, since whatever the actor left running may still touch them.
-// Its requests leave the line.
-func (b *broker[C]) handleTerminated(ctx actor.Context, who *actor.PID) {
-	if who.Equal(b.supervisor) {
-		if b.shutdownDone != nil {
-			close(b.shutdownDone)
-			b.shutdownDone = nil
-		}
-		return
-	}
+// handleOwnerStopped: an actor that acquired stopped. Its leases are
+// reclaimed: their connections are closed and replaced, since whatever the
+// actor left running may still touch them. Its requests leave the line.
+func (b *broker[C]) handleOwnerStopped(ctx actor.Context, who *actor.PID) {
 	if _, ok := b.owners[who.Id]; !ok {
 		return
 	}

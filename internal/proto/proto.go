@@ -71,7 +71,9 @@ type Close struct{ Done chan struct{} }
 type ForceClose struct{ Done chan int }
 
 // Shutdown stops the supervisor and every connection actor, closing every
-// connection. Reply: Done is closed once they all stopped.
+// connection. Reply: Done is closed once they all stopped. Sender:
+// Pool.Close; with Done nil, the broker's own timer, to stop the
+// supervisor even if a connection actor is slow to stop.
 type Shutdown struct{ Done chan struct{} }
 
 // To the supervisor, from the broker.
