@@ -2,12 +2,14 @@ package actorpool
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/eventstream"
 
 	"github.com/actorpool/actorpool/actors"
 	"github.com/actorpool/actorpool/backends"
@@ -26,9 +28,10 @@ type Pool[C any] struct {
 	backend backends.Backend[C]
 	cfg     Config
 
-	closing atomic.Bool   // Close was called
-	stopped chan struct{} // closed when Close is done
-	cancel  context.CancelFunc
+	closing     atomic.Bool   // Close was called
+	stopped     chan struct{} // closed when Close is done
+	cancel      context.CancelFunc
+	deadLetters *eventstream.Subscription // gives back grants nobody received
 }
 
 // New starts a pool on sys: a broker, its supervisor, and MinConns
@@ -86,7 +89,20 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 		bc.NeedsReset = t.NeedsReset
 	}
 	p.broker, p.ledger = actors.Spawn(sys.Root, bc)
+	p.deadLetters = sys.EventStream.Subscribe(p.returnUndelivered)
 	return p, nil
+}
+
+// returnUndelivered gives back a lease whose grant became a dead letter (an
+// actor that stopped, a future that timed out): nobody holds it.
+func (p *Pool[C]) returnUndelivered(evt any) {
+	dl, ok := evt.(*actor.DeadLetterEvent)
+	if !ok {
+		return
+	}
+	if g, ok := dl.Message.(*Granted[C]); ok && g.Lease.slot != nil && g.Lease.slot.Ledger() == p.ledger {
+		_ = g.Lease.Release()
+	}
 }
 
 // Acquire leases a connection. It waits, in the order it reached the line
@@ -128,11 +144,18 @@ func (p *Pool[C]) With(ctx context.Context, fn func(conn C) error) (err error) {
 	}
 	ended := false
 	defer func() {
-		if !ended {
-			r := recover()
-			_ = l.MarkBroken(fmt.Errorf("actorpool: panic in With: %v", r))
-			panic(r)
+		if ended {
+			return
 		}
+		// fn panicked, or ended its goroutine (runtime.Goexit): the
+		// connection's state is unknown.
+		r := recover()
+		if r == nil {
+			_ = l.MarkBroken(errors.New("actorpool: fn ended its goroutine in With"))
+			return
+		}
+		_ = l.MarkBroken(fmt.Errorf("actorpool: panic in With: %v", r))
+		panic(r)
 	}()
 	err = fn(l.Conn())
 	ended = true
@@ -213,5 +236,6 @@ func (p *Pool[C]) Close(ctx context.Context) error {
 	shut := &proto.Shutdown{Done: make(chan struct{})}
 	p.root.Send(p.broker, shut)
 	<-shut.Done
+	p.root.ActorSystem().EventStream.Unsubscribe(p.deadLetters)
 	return err
 }

@@ -49,7 +49,7 @@ func (b *broker[C]) unavailable() error {
 // BackoffMin after its last failure when that is sooner than its backoff.
 func (b *broker[C]) demand(ctx actor.Context) {
 	d := &b.dialer
-	if !d.open || d.demanded {
+	if !d.open || d.demanded || b.closing {
 		return
 	}
 	d.demanded = true
@@ -69,8 +69,9 @@ func (b *broker[C]) demand(ctx actor.Context) {
 }
 
 // ensureProbe makes sure that, while the circuit is open, one actor will
-// dial: a parked one, after the probes' backoff, or a new one when no
-// actor is dialling.
+// dial: a parked one, after the probes' backoff, or, when none is parked
+// or dialling and the pool needs a connection (MinConns, or callers asked),
+// a new one.
 func (b *broker[C]) ensureProbe(ctx actor.Context) {
 	d := &b.dialer
 	if !d.open || d.probe != nil || b.closing {
@@ -87,6 +88,9 @@ func (b *broker[C]) ensureProbe(ctx actor.Context) {
 	}
 	if d.spawning > 0 || d.anyDialing() {
 		return // that dial is the probe
+	}
+	if c := b.l.Counts(); c.Min == 0 && !d.demanded {
+		return // nobody needs a connection yet
 	}
 	b.spawn(ctx, b.l.Reserve(func(c ledger.Counts) int { return min(1, c.Max-c.Total) }))
 }

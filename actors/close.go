@@ -21,10 +21,8 @@ func (b *broker[C]) handleClose(ctx actor.Context, msg *proto.Close) {
 		b.stopTimers()
 		b.l.Close()
 		b.waiters = deadlines[C]{}
-		for _, pid := range b.owners {
-			ctx.Unwatch(pid)
-		}
-		clear(b.owners)
+		// Owners stay watched until Shutdown: one that stops now still has
+		// its leases reclaimed, so Close does not wait for them.
 	}
 	b.closeDone = msg.Done
 	b.checkDrained()
@@ -47,6 +45,10 @@ func (b *broker[C]) handleShutdown(ctx actor.Context, msg *proto.Shutdown) {
 	if msg.Done != nil {
 		b.shutdownDone = msg.Done
 		b.dialer.stopTimers()
+		for _, pid := range b.owners {
+			ctx.Unwatch(pid)
+		}
+		clear(b.owners)
 		b.shutdownTimer = time.AfterFunc(shutdownWait, b.timerFunc(&proto.Shutdown{}))
 	}
 	b.stopSupervisor(ctx, msg.Done == nil)
@@ -70,6 +72,7 @@ func (b *broker[C]) stopSupervisor(ctx actor.Context, force bool) {
 func (b *broker[C]) handleSupervisorStopped() {
 	if b.shutdownDone != nil {
 		b.shutdownTimer.Stop()
+		b.l.Stopped()
 		close(b.shutdownDone)
 		b.shutdownDone = nil
 	}

@@ -7,6 +7,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -96,7 +97,7 @@ func (a *connection[C]) handleLeaseEnded() {
 	ok, cause := l.Resettable(a.slot)
 	if ok {
 		rctx, cancel := context.WithTimeout(a.cfg.Ctx, a.cfg.OpTimeout)
-		err := a.cfg.Backend.Reset(rctx, a.slot.Conn)
+		err := guard(func() error { return a.cfg.Backend.Reset(rctx, a.slot.Conn) })
 		cancel()
 		if err == nil {
 			l.Returned(a.slot)
@@ -116,7 +117,7 @@ func (a *connection[C]) handleLeaseEnded() {
 // before anyone leases it.
 func (a *connection[C]) handlePing(msg *proto.Ping) {
 	pctx, cancel := context.WithTimeout(a.cfg.Ctx, a.cfg.OpTimeout)
-	err := a.cfg.Backend.Ping(pctx, a.slot.Conn)
+	err := guard(func() error { return a.cfg.Backend.Ping(pctx, a.slot.Conn) })
 	cancel()
 	a.cfg.Ledger.Pinged(a.slot, msg.Validation, err)
 	if err == nil {
@@ -140,6 +141,18 @@ func (a *connection[C]) logReplaced(what string, err error) {
 		level = slog.LevelDebug
 	}
 	a.cfg.Logger.Log(context.Background(), level, what, "conn", a.slot.ID, "err", err)
+}
+
+// guard runs a backend call on a connection in the ledger, turning a panic
+// into an error: the connection is then replaced the ordinary way, and the
+// ledger's counts stay right.
+func guard(call func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("actorpool: panic in backend: %v", r)
+		}
+	}()
+	return call()
 }
 
 func (a *connection[C]) close() {

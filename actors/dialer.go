@@ -85,9 +85,7 @@ func (b *broker[C]) grow(ctx actor.Context) {
 		return
 	}
 	if d.open {
-		if c := b.l.Counts(); c.Total < c.Min || c.Waiting > 0 {
-			b.ensureProbe(ctx)
-		}
+		b.ensureProbe(ctx)
 		return
 	}
 	n := b.l.Reserve(func(c ledger.Counts) int {
@@ -156,6 +154,7 @@ func (b *broker[C]) handleReady(ctx actor.Context, s *ledger.Slot[C]) {
 		b.retired(ctx, s, replace)
 	}
 	b.refill(ctx)
+	b.grow(ctx) // MinConns may have risen while the circuit was open
 }
 
 // handleConnFailed decides what becomes of a crashed connection actor: a
@@ -170,7 +169,14 @@ func (b *broker[C]) handleConnFailed(ctx actor.Context, msg *proto.ConnFailed) {
 	}
 	d.doneRefilling(c)
 	counts := b.l.Counts()
-	if b.closing || counts.Total > counts.Max {
+	if b.closing {
+		// Shutdown stops it with the supervisor; a Stop now could race
+		// that one.
+		b.l.Unreserve()
+		d.forget(c.pid)
+		return
+	}
+	if counts.Total > counts.Max {
 		b.stopChild(ctx, c)
 		b.afterLoss(ctx)
 		return

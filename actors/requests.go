@@ -6,6 +6,7 @@ package actors
 import (
 	"container/heap"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -31,7 +32,9 @@ func (b *broker[C]) handleActorAcquire(ctx actor.Context, timeout time.Duration,
 	if timeout <= 0 {
 		timeout = b.cfg.AcquireTimeout
 	}
-	if !b.closing {
+	if !b.closing && !isFuture(owner) {
+		// A future completes on any system message, Watch included: it
+		// is never watched (set Owner to the actor instead).
 		b.watch(ctx, owner)
 	}
 	r := &ledger.Request[C]{ReplyTo: sender, Owner: owner, Timeout: timeout, Deadline: time.Now().Add(timeout)}
@@ -39,9 +42,7 @@ func (b *broker[C]) handleActorAcquire(ctx actor.Context, timeout time.Duration,
 	switch {
 	case err != nil:
 		ctx.Send(sender, b.cfg.Failed(err))
-		if b.dialer.open {
-			b.demand(ctx)
-		}
+		b.demand(ctx)
 	case s != nil:
 		ctx.Send(sender, b.cfg.Granted(s, gen))
 	case queued:
@@ -50,6 +51,10 @@ func (b *broker[C]) handleActorAcquire(ctx actor.Context, timeout time.Duration,
 		b.handleNudge(ctx)
 	}
 }
+
+// isFuture reports whether pid names a protoactor future (RequestFuture's
+// reply address) rather than an actor.
+func isFuture(pid *actor.PID) bool { return strings.HasPrefix(pid.Id, "future") }
 
 // watch makes sure the broker hears when an acquiring actor stops.
 func (b *broker[C]) watch(ctx actor.Context, who *actor.PID) {

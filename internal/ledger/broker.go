@@ -21,8 +21,7 @@ func (l *Ledger[C]) Admit(r *Request[C]) (s *Slot[C], gen uint64, queued bool, e
 		s = l.pop()
 		return s, l.grant(s, r.Owner, nil), false, nil
 	}
-	var o outbox[C]
-	if err = l.admit(&o); err != nil {
+	if err = l.admit(nil); err != nil {
 		return nil, 0, false, err
 	}
 	l.line.pushBack(r)
@@ -319,4 +318,19 @@ func (l *Ledger[C]) ScanLeases(now time.Time, timeout, warnAfter time.Duration) 
 		}
 	}
 	return revoked, warned
+}
+
+// Stopped records that every connection actor has stopped and closed its
+// connection: nothing is alive or idle any more, and Stats says so.
+func (l *Ledger[C]) Stopped() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for len(l.live) > 0 {
+		l.dropLive(l.live[len(l.live)-1])
+	}
+	clear(l.stack)
+	l.stack = l.stack[:0]
+	clear(l.stale)
+	l.stale = l.stale[:0]
+	l.total, l.checking, l.handing, l.ended = 0, 0, 0, 0
 }

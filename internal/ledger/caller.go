@@ -81,16 +81,18 @@ func (l *Ledger[C]) Acquire(ctx context.Context, timeout time.Duration, stack []
 }
 
 // admit decides whether a new request may join the line; its error is the
-// answer when not. Under the lock.
+// answer when not. A caller failed fast nudges the broker (o non-nil), so
+// that the probe may redial sooner; the broker, admitting an actor's
+// request, passes nil and acts itself. Under the lock.
 func (l *Ledger[C]) admit(o *outbox[C]) error {
 	switch {
 	case l.closed:
 		return ErrPoolClosed
 	case l.failFast != nil:
 		l.n.FailedFast++
-		// Someone wants a connection: the broker may probe sooner.
-		o.nudge = !l.nudged
-		l.nudged = true
+		if o != nil && !l.nudged {
+			o.nudge, l.nudged = true, true
+		}
 		return l.failFast
 	case l.cfg.MaxWaiters > 0 && l.line.n >= l.cfg.MaxWaiters:
 		l.n.Rejected++
@@ -127,6 +129,7 @@ func (l *Ledger[C]) wait(ctx context.Context, r *Request[C], timeout time.Durati
 	} else {
 		<-r.done
 	}
+	// r.expired is written by expire before it signals done: safe to read.
 	if !r.timer.Stop() && !r.expired {
 		// The timer fired as the answer came, and its function may still
 		// look at r: leave r to it and the collector.
