@@ -121,14 +121,10 @@ func TestActorsLeaseThroughMessagesWithoutBlocking(t *testing.T) {
 	}
 	seen := map[int]bool{}
 	for range jobs {
-		select {
-		case d := <-done:
-			require.NoError(t, d.err)
-			assert.NotZero(t, d.connID)
-			seen[d.id] = true
-		case <-time.After(eventually):
-			t.Fatalf("only %d of %d jobs finished", len(seen), jobs)
-		}
+		d := recv(t, done)
+		require.NoError(t, d.err)
+		assert.NotZero(t, d.connID)
+		seen[d.id] = true
 	}
 	assert.Len(t, seen, jobs)
 	assert.LessOrEqual(t, f.b.Dials(), 3)
@@ -148,7 +144,7 @@ func TestAnActorGetsAcquireFailedWhenItsTimeoutPasses(t *testing.T) {
 		return &worker{broker: f.p.Broker(), timeout: 20 * time.Millisecond}
 	}))
 	f.sys.Root.RequestWithCustomSender(w, &job{id: 1}, sink)
-	d := <-done
+	d := recv(t, done)
 	assert.ErrorIs(t, d.err, actorpool.ErrAcquireTimeout)
 	require.NoError(t, held.Release())
 	require.NoError(t, f.sys.Root.StopFuture(w).Wait())
@@ -161,7 +157,7 @@ func TestAnActorStoppedWhileHoldingTwoLeasesHasThemReclaimed(t *testing.T) {
 	owner := k.w
 	k.lease(f, 1)
 	k.lease(f, 2)
-	a, b := <-k.leases, <-k.leases
+	a, b := recv(t, k.leases), recv(t, k.leases)
 	require.True(t, a.Valid())
 	require.True(t, b.Valid())
 
@@ -189,7 +185,7 @@ func TestAnActorReleasingBeforeItStopsLosesNothing(t *testing.T) {
 	sink := f.sys.Root.Spawn(actor.PropsFromFunc(collector(done)))
 	w := f.sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &worker{broker: f.p.Broker()} }))
 	f.sys.Root.RequestWithCustomSender(w, &job{id: 1}, sink)
-	require.NoError(t, (<-done).err)
+	require.NoError(t, recv(t, done).err)
 	require.NoError(t, f.sys.Root.StopFuture(w).Wait())
 	l := f.acquire(t)
 	require.NoError(t, l.Release())
@@ -225,7 +221,7 @@ func TestAnActorThatLeasedAndStopsAfterCloseSendsNoDeadLetter(t *testing.T) {
 	sink := f.sys.Root.Spawn(actor.PropsFromFunc(collector(done)))
 	w := f.sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &worker{broker: f.p.Broker()} }))
 	f.sys.Root.RequestWithCustomSender(w, &job{id: 1}, sink)
-	require.NoError(t, (<-done).err)
+	require.NoError(t, recv(t, done).err)
 	require.NoError(t, f.p.Close(context.Background()))
 	// The broker watched w; it must have unwatched it when it stopped.
 	require.NoError(t, f.sys.Root.StopFuture(w).Wait())
@@ -264,16 +260,11 @@ func TestAnActorInLineKeepsItsPlaceAmongCallerGoroutines(t *testing.T) {
 	require.Eventually(t, func() bool { return f.p.Stats().Waiting() == 3 }, eventually, time.Millisecond)
 
 	require.NoError(t, held.Release())
-	var actorLease actorpool.Lease[*membackend.Conn]
-	select {
-	case actorLease = <-k.leases:
-		order <- "actor"
-	case <-time.After(eventually):
-		t.Fatal("the actor was never granted the connection")
-	}
+	actorLease := recv(t, k.leases)
+	order <- "actor"
 	require.NoError(t, actorLease.Release())
 	for range 2 {
-		require.NoError(t, <-errs)
+		require.NoError(t, recv(t, errs))
 	}
 	close(order)
 	var got []string
@@ -311,7 +302,7 @@ func TestACallerBehindAnActorWithALongerTimeoutTimesOutAtItsOwn(t *testing.T) {
 	assert.Less(t, waited, 20*timeout, "timed out at the actor's deadline, not its own")
 
 	require.NoError(t, held.Release())
-	d := <-done
+	d := recv(t, done)
 	require.NoError(t, d.err, "the actor, first in line, gets the connection")
 	require.NoError(t, f.sys.Root.StopFuture(w).Wait())
 	require.NoError(t, f.sys.Root.StopFuture(sink).Wait())

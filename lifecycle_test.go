@@ -139,7 +139,8 @@ func TestAConnectionIdlePastValidateAfterIdleIsPingedBeforeItIsLent(t *testing.T
 	// Each attempt comes after the connection sat idle longer than
 	// ValidateAfterIdle.
 	require.Eventually(t, func() bool {
-		require.NoError(t, f.p.With(context.Background(), func(c *membackend.Conn) error { return nil }))
+		// The condition runs on its own goroutine: assert, not require.
+		assert.NoError(t, f.p.With(context.Background(), func(c *membackend.Conn) error { return nil }))
 		return f.b.Pings() > 0
 	}, eventually, validate+validate/2)
 	assert.Equal(t, 1, f.b.Dials())
@@ -154,10 +155,15 @@ func TestAFailedValidationReplacesTheConnectionAndTheCallerGetsAnother(t *testin
 	require.NoError(t, first.Release())
 	f.b.FailPings(errors.New("server went away"))
 	require.Eventually(t, func() bool {
-		l := f.acquire(t) // never an error: a failed check means another connection
+		// Never an error: a failed check means another connection. The
+		// condition runs on its own goroutine: assert, not require.
+		l, err := f.p.Acquire(context.Background())
+		if !assert.NoError(t, err) {
+			return false
+		}
 		other := l.Conn() != dead
-		require.NoError(t, l.Conn().Do())
-		require.NoError(t, l.Release())
+		assert.NoError(t, l.Conn().Do())
+		assert.NoError(t, l.Release())
 		return other
 	}, eventually, 2*validate)
 	f.b.FailPings(nil)

@@ -3,79 +3,17 @@ package actorpool_test
 import (
 	"context"
 	"errors"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/actorpool/actorpool"
 	"github.com/actorpool/actorpool/backends/membackend"
 )
-
-const eventually = 5 * time.Second
-
-type memPool = actorpool.Pool[*membackend.Conn]
-
-// fixture is a pool over a memory backend. Its cleanup closes the pool and
-// checks what must hold after any test: nothing live on the backend, no
-// connection held twice, no goroutine left.
-type fixture struct {
-	sys *actor.ActorSystem
-	b   *membackend.Backend
-	p   *memPool
-
-	deadLettersExpected atomic.Bool
-}
-
-// newFixture starts a pool; prepare runs on the backend before the pool
-// dials anything.
-func newFixture(t *testing.T, cfg actorpool.Config, prepare ...func(*membackend.Backend)) *fixture {
-	t.Helper()
-	t.Cleanup(func() { goleak.VerifyNone(t) })
-	f := &fixture{sys: newSystem(), b: membackend.New()}
-	for _, fn := range prepare {
-		fn(f.b)
-	}
-	// A message to one of the pool's own actors after it stopped means the
-	// pool lost track of it. (A message to a user actor that stopped while
-	// it waited for a lease is no such sign: its leases are reclaimed, and
-	// protoactor answers a Watch of a stopped actor with Terminated.)
-	sub := f.sys.EventStream.Subscribe(func(evt any) {
-		dl, ok := evt.(*actor.DeadLetterEvent)
-		if ok && !f.deadLettersExpected.Load() && strings.HasPrefix(dl.PID.GetId(), "actorpool") {
-			t.Errorf("dead letter: %T to %v from %v", dl.Message, dl.PID, dl.Sender)
-		}
-	})
-	t.Cleanup(func() { f.sys.EventStream.Unsubscribe(sub) })
-	p, err := actorpool.New(f.sys, f.b, cfg)
-	require.NoError(t, err)
-	f.p = p
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), eventually)
-		defer cancel()
-		if err := p.Close(ctx); err != nil && !errors.Is(err, actorpool.ErrPoolClosed) {
-			t.Errorf("close: %v", err)
-		}
-		assert.Zero(t, f.b.Live(), "connections still open after Close")
-		assert.Zero(t, f.b.Violations(), "a connection was held twice, used after close or closed twice")
-	})
-	return f
-}
-
-func (f *fixture) acquire(t *testing.T) actorpool.Lease[*membackend.Conn] {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), eventually)
-	defer cancel()
-	l, err := f.p.Acquire(ctx)
-	require.NoError(t, err)
-	return l
-}
 
 func TestAcquireGrantsAConnectionAndReleaseReturnsIt(t *testing.T) {
 	f := newFixture(t, actorpool.Config{MinConns: 1, MaxConns: 2})
@@ -244,8 +182,7 @@ func TestACancelledWaiterIsNeverGrantedAndItsGrantIsNotLost(t *testing.T) {
 		// cases the one connection must come back.
 		go cancel()
 		require.NoError(t, held.Release())
-		err := <-got
-		if err != nil {
+		if err := recv(t, got); err != nil {
 			require.ErrorIs(t, err, context.Canceled)
 		}
 		cancel()
@@ -275,7 +212,7 @@ func TestMaxWaitersRejectsAtOnceBeyondTheCap(t *testing.T) {
 	require.ErrorIs(t, err, actorpool.ErrTooManyWaiters)
 	assert.Equal(t, uint64(1), f.p.Stats().Rejected())
 	require.NoError(t, held.Release())
-	require.NoError(t, <-waiting)
+	require.NoError(t, recv(t, waiting))
 }
 
 func TestALeaseHeldPastLeaseTimeoutIsRevokedAndItsConnectionReplaced(t *testing.T) {
@@ -378,12 +315,11 @@ func TestCallersFailedFastBringTheProbeForwardToBackoffMin(t *testing.T) {
 	require.Eventually(t, func() bool { return f.b.DialErrors() >= 7 }, eventually, time.Millisecond)
 	before := f.b.DialErrors()
 	const extra = 6 // more than the grown backoff allows in a second
-	for deadline := time.Now().Add(time.Second); f.b.DialErrors() < before+extra; time.Sleep(time.Millisecond) {
-		require.True(t, time.Now().Before(deadline), "the probe did not redial sooner for callers: %d dials failed in a second",
-			f.b.DialErrors()-before)
+	require.Eventually(t, func() bool {
 		_, err := f.p.Acquire(context.Background())
-		require.ErrorIs(t, err, actorpool.ErrBackendUnavailable)
-	}
+		assert.ErrorIs(t, err, actorpool.ErrBackendUnavailable)
+		return f.b.DialErrors() >= before+extra
+	}, time.Second, time.Millisecond, "the probe did not redial sooner for callers")
 
 	f.b.Heal()
 	require.Eventually(t, func() bool {
@@ -459,7 +395,7 @@ func TestCloseWaitsForLeasesThenClosesEverything(t *testing.T) {
 	require.Eventually(t, func() bool {
 		extra, err := f.p.Acquire(context.Background())
 		if err == nil {
-			require.NoError(t, extra.Release()) // Close has not started yet
+			assert.NoError(t, extra.Release()) // Close has not started yet
 		}
 		return errors.Is(err, actorpool.ErrPoolClosed)
 	}, eventually, time.Millisecond)
@@ -469,7 +405,7 @@ func TestCloseWaitsForLeasesThenClosesEverything(t *testing.T) {
 	default:
 	}
 	require.NoError(t, l.Release())
-	require.NoError(t, <-closed)
+	require.NoError(t, recv(t, closed))
 	assert.Zero(t, f.b.Live())
 	assert.Equal(t, f.b.Dials(), f.b.Closes())
 }
@@ -509,9 +445,9 @@ func TestWaitersAreFailedWhenThePoolCloses(t *testing.T) {
 	require.Eventually(t, func() bool { return f.p.Stats().Waiting() == 1 }, eventually, time.Millisecond)
 	closed := make(chan error, 1)
 	go func() { closed <- f.p.Close(context.Background()) }()
-	require.ErrorIs(t, <-got, actorpool.ErrPoolClosed)
+	require.ErrorIs(t, recv(t, got), actorpool.ErrPoolClosed)
 	require.NoError(t, held.Release())
-	require.NoError(t, <-closed)
+	require.NoError(t, recv(t, closed))
 }
 
 func TestNewRejectsInvalidConfig(t *testing.T) {

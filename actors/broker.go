@@ -70,6 +70,7 @@ type broker[C any] struct {
 	shutdownDone chan struct{} // Shutdown's, closed once the supervisor stopped
 
 	supervisorStopping bool
+	stopped            bool        // every connection actor has stopped
 	shutdownTimer      *time.Timer // forces the supervisor's stop
 }
 
@@ -93,6 +94,10 @@ func Spawn[C any](root *actor.RootContext, cfg *BrokerConfig[C]) (*actor.PID, *l
 }
 
 func (b *broker[C]) Receive(ctx actor.Context) {
+	if b.stopped {
+		b.receiveStopped(ctx)
+		return
+	}
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		b.root, b.self = ctx.ActorSystem().Root, ctx.Self()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorpool/actorpool/internal/ledger"
 	"github.com/actorpool/actorpool/internal/proto"
 )
 
@@ -71,9 +72,24 @@ func (b *broker[C]) stopSupervisor(ctx actor.Context, force bool) {
 // handleSupervisorStopped ends Shutdown: every connection actor stopped.
 func (b *broker[C]) handleSupervisorStopped() {
 	if b.shutdownDone != nil {
+		b.stopped = true
 		b.shutdownTimer.Stop()
 		b.l.Stopped()
 		close(b.shutdownDone)
 		b.shutdownDone = nil
+	}
+}
+
+// receiveStopped is the broker after Close: it answers acquires and
+// SetLimits with ErrPoolClosed and ignores the rest, such as the last
+// reports of connection actors that stopped with the supervisor.
+func (b *broker[C]) receiveStopped(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *proto.SetLimits:
+		msg.Done <- ledger.ErrPoolClosed
+	default:
+		if _, _, ok := b.cfg.AsAcquire(msg); ok && ctx.Sender() != nil {
+			ctx.Respond(b.cfg.Failed(ledger.ErrPoolClosed))
+		}
 	}
 }

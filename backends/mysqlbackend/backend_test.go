@@ -37,7 +37,7 @@ func TestDialPingAndCloseOpenAndEndOneSession(t *testing.T) {
 	assert.Equal(t, before+1, len(ids))
 
 	require.NoError(t, b.Close(c))
-	assert.Eventually(t, func() bool { return sessions(t) == before }, 5*time.Second, 10*time.Millisecond)
+	assert.Eventually(t, sessionsAre(before), 5*time.Second, 10*time.Millisecond)
 }
 
 func TestTheProcessListCountsExactlyTheOpenConnections(t *testing.T) {
@@ -68,7 +68,7 @@ func TestTheProcessListCountsExactlyTheOpenConnections(t *testing.T) {
 	for _, c := range conns[:2] {
 		require.NoError(t, b.Close(c))
 	}
-	assert.Eventually(t, func() bool { return sessions(t) == before+3 }, 5*time.Second, 10*time.Millisecond)
+	assert.Eventually(t, sessionsAre(before+3), 5*time.Second, 10*time.Millisecond)
 }
 
 func TestAConnectionNeverOpensASecondSessionAfterABadConnection(t *testing.T) {
@@ -77,7 +77,7 @@ func TestAConnectionNeverOpensASecondSessionAfterABadConnection(t *testing.T) {
 	before := settledSessions(t)
 	c := dial(t, b)
 	require.NoError(t, srv.KillSession(ctx, int64(c.ID())))
-	assert.Eventually(t, func() bool { return sessions(t) == before }, 5*time.Second, 10*time.Millisecond)
+	assert.Eventually(t, sessionsAre(before), 5*time.Second, 10*time.Millisecond)
 
 	// The driver answers driver.ErrBadConn or invalid connection; database/sql
 	// would retry on a fresh session if it could. It cannot.
@@ -118,7 +118,7 @@ func TestAFailingInitStatementFailsTheDialAndLeavesNoSession(t *testing.T) {
 	_, err := b.Dial(ctx)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "init statement 1")
-	assert.Eventually(t, func() bool { return sessions(t) == before }, 5*time.Second, 10*time.Millisecond)
+	assert.Eventually(t, sessionsAre(before), 5*time.Second, 10*time.Millisecond)
 }
 
 func TestAWrongPasswordIsAClearTypedErrorThatNeverShowsThePassword(t *testing.T) {

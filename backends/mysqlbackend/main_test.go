@@ -9,11 +9,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
+	"github.com/actorpool/actorpool"
 	"github.com/actorpool/actorpool/backends/mysqlbackend"
+	"github.com/actorpool/actorpool/internal/pooltest"
 	"github.com/actorpool/actorpool/internal/testserver/mariadbserver"
 )
+
+const eventually = 10 * time.Second
+
+type mysqlPool = actorpool.Pool[*mysqlbackend.Conn]
 
 // srv is the MariaDB server shared by every test of the package.
 var srv *mariadbserver.Server
@@ -68,12 +76,30 @@ func dial(t testing.TB, b *mysqlbackend.Backend) *mysqlbackend.Conn {
 	return c
 }
 
-// sessions returns how many sessions the test user has on the server.
+// sessions returns how many sessions the test user has on the server; call
+// it on the test's goroutine only.
 func sessions(t testing.TB) int {
 	t.Helper()
-	n, err := srv.SessionCount(testCtx(t))
+	n, err := sessionCount()
 	require.NoError(t, err)
 	return n
+}
+
+// sessionCount returns how many sessions the test user has on the server,
+// or the error of asking.
+func sessionCount() (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.SessionCount(ctx)
+}
+
+// sessionsAre is a condition for Eventually: the test user has want
+// sessions on the server.
+func sessionsAre(want int) func() bool {
+	return func() bool {
+		n, err := sessionCount()
+		return err == nil && n == want
+	}
 }
 
 func newLogger(l *logBuffer) *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
@@ -83,7 +109,30 @@ func newLogger(l *logBuffer) *slog.Logger { return slog.New(slog.NewTextHandler(
 // returns the count, which is then zero: every test closes its sessions.
 func settledSessions(t testing.TB) int {
 	t.Helper()
-	require.Eventually(t, func() bool { return sessions(t) == 0 }, 10*time.Second, 10*time.Millisecond,
+	require.Eventually(t, sessionsAre(0), 10*time.Second, 10*time.Millisecond,
 		"sessions of earlier tests are still open on the server")
 	return 0
+}
+
+// newPool starts a pool over the shared server, opened by pooltest.Open:
+// its cleanup closes the pool and checks what must hold after any test. On
+// top of those, the server must see none of the pool's sessions.
+func newPool(t *testing.T, cfg actorpool.Config) (*mysqlPool, *mysqlbackend.Backend) {
+	t.Helper()
+	before := settledSessions(t) // the harness's admin connection exists from here
+	// Runs after the goroutine check (cleanups run last registered first).
+	t.Cleanup(func() { srv.Admin().SetMaxIdleConns(2) })
+	b, _ := newBackend(t)
+	f := pooltest.Open(t, b, cfg,
+		pooltest.IgnoreGoroutines(goleak.IgnoreCurrent(),
+			// The harness waits on the mariadbd it restarted.
+			goleak.IgnoreAnyFunction("github.com/actorpool/actorpool/internal/testserver/mariadbserver.(*Server).start.func1")),
+		pooltest.AfterClose(func(t testing.TB) {
+			assert.Eventually(t, sessionsAre(before), eventually, 10*time.Millisecond,
+				"the server still sees sessions of a closed pool")
+			// The harness's admin pool may have opened connections meanwhile
+			// (after a server restart): let them go before counting goroutines.
+			srv.Admin().SetMaxIdleConns(0)
+		}))
+	return f.Pool, b
 }

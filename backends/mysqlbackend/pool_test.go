@@ -11,48 +11,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/actorpool/actorpool"
 	"github.com/actorpool/actorpool/backends/mysqlbackend"
 	"github.com/actorpool/actorpool/internal/pooltest"
 )
-
-const eventually = 10 * time.Second
-
-type mysqlPool = actorpool.Pool[*mysqlbackend.Conn]
-
-// newPool starts a pool over the shared server. Its cleanup closes the pool
-// and checks that the server sees none of its sessions and that no
-// goroutine is left.
-func newPool(t *testing.T, cfg actorpool.Config) (*mysqlPool, *mysqlbackend.Backend) {
-	t.Helper()
-	before := settledSessions(t) // the harness's admin connection exists from here
-	leaks := goleak.IgnoreCurrent()
-	t.Cleanup(func() {
-		// The harness's admin pool may have opened connections meanwhile
-		// (after a server restart): let them go before counting goroutines.
-		srv.Admin().SetMaxIdleConns(0)
-		defer srv.Admin().SetMaxIdleConns(2)
-		goleak.VerifyNone(t, leaks,
-			// The harness waits on the mariadbd it restarted.
-			goleak.IgnoreAnyFunction("github.com/actorpool/actorpool/internal/testserver/mariadbserver.(*Server).start.func1"))
-	})
-	b, _ := newBackend(t)
-	sys := pooltest.NewSystem()
-	p, err := actorpool.New(sys, b, cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), eventually)
-		defer cancel()
-		if err := p.Close(ctx); err != nil && !errors.Is(err, actorpool.ErrPoolClosed) {
-			t.Errorf("close: %v", err)
-		}
-		assert.Eventually(t, func() bool { return sessions(t) == before }, eventually, 10*time.Millisecond,
-			"the server still sees sessions of a closed pool")
-	})
-	return p, b
-}
 
 // settled waits until no dial is in flight and the pool's total agrees with
 // the server's process list, and returns that count.
@@ -62,7 +25,8 @@ func settled(t *testing.T, p *mysqlPool, base int) int {
 	require.Eventually(t, func() bool {
 		s := p.Stats()
 		total = s.Total()
-		return s.Dialing() == 0 && sessions(t)-base == total
+		n, err := sessionCount()
+		return err == nil && s.Dialing() == 0 && n-base == total
 	}, eventually, 10*time.Millisecond, "process list and Stats().Total() disagree")
 	return total
 }
@@ -290,12 +254,12 @@ func TestClosingThePoolEndsEverySessionOnTheServer(t *testing.T) {
 	require.Eventually(t, func() bool {
 		extra, err := p.Acquire(ctx)
 		if err == nil {
-			require.NoError(t, extra.Release()) // Close has not started yet
+			assert.NoError(t, extra.Release()) // Close has not started yet
 		}
 		return errors.Is(err, actorpool.ErrPoolClosed)
 	}, eventually, time.Millisecond)
 	assert.Equal(t, base+4, sessions(t), "sessions stay open while a lease is out")
 	require.NoError(t, l.Release())
-	require.NoError(t, <-closed)
-	assert.Eventually(t, func() bool { return sessions(t) == base }, eventually, 10*time.Millisecond)
+	require.NoError(t, pooltest.Recv(t, closed, eventually))
+	assert.Eventually(t, sessionsAre(base), eventually, 10*time.Millisecond)
 }

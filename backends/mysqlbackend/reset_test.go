@@ -83,7 +83,7 @@ func TestResetRefusesATransactionLeftOpenAndCloseDoesNotWaitForIt(t *testing.T) 
 	assert.ErrorIs(t, err, mysqlbackend.ErrSessionDirty)
 	assert.ErrorContains(t, err, "transaction left open")
 	closeWithin(t, b, c, 5*time.Second)
-	assert.Eventually(t, func() bool { return sessions(t) == before }, 5*time.Second, 10*time.Millisecond)
+	assert.Eventually(t, sessionsAre(before), 5*time.Second, 10*time.Millisecond)
 	assert.Zero(t, countRows(t, other), "the server rolled back the transaction of the closed session")
 }
 
@@ -123,7 +123,7 @@ func TestResetRefusesRowsOrAStatementLeftOpen(t *testing.T) {
 	require.NoError(t, stmt.Close())
 	require.NoError(t, b.Reset(ctx, c), "closed by the holder: accepted")
 
-	assert.Eventually(t, func() bool { return sessions(t) == before+1 }, 5*time.Second, 10*time.Millisecond)
+	assert.Eventually(t, sessionsAre(before+1), 5*time.Second, 10*time.Millisecond)
 }
 
 // closeWithin closes c and fails the test if Close blocks.
@@ -166,9 +166,17 @@ func TestResetRefusesSessionStateSoThatItNeverReachesTheNextHolder(t *testing.T)
 		_, err := setup.ExecContext(testCtx(t), q)
 		require.NoError(t, err, q)
 	}
-	probe := func(t *testing.T, c *mysqlbackend.Conn, q string) string {
+	query := func(c *mysqlbackend.Conn, q string) (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
 		var v string
-		require.NoError(t, c.QueryRowContext(testCtx(t), q).Scan(&v), q)
+		err := c.QueryRowContext(ctx, q).Scan(&v)
+		return v, err
+	}
+	// probe runs on the test's goroutine only.
+	probe := func(t *testing.T, c *mysqlbackend.Conn, q string) string {
+		v, err := query(c, q)
+		require.NoError(t, err, q)
 		return v
 	}
 	for _, tc := range cases {
@@ -193,8 +201,10 @@ func TestResetRefusesSessionStateSoThatItNeverReachesTheNextHolder(t *testing.T)
 			// server ends the old session, releasing its lock, right after
 			// COM_QUIT, asynchronously).
 			next := dial(t, b)
-			assert.Eventually(t, func() bool { return probe(t, next, tc.probe) == want },
-				5*time.Second, 10*time.Millisecond)
+			assert.Eventually(t, func() bool {
+				v, err := query(next, tc.probe)
+				return err == nil && v == want
+			}, 5*time.Second, 10*time.Millisecond)
 		})
 	}
 }

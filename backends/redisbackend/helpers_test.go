@@ -10,10 +10,35 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
+	"github.com/actorpool/actorpool"
 	"github.com/actorpool/actorpool/backends/redisbackend"
+	"github.com/actorpool/actorpool/internal/pooltest"
 	"github.com/actorpool/actorpool/internal/testserver/redisserver"
 )
+
+const eventually = 10 * time.Second
+
+type redisPool = actorpool.Pool[*redisbackend.Conn]
+
+// newPool starts a redis-server and a pool over it, opened by pooltest.Open:
+// its cleanup closes the pool and checks what must hold after any test. On
+// top of those, the server must see none of the pool's clients.
+func newPool(t *testing.T, cfg actorpool.Config, opts ...redisserver.Option) (*redisPool, *redisserver.Server) {
+	t.Helper()
+	s := redisserver.Start(t, opts...)
+	s.Observer() // open before the goroutine snapshot
+	b := redisbackend.New(redisbackend.Options{Addr: s.Addr(), Password: s.Password(), ClientName: "pooled"})
+	f := pooltest.Open(t, b, cfg,
+		pooltest.IgnoreGoroutines(goleak.IgnoreCurrent(),
+			// The harness waits on the redis-server it restarted.
+			goleak.IgnoreAnyFunction("github.com/actorpool/actorpool/internal/testserver/redisserver.(*Server).start.func1")),
+		pooltest.AfterClose(func(t testing.TB) {
+			assertClients(t, s, 0, "the server still sees clients of a closed pool")
+		}))
+	return f.Pool, s
+}
 
 // testCtx is a context for one test step: nothing here should take long.
 func testCtx(t *testing.T) context.Context {
@@ -70,7 +95,7 @@ func quote(s string) string { return strconv.Quote(s) }
 
 // assertClients checks that the server comes to see want clients, the
 // observer aside. A close reaches the server a moment after Close returns.
-func assertClients(t *testing.T, s *redisserver.Server, want int, msgAndArgs ...any) bool {
+func assertClients(t testing.TB, s *redisserver.Server, want int, msgAndArgs ...any) bool {
 	t.Helper()
 	var last int
 	ok := assert.Eventually(t, func() bool {

@@ -4,57 +4,21 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/actorpool/actorpool"
 	"github.com/actorpool/actorpool/backends/redisbackend"
 	"github.com/actorpool/actorpool/internal/pooltest"
 	"github.com/actorpool/actorpool/internal/testserver/redisserver"
 )
-
-const eventually = 10 * time.Second
-
-type redisPool = actorpool.Pool[*redisbackend.Conn]
-
-// newPool starts a redis-server and a pool over it. Its cleanup closes the
-// pool, checks that the server sees none of the pool's clients, and that no
-// goroutine is left.
-func newPool(t *testing.T, cfg actorpool.Config, opts ...redisserver.Option) (*redisPool, *redisserver.Server) {
-	t.Helper()
-	s := redisserver.Start(t, opts...)
-	s.Observer() // open before the goroutine snapshot
-	leaks := goleak.IgnoreCurrent()
-	t.Cleanup(func() {
-		goleak.VerifyNone(t, leaks,
-			// The harness waits on the redis-server it restarted.
-			goleak.IgnoreAnyFunction("github.com/actorpool/actorpool/internal/testserver/redisserver.(*Server).start.func1"))
-	})
-
-	sys := pooltest.NewSystem()
-	b := redisbackend.New(redisbackend.Options{Addr: s.Addr(), Password: s.Password(), ClientName: "pooled"})
-	p, err := actorpool.New(sys, b, cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), eventually)
-		defer cancel()
-		if err := p.Close(ctx); err != nil && !errors.Is(err, actorpool.ErrPoolClosed) {
-			t.Errorf("close: %v", err)
-		}
-		assertClients(t, s, 0, "the server still sees clients of a closed pool")
-	})
-	return p, s
-}
 
 // settled waits until no dial is in flight and the pool's Total agrees with
 // the server's CLIENT LIST, and returns that count.
@@ -71,16 +35,29 @@ func settled(t *testing.T, p *redisPool, s *redisserver.Server) int {
 	return total
 }
 
-// pooledIDs returns the server-side ids of the pool's connections.
+// pooledIDs returns the server-side ids of the pool's connections; call it
+// on the test's goroutine only.
 func pooledIDs(t *testing.T, s *redisserver.Server) map[int64]bool {
 	t.Helper()
-	cs, err := s.Clients(testCtx(t))
+	ids, err := clientIDs(s)
 	require.NoError(t, err)
+	return ids
+}
+
+// clientIDs returns the server-side ids of the pool's connections, or the
+// error of asking.
+func clientIDs(s *redisserver.Server) (map[int64]bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cs, err := s.Clients(ctx)
+	if err != nil {
+		return nil, err
+	}
 	ids := make(map[int64]bool)
 	for _, c := range cs {
 		ids[c.ID] = true
 	}
-	return ids
+	return ids, nil
 }
 
 func TestClientListAgreesWithThePoolStats(t *testing.T) {
@@ -309,7 +286,8 @@ func TestARevokedLeaseHasItsConnectionClosedOnTheServer(t *testing.T) {
 	id := clientID(t, l.Conn())
 
 	assert.Eventually(t, func() bool {
-		return !pooledIDs(t, s)[id]
+		ids, err := clientIDs(s)
+		return err == nil && !ids[id]
 	}, eventually, 10*time.Millisecond, "the revoked connection is still open on the server")
 	assert.ErrorIs(t, l.Conn().Ping(testCtx(t)).Err(), redisbackend.ErrConnLost)
 	assert.ErrorIs(t, l.Release(), actorpool.ErrLeaseRevoked)
@@ -329,9 +307,7 @@ func TestClosingThePoolClosesEveryConnection(t *testing.T) {
 }
 
 func TestNewRejectsABadURLWithoutShowingThePassword(t *testing.T) {
-	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return slog.New(slog.DiscardHandler)
-	}))
+	sys := pooltest.NewSystem()
 	defer sys.Shutdown()
 	for _, raw := range []string{
 		"redis://:" + secret + "@127.0.0.1:6379/notadb",
