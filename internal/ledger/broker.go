@@ -15,7 +15,7 @@ import (
 // waits, else a place in line (queued), else the error that answers it.
 // The broker sends the answer.
 func (l *Ledger[C]) Admit(r *Request[C]) (s *Slot[C], gen uint64, queued bool, err error) {
-	l.mu.Lock()
+	l.lock()
 	defer l.mu.Unlock()
 	if l.line.n == 0 && len(l.stack) > 0 && !l.closed {
 		s = l.pop()
@@ -31,7 +31,7 @@ func (l *Ledger[C]) Admit(r *Request[C]) (s *Slot[C], gen uint64, queued bool, e
 // Expire takes an actor's request out of the line when its deadline
 // passed; false when it was answered already.
 func (l *Ledger[C]) Expire(r *Request[C]) bool {
-	l.mu.Lock()
+	l.lock()
 	defer l.mu.Unlock()
 	if !r.queued {
 		return false
@@ -43,7 +43,7 @@ func (l *Ledger[C]) Expire(r *Request[C]) bool {
 
 // Queued returns the requests of rs still in line, in place.
 func (l *Ledger[C]) Queued(rs []*Request[C]) []*Request[C] {
-	l.mu.Lock()
+	l.lock()
 	defer l.mu.Unlock()
 	kept := rs[:0]
 	for _, r := range rs {
@@ -65,7 +65,7 @@ type Counts struct {
 
 // Counts reads the counts growth is decided from.
 func (l *Ledger[C]) Counts() Counts {
-	l.mu.Lock()
+	l.lock()
 	defer l.mu.Unlock()
 	return l.counts()
 }
@@ -81,7 +81,7 @@ func (l *Ledger[C]) counts() Counts {
 // stale connections for a ping before lending (they count as being
 // pinged from now on).
 func (l *Ledger[C]) Nudged() (ping []*Slot[C]) {
-	l.mu.Lock()
+	l.lock()
 	defer l.mu.Unlock()
 	l.nudged = false
 	if l.line.n == 0 || len(l.stale) == 0 {
@@ -97,7 +97,7 @@ func (l *Ledger[C]) Nudged() (ping []*Slot[C]) {
 // Reserve asks want (the broker's rule) how many connection actors to add
 // given the counts, and counts them in Total at once.
 func (l *Ledger[C]) Reserve(want func(Counts) int) int {
-	l.mu.Lock()
+	l.lock()
 	defer l.mu.Unlock()
 	n := want(l.counts())
 	if n > 0 {
@@ -109,7 +109,7 @@ func (l *Ledger[C]) Reserve(want func(Counts) int) int {
 // Unreserve takes a connection actor without a connection out of Total:
 // the broker stopped it.
 func (l *Ledger[C]) Unreserve() {
-	l.mu.Lock()
+	l.lock()
 	l.total--
 	l.mu.Unlock()
 }
@@ -117,7 +117,7 @@ func (l *Ledger[C]) Unreserve() {
 // Add takes a newly dialled connection into the ledger, then places it
 // (see Place).
 func (l *Ledger[C]) Add(s *Slot[C]) (retire, replace bool) {
-	l.mu.Lock()
+	l.lock()
 	l.addLive(s)
 	s.state = stIdle
 	l.handing++
@@ -132,7 +132,7 @@ func (l *Ledger[C]) Add(s *Slot[C]) (retire, replace bool) {
 // ledger, when it must go instead: past its lifetime, or above MaxConns;
 // replace says a replacement is counted in Total already (see retire).
 func (l *Ledger[C]) Place(s *Slot[C]) (retire, replace bool) {
-	l.mu.Lock()
+	l.lock()
 	if s.state != stIdle {
 		l.mu.Unlock()
 		return false, false
@@ -175,7 +175,7 @@ func (l *Ledger[C]) retire(s *Slot[C]) (replace bool) {
 // at once, stale ones then the longest idle first; they are returned for
 // the broker to stop. Leased ones go when they come back (Place).
 func (l *Ledger[C]) SetLimits(minConns, maxConns int) (retired []*Slot[C]) {
-	l.mu.Lock()
+	l.lock()
 	defer l.mu.Unlock()
 	l.min, l.max = minConns, maxConns
 	for l.total > l.max && len(l.stale) > 0 {
@@ -198,7 +198,7 @@ func (l *Ledger[C]) SetLimits(minConns, maxConns int) (retired []*Slot[C]) {
 // every acquire fails at once with it, and so does every waiter in line
 // now (counted as failed fast). dialErr is the last dial error, for Stats.
 func (l *Ledger[C]) SetCircuit(failFast, dialErr error) {
-	l.mu.Lock()
+	l.lock()
 	l.failFast, l.dialErr = failFast, dialErr
 	o := l.outbox()
 	if failFast != nil {
@@ -214,7 +214,7 @@ func (l *Ledger[C]) SetCircuit(failFast, dialErr error) {
 // Close shuts the ledger: every waiter and every later acquire fails with
 // ErrPoolClosed, and connections coming back go to the broker.
 func (l *Ledger[C]) Close() {
-	l.mu.Lock()
+	l.lock()
 	l.closed = true
 	o := l.outbox()
 	for r := l.line.popFront(); r != nil; r = l.line.popFront() {
@@ -227,7 +227,7 @@ func (l *Ledger[C]) Close() {
 // Drained reports that no lease is out and no connection is being reset or
 // pinged: every alive connection is idle and in the ledger.
 func (l *Ledger[C]) Drained() bool {
-	l.mu.Lock()
+	l.lock()
 	defer l.mu.Unlock()
 	return len(l.live) == len(l.stack)+len(l.stale)
 }
@@ -235,7 +235,7 @@ func (l *Ledger[C]) Drained() bool {
 // Count lets the broker add to the counters it owns (dials, restarts, the
 // circuit).
 func (l *Ledger[C]) Count(f func(*Counters)) {
-	l.mu.Lock()
+	l.lock()
 	f(&l.n)
 	l.mu.Unlock()
 }
@@ -255,7 +255,7 @@ func (l *Ledger[C]) revoke(s *Slot[C], how endKind) {
 // RevokeAll revokes every lease out (Close gave up waiting) and returns
 // how many.
 func (l *Ledger[C]) RevokeAll() (n int) {
-	l.mu.Lock()
+	l.lock()
 	defer l.mu.Unlock()
 	for i := len(l.live) - 1; i >= 0; i-- {
 		if s := l.live[i]; s.state == stLeased {
@@ -270,7 +270,7 @@ func (l *Ledger[C]) RevokeAll() (n int) {
 // requests out of the line. It returns the reclaimed connections, whose
 // actors close them.
 func (l *Ledger[C]) DropOwner(owner *actor.PID) (reclaimed []*Slot[C]) {
-	l.mu.Lock()
+	l.lock()
 	defer l.mu.Unlock()
 	for i := len(l.live) - 1; i >= 0; i-- {
 		if s := l.live[i]; s.state == stLeased && s.owner != nil && s.owner.Equal(owner) {
@@ -299,7 +299,7 @@ type Held struct {
 // ScanLeases revokes the leases held longer than timeout (when positive)
 // and marks, once, those held longer than warnAfter (when positive).
 func (l *Ledger[C]) ScanLeases(now time.Time, timeout, warnAfter time.Duration) (revoked, warned []Held) {
-	l.mu.Lock()
+	l.lock()
 	defer l.mu.Unlock()
 	for i := len(l.live) - 1; i >= 0; i-- {
 		s := l.live[i]
@@ -323,7 +323,7 @@ func (l *Ledger[C]) ScanLeases(now time.Time, timeout, warnAfter time.Duration) 
 // Stopped records that every connection actor has stopped and closed its
 // connection: nothing is alive or idle any more, and Stats says so.
 func (l *Ledger[C]) Stopped() {
-	l.mu.Lock()
+	l.lock()
 	defer l.mu.Unlock()
 	for len(l.live) > 0 {
 		l.dropLive(l.live[len(l.live)-1])

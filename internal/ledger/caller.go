@@ -142,7 +142,7 @@ func (l *Ledger[C]) wait(ctx context.Context, r *Request[C], timeout time.Durati
 // line and its caller gets ErrAcquireTimeout. A request answered already
 // is left alone.
 func (l *Ledger[C]) expire(r *Request[C]) {
-	l.mu.Lock()
+	l.lock()
 	if !r.queued {
 		l.mu.Unlock()
 		return
@@ -159,7 +159,7 @@ func (l *Ledger[C]) expire(r *Request[C]) {
 // answered meanwhile, a lease in the answer goes back to the pool: a grant
 // that races with a cancellation is never lost.
 func (l *Ledger[C]) withdraw(r *Request[C], cause error) (*Slot[C], uint64, error) {
-	l.mu.Lock()
+	l.lock()
 	if r.queued {
 		l.line.remove(r)
 		l.mu.Unlock()

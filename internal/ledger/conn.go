@@ -9,7 +9,7 @@ import "time"
 // reset may make the connection reusable), rather than marked broken; cause
 // is the holder's reason when broken.
 func (l *Ledger[C]) Resettable(s *Slot[C]) (ok bool, cause error) {
-	l.mu.Lock()
+	l.lock()
 	defer l.mu.Unlock()
 	return s.state == stEnded && s.end == endReleased, s.cause
 }
@@ -17,7 +17,7 @@ func (l *Ledger[C]) Resettable(s *Slot[C]) (ok bool, cause error) {
 // Returned puts a connection back to use after its actor reset it: to the
 // oldest waiter, or on the stack (or to the broker, when it must see it).
 func (l *Ledger[C]) Returned(s *Slot[C]) {
-	l.mu.Lock()
+	l.lock()
 	if s.state != stEnded {
 		l.mu.Unlock()
 		return
@@ -34,7 +34,7 @@ func (l *Ledger[C]) Returned(s *Slot[C]) {
 // broken). The actor then crashes, and the broker hears of it from the
 // supervisor. Lost is a no-op for a connection already gone.
 func (l *Ledger[C]) Lost(s *Slot[C], failedReset bool) {
-	l.mu.Lock()
+	l.lock()
 	defer l.mu.Unlock()
 	if s.state == stEnded {
 		l.ended--
@@ -49,7 +49,7 @@ func (l *Ledger[C]) Lost(s *Slot[C], failedReset bool) {
 // ping. Alive, it goes back to use at the bottom of the stack (it sat idle
 // longest), or to a waiter; dead, it is forgotten, and the actor crashes.
 func (l *Ledger[C]) Pinged(s *Slot[C], validation bool, err error) {
-	l.mu.Lock()
+	l.lock()
 	if s.state != stIdle {
 		l.mu.Unlock()
 		return

@@ -52,7 +52,7 @@ func (l *Ledger[C]) End(s *Slot[C], gen uint64, broken bool, cause error) error 
 
 // Valid reports whether lease gen on s is still held.
 func (l *Ledger[C]) Valid(s *Slot[C], gen uint64) bool {
-	l.mu.Lock()
+	l.lock()
 	defer l.mu.Unlock()
 	return s.gen == gen && s.state == stLeased
 }

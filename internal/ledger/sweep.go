@@ -29,7 +29,7 @@ const (
 // as being pinged), and how many replacements for expired ones are
 // counted in Total already (see retire).
 func (l *Ledger[C]) Sweep(now time.Time, decide func(s *Slot[C], aboveMin bool) Verdict) (retire, ping []*Slot[C], replace int) {
-	l.mu.Lock()
+	l.lock()
 	defer l.mu.Unlock()
 	for _, s := range l.live {
 		if !s.expired && !s.RetireAt.IsZero() && !now.Before(s.RetireAt) {
