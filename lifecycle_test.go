@@ -563,3 +563,39 @@ func TestClosingWhileRedialTimersFireSendsNothingToTheStoppedSupervisor(t *testi
 		})
 	}
 }
+
+// The last live connection goes (here: past MaxLifetime when its lease
+// ends) while the last dial failed: the circuit opens and the caller
+// already in line fails fast, instead of waiting for AcquireTimeout.
+func TestRetiringTheLastLiveConnectionAfterAFailedDialFailsTheLineFast(t *testing.T) {
+	f := newFixture(t, lifecycleOff(actorpool.Config{
+		MaxConns: 2, MaxLifetime: 20 * time.Millisecond, AcquireTimeout: time.Minute,
+		BackoffMin: time.Minute, BackoffMax: time.Minute,
+	}))
+	held := f.acquire(t)
+	f.b.FailDials(errors.New("connection refused"))
+
+	waiter := make(chan error, 1)
+	go func() {
+		l, err := f.p.Acquire(context.Background())
+		if err == nil {
+			_ = l.Release()
+		}
+		waiter <- err
+	}()
+	// The waiter asks for a second connection, whose dial fails while the
+	// held one is alive: no circuit yet.
+	require.Eventually(t, func() bool { return f.p.Stats().DialErrors() >= 1 }, eventually, time.Millisecond)
+	assert.Zero(t, f.p.Stats().CircuitOpens())
+	// Held ten lifetimes: the maintenance tick (every 5 ms here) has
+	// marked it expired, so its release retires it.
+	time.Sleep(200 * time.Millisecond)
+	require.NoError(t, held.Release())
+
+	err := recv(t, waiter)
+	assert.ErrorIs(t, err, actorpool.ErrBackendUnavailable)
+	assert.ErrorContains(t, err, "connection refused")
+	assert.Equal(t, uint64(1), f.p.Stats().CircuitOpens())
+	assert.Equal(t, uint64(1), f.p.Stats().RetiredLifetime())
+	f.b.Heal()
+}

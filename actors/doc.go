@@ -17,4 +17,8 @@
 // backoff and the circuit. The supervisor (package supervisor) carries out
 // the dialer's decisions. Callers and holders reach the broker only
 // through the ledger, which nudges it when the pool should grow.
+//
+// The package's exported names (Spawn, BrokerConfig, ConnectionConfig,
+// RefillDials) serve package actorpool, which assembles a pool from them;
+// they name the pool's internal types and are not an API of their own.
 package actors
