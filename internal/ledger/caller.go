@@ -35,9 +35,13 @@ type Request[C any] struct {
 	err  error
 	done chan struct{} // buffered(1), goroutine callers; signalled once answered
 
-	timer   *time.Timer // the goroutine's own deadline; runs expire
-	timeout time.Duration
-	expired bool // expire answered it (under the lock)
+	// the goroutine's own deadline: timer runs expire. Under the lock,
+	// except timer and timeout, the waiter's.
+	timer    *time.Timer
+	timeout  time.Duration
+	deadline time.Time
+	armed    bool // timer is set to fire (at firesAt)
+	firesAt  time.Time
 
 	// in line
 	prev, next *Request[C]
@@ -72,12 +76,22 @@ func (l *Ledger[C]) Acquire(ctx context.Context, timeout time.Duration, stack []
 		return nil, 0, err
 	}
 	r := l.reqs.Get().(*Request[C])
-	r.stack = stack
+	r.stack, r.timeout = stack, timeout
+	r.deadline = time.Now().Add(timeout)
+	// The request's timer may still be armed from an earlier wait, for an
+	// earlier time: it then re-arms itself for this deadline (expire).
+	arm := !r.armed || r.firesAt.After(r.deadline)
+	if arm {
+		r.armed, r.firesAt = true, r.deadline
+	}
 	l.line.pushBack(r)
 	o.nudge = l.wantsBroker()
 	l.mu.Unlock()
 	l.send(&o)
-	return l.wait(ctx, r, timeout)
+	if arm {
+		r.timer.Reset(timeout)
+	}
+	return l.wait(ctx, r)
 }
 
 // admit decides whether a new request may join the line; its error is the
@@ -115,11 +129,9 @@ func (l *Ledger[C]) wantsBroker() bool {
 	return l.nudged
 }
 
-// wait parks the caller until its request is answered, ctx ends, or its
-// own timer (armed here, for timeout) takes it out of the line.
-func (l *Ledger[C]) wait(ctx context.Context, r *Request[C], timeout time.Duration) (*Slot[C], uint64, error) {
-	r.timeout = timeout
-	r.timer.Reset(timeout)
+// wait parks the caller until its request is answered (by a holder, a
+// connection actor, the broker, or its own timer) or ctx ends.
+func (l *Ledger[C]) wait(ctx context.Context, r *Request[C]) (*Slot[C], uint64, error) {
 	if done := ctx.Done(); done != nil {
 		select {
 		case <-r.done:
@@ -129,27 +141,31 @@ func (l *Ledger[C]) wait(ctx context.Context, r *Request[C], timeout time.Durati
 	} else {
 		<-r.done
 	}
-	// r.expired is written by expire before it signals done: safe to read.
-	if !r.timer.Stop() && !r.expired {
-		// The timer fired as the answer came, and its function may still
-		// look at r: leave r to it and the collector.
-		return r.slot, r.gen, r.err
-	}
 	return l.recycle(r)
 }
 
-// expire is the waiter's timer: past its deadline, the request leaves the
-// line and its caller gets ErrAcquireTimeout. A request answered already
-// is left alone.
+// expire is the request's timer. Past the deadline of a request in line,
+// it takes it out and answers ErrAcquireTimeout; before it, it re-arms for
+// the deadline (the timer was armed for an earlier wait of the pooled
+// request); for a request not in line, it does nothing. A wait therefore
+// costs no timer operation unless the timer has gone off since the last
+// one.
 func (l *Ledger[C]) expire(r *Request[C]) {
 	l.lock()
 	if !r.queued {
+		r.armed = false
 		l.mu.Unlock()
 		return
 	}
+	if now := time.Now(); now.Before(r.deadline) {
+		r.firesAt = r.deadline
+		r.timer.Reset(r.deadline.Sub(now))
+		l.mu.Unlock()
+		return
+	}
+	r.armed = false
 	l.line.remove(r)
 	l.n.Timeouts++
-	r.expired = true
 	r.err = fmt.Errorf("%w after %s", ErrAcquireTimeout, r.timeout)
 	l.mu.Unlock()
 	r.done <- struct{}{}
@@ -163,19 +179,12 @@ func (l *Ledger[C]) withdraw(r *Request[C], cause error) (*Slot[C], uint64, erro
 	if r.queued {
 		l.line.remove(r)
 		l.mu.Unlock()
-		if r.timer.Stop() {
-			r.stack = nil
-			l.reqs.Put(r)
-		}
+		l.recycle(r)
 		return nil, 0, cause
 	}
 	l.mu.Unlock()
 	<-r.done // whoever answered wakes it right after unlocking
-	stopped := r.timer.Stop()
-	s, gen, err := r.slot, r.gen, r.err
-	if stopped {
-		l.recycle(r)
-	}
+	s, gen, err := l.recycle(r)
 	if err == nil {
 		_ = l.End(s, gen, false, nil)
 	}
@@ -185,7 +194,7 @@ func (l *Ledger[C]) withdraw(r *Request[C], cause error) (*Slot[C], uint64, erro
 // recycle takes the answer out of r, whose done was received, and pools r.
 func (l *Ledger[C]) recycle(r *Request[C]) (*Slot[C], uint64, error) {
 	s, gen, err := r.slot, r.gen, r.err
-	r.slot, r.err, r.stack, r.expired = nil, nil, nil, false
+	r.slot, r.err, r.stack = nil, nil, nil
 	l.reqs.Put(r)
 	return s, gen, err
 }

@@ -134,3 +134,26 @@ func TestTheCircuitFailsTheLineAndLaterAcquiresFast(t *testing.T) {
 	assert.ErrorIs(t, err, ErrPoolClosed, "closed comes first")
 	require.NoError(t, l.End(s, gen, false, nil))
 }
+
+// A pooled request's timer may still be set for an earlier wait when the
+// request waits again: it must then time out at its new deadline, never at
+// the old one.
+func TestAReusedRequestTimesOutAtItsOwnDeadline(t *testing.T) {
+	l, _ := newTestLedger(t, 1, 1)
+	s, gen, err := l.Acquire(context.Background(), time.Minute, nil)
+	require.NoError(t, err)
+	const timeout = 60 * time.Millisecond
+
+	first := acquire(l, context.Background(), timeout)
+	waitFor(t, l, 1)
+	require.NoError(t, l.End(s, gen, false, nil)) // answered long before its deadline
+	got := recv(t, first)
+	require.NoError(t, got.err)
+
+	time.Sleep(timeout / 2) // the first wait's timer is due halfway through the next
+	start := time.Now()
+	second := acquire(l, context.Background(), timeout)
+	assert.ErrorIs(t, recv(t, second).err, ErrAcquireTimeout)
+	assert.GreaterOrEqual(t, time.Since(start), timeout, "timed out at an earlier wait's deadline")
+	require.NoError(t, l.End(got.s, got.gen, false, nil))
+}
