@@ -307,3 +307,22 @@ func TestACallerBehindAnActorWithALongerTimeoutTimesOutAtItsOwn(t *testing.T) {
 	require.NoError(t, f.sys.Root.StopFuture(w).Wait())
 	require.NoError(t, f.sys.Root.StopFuture(sink).Wait())
 }
+
+// A grant that reaches nobody (here: a future that timed out while its
+// request waited in line) is a dead letter; the pool notices it and takes
+// the lease back, instead of leaving it out until LeaseTimeout or Close.
+func TestAGrantToAFutureThatTimedOutIsGivenBack(t *testing.T) {
+	f := newFixture(t, actorpool.Config{MaxConns: 1})
+	held := f.acquire(t)
+	_, err := f.sys.Root.RequestFuture(f.p.Broker(), &messages.Acquire{Timeout: time.Minute}, 20*time.Millisecond).Result()
+	require.ErrorIs(t, err, actor.ErrTimeout)
+	require.Equal(t, 1, f.p.Stats().Waiting(), "the request still waits after its future gave up")
+
+	require.NoError(t, held.Release()) // handed to the request: a grant to a dead future
+	require.Eventually(t, func() bool {
+		s := f.p.Stats()
+		return s.Leased() == 0 && s.Idle() == 1
+	}, eventually, time.Millisecond, "the lease granted to nobody came back")
+	l := f.acquire(t)
+	require.NoError(t, l.Release())
+}
