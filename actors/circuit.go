@@ -36,8 +36,8 @@ func (b *broker[C]) openCircuit(opener *child) {
 			d.park(c)
 		}
 	}
-	b.l.Count(func(n *ledger.Counters) { n.CircuitOpens++ })
 	b.cfg.Logger.Warn("actorpool: backend unavailable; acquires fail fast until a dial succeeds", "err", d.lastErr)
+	b.l.Count(func(n *ledger.Counters) { n.CircuitOpens++ })
 	b.l.SetCircuit(b.unavailable(), d.lastErr)
 }
 

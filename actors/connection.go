@@ -119,15 +119,16 @@ func (a *connection[C]) handlePing(msg *proto.Ping) {
 	pctx, cancel := context.WithTimeout(a.cfg.Ctx, a.cfg.OpTimeout)
 	err := guard(func() error { return a.cfg.Backend.Ping(pctx, a.slot.Conn) })
 	cancel()
-	a.cfg.Ledger.Pinged(a.slot, msg.Validation, err)
 	if err == nil {
+		a.cfg.Ledger.Pinged(a.slot, msg.Validation, nil)
 		return
 	}
 	what := "actorpool: keepalive ping failed; replacing connection"
 	if msg.Validation {
 		what = "actorpool: ping before lending failed; replacing connection"
 	}
-	a.logReplaced(what, err)
+	a.logReplaced(what, err) // before the ledger counts the failure
+	a.cfg.Ledger.Pinged(a.slot, msg.Validation, err)
 	a.close()
 	panic(&proto.Failure{Kind: proto.ConnLost, Err: err})
 }

@@ -127,22 +127,24 @@ func (b *broker[C]) handleReady(ctx actor.Context, s *ledger.Slot[C]) {
 	c.dialed++
 	c.failures, c.state = 0, connected
 	d.doneRefilling(c)
-	b.l.Count(func(n *ledger.Counters) {
-		n.Dials++
-		if restarted {
-			n.Restarts++
-		}
-	})
-	if d.lastErr != nil {
-		d.lastErr = nil
-		b.l.SetCircuit(nil, nil)
-	}
+	// Log lines first, then what callers see (the circuit, Stats): a
+	// caller that sees the change finds its log line written.
 	if d.open {
 		d.open, d.probe, d.probeFailures = false, nil, 0
 		b.cfg.Logger.Info("actorpool: backend available again; serving acquires",
 			"down_for", time.Since(d.openedAt).Round(time.Millisecond))
 		b.cfg.Logger.Debug("actorpool: backend reachable again; refilling", "parked", len(d.parked))
 	}
+	if d.lastErr != nil {
+		d.lastErr = nil
+		b.l.SetCircuit(nil, nil)
+	}
+	b.l.Count(func(n *ledger.Counters) {
+		n.Dials++
+		if restarted {
+			n.Restarts++
+		}
+	})
 	now := time.Now()
 	s.IdleSince, s.CheckedAt = now, now
 	if l := b.cfg.MaxLifetime; l > 0 {
@@ -187,7 +189,6 @@ func (b *broker[C]) handleConnFailed(ctx actor.Context, msg *proto.ConnFailed) {
 		b.afterLoss(ctx)
 		return
 	}
-	b.l.Count(func(n *ledger.Counters) { n.DialErrors++ })
 	d.lastErr, d.demanded = msg.Err, false
 	c.failures++
 	c.failedAt = time.Now()
@@ -215,6 +216,7 @@ func (b *broker[C]) handleConnFailed(ctx actor.Context, msg *proto.ConnFailed) {
 	} else {
 		b.cfg.Logger.Debug("actorpool: dial failed", "attempt", c.failures, "retry_in", delay, "err", msg.Err)
 	}
+	b.l.Count(func(n *ledger.Counters) { n.DialErrors++ }) // after its log line
 	if d.open {
 		b.l.SetCircuit(b.unavailable(), d.lastErr)
 	} else {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorpool/actorpool/internal/ledger"
 	"github.com/actorpool/actorpool/internal/proto"
 )
 
@@ -27,6 +28,10 @@ func (b *broker[C]) handleLeaseTick(ctx actor.Context) {
 		b.cfg.Logger.Warn("actorpool: connection leak suspected: lease held past LeakWarnAfter",
 			"conn", h.ID, "held", h.Held.Round(time.Millisecond), "acquired_at", string(h.Stack))
 	}
+	b.l.Count(func(n *ledger.Counters) {
+		n.Revoked += uint64(len(revoked))
+		n.LeakWarnings += uint64(len(warned))
+	})
 	if len(revoked) > 0 {
 		b.afterLoss(ctx)
 	}

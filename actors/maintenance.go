@@ -27,8 +27,10 @@ func (b *broker[C]) handleMaintenance(ctx actor.Context) {
 		return
 	}
 	now := time.Now()
-	retire, ping, replace := b.l.Sweep(now, func(s *ledger.Slot[C], aboveMin bool) ledger.Verdict {
-		return b.verdict(s, aboveMin, now)
+	retire, ping, replace := b.l.Sweep(now, func(s *ledger.Slot[C], aboveMin, last bool) ledger.Verdict {
+		// While dials fail, the last live connection is not let go for
+		// sitting idle: that would open the circuit on a pool that works.
+		return b.verdict(s, aboveMin && !(last && b.dialer.lastErr != nil), now)
 	})
 	for _, s := range retire {
 		b.dialer.leaving(s.Actor)

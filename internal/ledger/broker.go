@@ -241,14 +241,9 @@ func (l *Ledger[C]) Count(f func(*Counters)) {
 }
 
 // revoke ends the lease on s for the pool and forgets the connection; its
-// actor closes it. Under the lock.
+// actor closes it. The caller counts it. Under the lock.
 func (l *Ledger[C]) revoke(s *Slot[C], how endKind) {
 	s.end, s.owner, s.stack = how, nil, nil
-	if how == endReclaimed {
-		l.n.Reclaimed++
-	} else {
-		l.n.Revoked++
-	}
 	l.dropLive(s)
 }
 
@@ -263,6 +258,7 @@ func (l *Ledger[C]) RevokeAll() (n int) {
 			n++
 		}
 	}
+	l.n.Revoked += uint64(n)
 	return n
 }
 
@@ -278,6 +274,7 @@ func (l *Ledger[C]) DropOwner(owner *actor.PID) (reclaimed []*Slot[C]) {
 			reclaimed = append(reclaimed, s)
 		}
 	}
+	l.n.Reclaimed += uint64(len(reclaimed))
 	for r := l.line.head; r != nil; {
 		next := r.next
 		if r.Owner != nil && r.Owner.Equal(owner) {
@@ -297,7 +294,9 @@ type Held struct {
 }
 
 // ScanLeases revokes the leases held longer than timeout (when positive)
-// and marks, once, those held longer than warnAfter (when positive).
+// and marks, once, those held longer than warnAfter (when positive). It
+// does not count them: the broker logs each, then counts them (Count), so
+// that a count in Stats always has its log line.
 func (l *Ledger[C]) ScanLeases(now time.Time, timeout, warnAfter time.Duration) (revoked, warned []Held) {
 	l.lock()
 	defer l.mu.Unlock()
@@ -313,7 +312,6 @@ func (l *Ledger[C]) ScanLeases(now time.Time, timeout, warnAfter time.Duration) 
 			revoked = append(revoked, h)
 		case warnAfter > 0 && h.Held >= warnAfter && !s.warned:
 			s.warned = true
-			l.n.LeakWarnings++
 			warned = append(warned, h)
 		}
 	}

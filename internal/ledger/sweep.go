@@ -24,11 +24,12 @@ const (
 // the idle ones that were lent since the last sweep (by their lease
 // generation: nobody reads the clock on the lease path) as idle and
 // checked now, then asks decide about each idle connection, longest idle
-// first; aboveMin says the pool may lose one to IdleTimeout. It returns
+// first; aboveMin says the pool may lose one to IdleTimeout, last that it
+// is the only connection alive. It returns
 // the connections to retire (already out of the ledger), to ping (counted
 // as being pinged), and how many replacements for expired ones are
 // counted in Total already (see retire).
-func (l *Ledger[C]) Sweep(now time.Time, decide func(s *Slot[C], aboveMin bool) Verdict) (retire, ping []*Slot[C], replace int) {
+func (l *Ledger[C]) Sweep(now time.Time, decide func(s *Slot[C], aboveMin, last bool) Verdict) (retire, ping []*Slot[C], replace int) {
 	l.lock()
 	defer l.mu.Unlock()
 	for _, s := range l.live {
@@ -43,7 +44,7 @@ func (l *Ledger[C]) Sweep(now time.Time, decide func(s *Slot[C], aboveMin bool) 
 			s.SeenGen = s.gen
 			s.IdleSince, s.CheckedAt = now, now
 		}
-		switch v := decide(s, l.total > l.min); v {
+		switch v := decide(s, l.total > l.min, len(l.live) == 1); v {
 		case RetireIdle, RetireExpired:
 			if v == RetireIdle {
 				l.n.RetiredIdle++
