@@ -1,7 +1,7 @@
 package main
 
 // This file is the dial log of W4's actorpool side: a slog.Handler that
-// keeps the supervisor's "dial failed" and "backend reachable again"
+// keeps the broker's "dial failed" and "backend reachable again"
 // records, and reads from them the backoff step, the redial due and the
 // dial time at the restart.
 
@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// Messages of the supervisor's Debug records that dialLog keeps.
+// Messages of the broker's Debug records that dialLog keeps.
 const (
 	msgDialFailed = "actorpool: dial failed"
 	msgReachable  = "actorpool: backend reachable again; refilling"
@@ -73,7 +73,7 @@ func (h *dialLog) Handle(_ context.Context, r slog.Record) error {
 // callers are failed fast, the probe redials BackoffMin after a failure);
 // due, the time from restart to the redial it scheduled (negative: that
 // redial had started before); dial, from the scheduled redial that
-// succeeded to the supervisor's "reachable again". Children parked behind
+// succeeded to the broker's "reachable again". Children parked behind
 // the probe schedule no redial and log another message. NaN when a record
 // is missing.
 func (h *dialLog) atRestart(restart time.Time) (step, due, dial float64) {

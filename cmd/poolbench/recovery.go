@@ -3,7 +3,7 @@ package main
 // This file is workload W4, recovery: its parameters, runW4, and one round
 // (recoveryRound) that kills the server under load, restarts it and times
 // the failures and the first success. The pools under test are built in
-// recovery_sides.go; the actorpool supervisor's dial log is read in
+// recovery_sides.go; the actorpool broker's dial log is read in
 // diallog.go.
 
 import (
@@ -45,7 +45,7 @@ type side struct {
 	// acquired and ended count actorpool leases: granted, and ended
 	// (Release or MarkBroken returned nil). nil for the peer.
 	acquired, ended *atomic.Int64
-	// dials records the actorpool supervisor's dial log; nil for the peer.
+	// dials records the actorpool broker's dial log; nil for the peer.
 	dials *dialLog
 	close func()
 }
@@ -87,7 +87,7 @@ func runW4(ctx context.Context, e *env, rep *report) error {
 			"Times are from the kill, and from the moment the restarted server answered the harness's probe. "+
 			"actorpool uses the default BackoffMin/BackoffMax (100ms/5s); while callers are failed fast its probe redials BackoffMin after each failure, so its first lease after the restart waits up to one BackoffMin; "+
 			"the peers dial on demand (go-redis with its default 3 retries). "+
-			"Backoff step at restart (actorpool): the delay of the supervisor's last \"dial failed\" Debug record before the restart, its retry_in or BackoffMin when shorter; "+
+			"Backoff step at restart (actorpool): the delay of the broker's last \"dial failed\" Debug record before the restart, its retry_in or BackoffMin when shorter; "+
 			"redial due: when the redial it scheduled was due, from the restart; dial: from the redial that succeeded to the \"backend reachable again\" record; the target is first success ≤ step + dial. "+
 			"Leases lost: acquired minus ended (Release/MarkBroken that returned nil), counted by the callers; in use after: connections still out once the load stopped (Stats().Leased(), go-redis PoolStats, DB.Stats().InUse).",
 		w4Callers, w4OpTimeout, w4Pause, w4Settle, w4Outage))
