@@ -28,7 +28,8 @@ type Config struct {
 	AcquireTimeout time.Duration
 	// LeaseTimeout revokes a lease held longer: its connection is closed
 	// and replaced, and the holder's Release returns ErrLeaseRevoked.
-	// Checked every quarter of the timeout (at most every second).
+	// Checked every quarter of the shorter of LeaseTimeout and
+	// LeakWarnAfter (at most every second).
 	// default: 0 (off)
 	LeaseTimeout time.Duration
 	// LeakWarnAfter logs, once, the acquirer's stack trace when a lease is

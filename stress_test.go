@@ -27,7 +27,7 @@ import (
 // and recover, live connections break, actors that hold leases stop, and
 // SetLimits moves the limits; then SetLimits stops and the pool must come
 // back within its maximum, and then the pool is closed while the traffic
-// goes on. The invariants of DESIGN §4 are checked while it runs and after
+// goes on. The pool's guarantees (package doc) are checked while it runs and after
 // Close:
 //
 //   - no connection is held by two leases, pinged while held, used after

@@ -8,7 +8,7 @@ package actors
 // connection actors use the ledger directly for everything else.
 //
 // Files: broker.go (the actor, dispatch), requests.go (actors' acquires
-// and owners), leases.go (lease timer), maintenance.go (idle connections,
+// and owners), leases.go (the periodic lease check), maintenance.go (idle connections,
 // limits), dialer.go (connection actors, backoff), circuit.go (fail fast,
 // probe, refill), close.go.
 

@@ -19,6 +19,7 @@
 // through the ledger, which nudges it when the pool should grow.
 //
 // The package's exported names (Spawn, BrokerConfig, ConnectionConfig,
-// RefillDials) serve package actorpool, which assembles a pool from them;
-// they name the pool's internal types and are not an API of their own.
+// NewConnectionProducer) serve package actorpool, which assembles a pool
+// from them, and RefillDials its tests; they name the pool's internal
+// types and are not an API of their own.
 package actors

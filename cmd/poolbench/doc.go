@@ -1,6 +1,6 @@
 // Command poolbench measures actorpool against the pool its users would
 // otherwise use, on real servers, in one run: the workloads W1, W2, W4 and
-// W5 of DESIGN.md §7. (W3, the pool's own overhead on a do-nothing backend,
+// W5 described below. (W3, the pool's own overhead on a do-nothing backend,
 // is BenchmarkAcquireRelease in the module root.)
 //
 //	go run ./cmd/poolbench                       # everything, about 4 minutes

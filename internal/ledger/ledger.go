@@ -25,7 +25,8 @@
 //     snapshot.
 //
 // Methods are grouped by who calls them: caller.go (Acquire), holder.go
-// (End), conn.go (the connection actor), broker.go (the broker).
+// (End), conn.go (the connection actor), broker.go and sweep.go (the
+// broker; sweep.go is its maintenance tick).
 package ledger
 
 import (

@@ -10,8 +10,8 @@ import (
 type FailureKind int
 
 const (
-	// DialFailed: the backend's Dial returned an error. Restarted after a
-	// capped exponential backoff; consecutive dial failures grow the delay.
+	// DialFailed: the backend's Dial returned an error. The broker's
+	// dialer redials it after its backoff (actors/dialer.go).
 	DialFailed FailureKind = iota + 1
 	// ConnLost: a live connection became unusable (marked broken, failed
 	// reset or ping, revoked). Restarted at once: a new dial.
