@@ -18,20 +18,18 @@ func (b *broker[C]) handleLeaseTick(ctx actor.Context) {
 	if b.closing {
 		return
 	}
-	revoked, warned := b.l.ScanLeases(time.Now(), b.cfg.LeaseTimeout, b.cfg.LeakWarnAfter)
-	for _, h := range revoked {
-		b.cfg.Logger.Warn("actorpool: lease revoked after LeaseTimeout; closing its connection",
-			"conn", h.ID, "held", h.Held.Round(time.Millisecond))
-		ctx.Send(h.Actor, &proto.Revoke{Reason: "lease timeout"})
-	}
-	for _, h := range warned {
+	revoked := b.l.ScanLeases(time.Now(), b.cfg.LeaseTimeout, b.cfg.LeakWarnAfter, func(h ledger.Held, revoked bool) {
+		if revoked {
+			b.cfg.Logger.Warn("actorpool: lease revoked after LeaseTimeout; closing its connection",
+				"conn", h.ID, "held", h.Held.Round(time.Millisecond))
+			return
+		}
 		b.cfg.Logger.Warn("actorpool: connection leak suspected: lease held past LeakWarnAfter",
 			"conn", h.ID, "held", h.Held.Round(time.Millisecond), "acquired_at", string(h.Stack))
-	}
-	b.l.Count(func(n *ledger.Counters) {
-		n.Revoked += uint64(len(revoked))
-		n.LeakWarnings += uint64(len(warned))
 	})
+	for _, h := range revoked {
+		ctx.Send(h.Actor, &proto.Revoke{Reason: "lease timeout"})
+	}
 	if len(revoked) > 0 {
 		b.afterLoss(ctx)
 	}

@@ -295,9 +295,11 @@ type Held struct {
 
 // ScanLeases revokes the leases held longer than timeout (when positive)
 // and marks, once, those held longer than warnAfter (when positive). It
-// does not count them: the broker logs each, then counts them (Count), so
-// that a count in Stats always has its log line.
-func (l *Ledger[C]) ScanLeases(now time.Time, timeout, warnAfter time.Duration) (revoked, warned []Held) {
+// calls report for each (revoked says which), under the lock, just before
+// the lease changes and is counted: whoever sees the change (Release,
+// Valid, Stats) finds its log line written. report must not call the
+// ledger. It returns the revoked leases, whose actors the broker tells.
+func (l *Ledger[C]) ScanLeases(now time.Time, timeout, warnAfter time.Duration, report func(h Held, revoked bool)) (revoked []Held) {
 	l.lock()
 	defer l.mu.Unlock()
 	for i := len(l.live) - 1; i >= 0; i-- {
@@ -308,14 +310,17 @@ func (l *Ledger[C]) ScanLeases(now time.Time, timeout, warnAfter time.Duration) 
 		h := Held{ID: s.ID, Actor: s.Actor, Held: now.Sub(s.leasedAt), Stack: s.stack}
 		switch {
 		case timeout > 0 && h.Held >= timeout:
+			report(h, true)
 			l.revoke(s, endRevoked)
+			l.n.Revoked++
 			revoked = append(revoked, h)
 		case warnAfter > 0 && h.Held >= warnAfter && !s.warned:
+			report(h, false)
 			s.warned = true
-			warned = append(warned, h)
+			l.n.LeakWarnings++
 		}
 	}
-	return revoked, warned
+	return revoked
 }
 
 // Stopped records that every connection actor has stopped and closed its
