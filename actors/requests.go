@@ -5,7 +5,6 @@ package actors
 
 import (
 	"container/heap"
-	"fmt"
 	"strings"
 	"time"
 
@@ -85,8 +84,8 @@ func (b *broker[C]) handleWaiterTick(ctx actor.Context) {
 	now := time.Now()
 	for b.waiters.Len() > 0 && !b.waiters.rs[0].Deadline.After(now) {
 		r := heap.Pop(&b.waiters).(*ledger.Request[C])
-		if b.l.Expire(r) {
-			ctx.Send(r.ReplyTo, b.cfg.Failed(fmt.Errorf("%w after %s", ledger.ErrAcquireTimeout, r.Timeout)))
+		if err := b.l.Expire(r); err != nil {
+			ctx.Send(r.ReplyTo, b.cfg.Failed(err))
 		}
 	}
 	b.armWaiterTimer()

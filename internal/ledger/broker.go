@@ -17,9 +17,8 @@ import (
 func (l *Ledger[C]) Admit(r *Request[C]) (s *Slot[C], gen uint64, queued bool, err error) {
 	l.lock()
 	defer l.mu.Unlock()
-	if l.line.n == 0 && len(l.stack) > 0 && !l.closed {
-		s = l.pop()
-		return s, l.grant(s, r.Owner, nil), false, nil
+	if s, gen, ok := l.takeIdle(r.Owner, nil); ok {
+		return s, gen, false, nil
 	}
 	if err = l.admit(nil); err != nil {
 		return nil, 0, false, err
@@ -29,16 +28,16 @@ func (l *Ledger[C]) Admit(r *Request[C]) (s *Slot[C], gen uint64, queued bool, e
 }
 
 // Expire takes an actor's request out of the line when its deadline
-// passed; false when it was answered already.
-func (l *Ledger[C]) Expire(r *Request[C]) bool {
+// passed and returns the error that answers it; nil when it was answered
+// already.
+func (l *Ledger[C]) Expire(r *Request[C]) error {
 	l.lock()
 	defer l.mu.Unlock()
 	if !r.queued {
-		return false
+		return nil
 	}
-	l.line.remove(r)
-	l.n.Timeouts++
-	return true
+	l.timeOut(r)
+	return r.err
 }
 
 // Queued returns the requests of rs still in line, in place.

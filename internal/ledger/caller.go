@@ -13,17 +13,17 @@ import (
 // Request is one acquire waiting in line. A goroutine caller's request is
 // pooled and reused with its timer; an actor's is made by the broker.
 //
-// Who touches what: the creator fills ReplyTo, Owner and Deadline before
-// the request is queued; everything else is guarded by the ledger's lock,
-// except timer, which belongs to the waiting goroutine.
+// Who touches what: the broker fills an actor's request before Admit;
+// everything else is guarded by the ledger's lock, except timer, which
+// belongs to the waiting goroutine.
 type Request[C any] struct {
 	// ReplyTo receives the answer as a message (actor callers); nil for a
 	// goroutine, which waits on done.
 	ReplyTo *actor.PID
 	// Owner is the actor whose stop reclaims the lease (actor callers).
 	Owner *actor.PID
-	// Deadline is when the broker fails an actor's request, Timeout after
-	// it arrived (actor callers).
+	// Deadline is when the request times out, Timeout after it arrived:
+	// by the broker's timer for an actor, by its own for a goroutine.
 	Deadline time.Time
 	Timeout  time.Duration
 
@@ -35,13 +35,10 @@ type Request[C any] struct {
 	err  error
 	done chan struct{} // buffered(1), goroutine callers; signalled once answered
 
-	// the goroutine's own deadline: timer runs expire. Under the lock,
-	// except timer and timeout, the waiter's.
-	timer    *time.Timer
-	timeout  time.Duration
-	deadline time.Time
-	armed    bool // timer is set to fire (at firesAt)
-	firesAt  time.Time
+	// a goroutine's own deadline: timer runs expire
+	timer   *time.Timer
+	armed   bool // timer is set to fire (at firesAt)
+	firesAt time.Time
 
 	// in line
 	prev, next *Request[C]
@@ -63,9 +60,7 @@ func (l *Ledger[C]) newRequest() *Request[C] {
 // recorded with the lease when leak warnings are on.
 func (l *Ledger[C]) Acquire(ctx context.Context, timeout time.Duration, stack []byte) (*Slot[C], uint64, error) {
 	l.lock()
-	if l.line.n == 0 && len(l.stack) > 0 && !l.closed {
-		s := l.pop()
-		gen := l.grant(s, nil, stack)
+	if s, gen, ok := l.takeIdle(nil, stack); ok {
 		l.mu.Unlock()
 		return s, gen, nil
 	}
@@ -76,13 +71,13 @@ func (l *Ledger[C]) Acquire(ctx context.Context, timeout time.Duration, stack []
 		return nil, 0, err
 	}
 	r := l.reqs.Get().(*Request[C])
-	r.stack, r.timeout = stack, timeout
-	r.deadline = time.Now().Add(timeout)
+	r.stack, r.Timeout = stack, timeout
+	r.Deadline = time.Now().Add(timeout)
 	// The request's timer may still be armed from an earlier wait, for an
 	// earlier time: it then re-arms itself for this deadline (expire).
-	arm := !r.armed || r.firesAt.After(r.deadline)
+	arm := !r.armed || r.firesAt.After(r.Deadline)
 	if arm {
-		r.armed, r.firesAt = true, r.deadline
+		r.armed, r.firesAt = true, r.Deadline
 	}
 	l.line.pushBack(r)
 	o.nudge = l.wantsBroker()
@@ -92,6 +87,16 @@ func (l *Ledger[C]) Acquire(ctx context.Context, timeout time.Duration, stack []
 		r.timer.Reset(timeout)
 	}
 	return l.wait(ctx, r)
+}
+
+// takeIdle lends the most recently used idle connection when nobody waits
+// and the pool is open. Under the lock.
+func (l *Ledger[C]) takeIdle(owner *actor.PID, stack []byte) (*Slot[C], uint64, bool) {
+	if l.line.n > 0 || len(l.stack) == 0 || l.closed {
+		return nil, 0, false
+	}
+	s := l.pop()
+	return s, l.grant(s, owner, stack), true
 }
 
 // admit decides whether a new request may join the line; its error is the
@@ -157,18 +162,24 @@ func (l *Ledger[C]) expire(r *Request[C]) {
 		l.mu.Unlock()
 		return
 	}
-	if now := time.Now(); now.Before(r.deadline) {
-		r.firesAt = r.deadline
-		r.timer.Reset(r.deadline.Sub(now))
+	if now := time.Now(); now.Before(r.Deadline) {
+		r.firesAt = r.Deadline
+		r.timer.Reset(r.Deadline.Sub(now))
 		l.mu.Unlock()
 		return
 	}
 	r.armed = false
-	l.line.remove(r)
-	l.n.Timeouts++
-	r.err = fmt.Errorf("%w after %s", ErrAcquireTimeout, r.timeout)
+	l.timeOut(r)
 	l.mu.Unlock()
 	r.done <- struct{}{}
+}
+
+// timeOut takes r, in line past its deadline, out of the line and answers
+// it with ErrAcquireTimeout. Under the lock.
+func (l *Ledger[C]) timeOut(r *Request[C]) {
+	l.line.remove(r)
+	l.n.Timeouts++
+	r.err = fmt.Errorf("%w after %s", ErrAcquireTimeout, r.Timeout)
 }
 
 // withdraw takes r out of the line after its caller's ctx ended. If it was

@@ -152,9 +152,8 @@ type outbox[C any] struct {
 	broker   *actor.PID
 	toBroker *Slot[C]      // a connection the broker must place
 	toActor  *Slot[C]      // a connection whose actor resets or closes it
-	woken    *Request[C]   // a goroutine's request answered
-	granted  *Request[C]   // an actor's request answered with a lease
-	answered []*Request[C] // more requests answered (failed all at once)
+	answered *Request[C]   // a request answered (the usual case: one)
+	more     []*Request[C] // more requests answered (failed all at once)
 	nudge    bool
 }
 
@@ -169,18 +168,11 @@ func (l *Ledger[C]) send(o *outbox[C]) {
 	if o.toActor != nil {
 		o.root.Send(o.toActor.Actor, o.toActor.ended)
 	}
-	if r := o.woken; r != nil {
-		r.done <- struct{}{}
+	if o.answered != nil {
+		l.reply(o, o.answered)
 	}
-	if r := o.granted; r != nil {
-		o.root.Send(r.ReplyTo, l.cfg.Granted(r.slot, r.gen))
-	}
-	for _, r := range o.answered {
-		if r.ReplyTo == nil {
-			r.done <- struct{}{}
-		} else {
-			o.root.Send(r.ReplyTo, l.cfg.Failed(r.err))
-		}
+	for _, r := range o.more {
+		l.reply(o, r)
 	}
 	if o.nudge {
 		o.root.Send(o.broker, l.cfg.Nudge)
@@ -216,13 +208,23 @@ func (l *Ledger[C]) put(s *Slot[C], bottom bool, o *outbox[C]) {
 // actor its answer, once the lock is released.
 func (l *Ledger[C]) answer(r *Request[C], s *Slot[C], gen uint64, err error, o *outbox[C]) {
 	r.slot, r.gen, r.err = s, gen, err
+	if o.answered == nil {
+		o.answered = r
+		return
+	}
+	o.more = append(o.more, r)
+}
+
+// reply delivers r's answer: it wakes a goroutine waiter, or sends an
+// actor *Granted or *AcquireFailed. Never under the lock.
+func (l *Ledger[C]) reply(o *outbox[C], r *Request[C]) {
 	switch {
-	case r.ReplyTo == nil && o.woken == nil:
-		o.woken = r
-	case r.ReplyTo != nil && err == nil && o.granted == nil:
-		o.granted = r
+	case r.ReplyTo == nil:
+		r.done <- struct{}{}
+	case r.err == nil:
+		o.root.Send(r.ReplyTo, l.cfg.Granted(r.slot, r.gen))
 	default:
-		o.answered = append(o.answered, r)
+		o.root.Send(r.ReplyTo, l.cfg.Failed(r.err))
 	}
 }
 

@@ -10,11 +10,10 @@ import (
 // Where a connection stands. Every change is made under the ledger's lock.
 type slotState uint8
 
+// The zero state is a slot just dialled, not yet added (Add).
 const (
-	// stNew: dialled, not yet handed to the ledger by the broker (Add).
-	stNew slotState = iota
 	// stIdle: on the stack, on the stale list, or being pinged.
-	stIdle
+	stIdle slotState = iota + 1
 	// stLeased: held by exactly one lease, generation gen.
 	stLeased
 	// stEnded: the lease ended with Release or MarkBroken; the connection
