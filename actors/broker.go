@@ -169,19 +169,30 @@ func (b *broker[C]) handleNudge(ctx actor.Context) {
 // actor could not put back itself.
 func (b *broker[C]) handleReturned(ctx actor.Context, s *ledger.Slot[C]) {
 	if retire, replace := b.l.Place(s); retire {
-		b.retired(ctx, s, replace)
+		b.retire(ctx, ones(replace), s)
 	}
 }
 
-// retired stops the actor of a connection the ledger let go, and spawns
-// the replacement the ledger counted for it, if any.
-func (b *broker[C]) retired(ctx actor.Context, s *ledger.Slot[C], replace bool) {
-	b.dialer.leaving(s.Actor)
-	ctx.Send(s.Actor, &proto.Retire{})
-	if replace {
-		b.spawn(ctx, 1)
+// retire stops the actors of connections the ledger let go, spawns the
+// replacements it already counted in Total, and lets the pool react to the
+// loss (the circuit, growth for waiters).
+func (b *broker[C]) retire(ctx actor.Context, replace int, slots ...*ledger.Slot[C]) {
+	for _, s := range slots {
+		b.dialer.leaving(s.Actor)
+		ctx.Send(s.Actor, &proto.Retire{})
 	}
-	b.afterLoss(ctx) // replaces an expired one when waiters need it
+	b.spawn(ctx, replace)
+	if len(slots) > 0 {
+		b.afterLoss(ctx)
+	}
+}
+
+// ones is 1 for true: a replacement to spawn.
+func ones(replace bool) int {
+	if replace {
+		return 1
+	}
+	return 0
 }
 
 // timerFunc returns what a broker timer runs when it fires: send msg to

@@ -153,7 +153,7 @@ func (b *broker[C]) handleReady(ctx actor.Context, s *ledger.Slot[C]) {
 		s.RetireAt = now.Add(l - rand.N(l/10+1))
 	}
 	if retire, replace := b.l.Add(s); retire {
-		b.retired(ctx, s, replace)
+		b.retire(ctx, ones(replace), s)
 	}
 	b.refill(ctx)
 	b.grow(ctx) // MinConns may have risen while the circuit was open

@@ -32,17 +32,10 @@ func (b *broker[C]) handleMaintenance(ctx actor.Context) {
 		// sitting idle: that would open the circuit on a pool that works.
 		return b.verdict(s, aboveMin && !(last && b.dialer.lastErr != nil), now)
 	})
-	for _, s := range retire {
-		b.dialer.leaving(s.Actor)
-		ctx.Send(s.Actor, &proto.Retire{})
-	}
 	for _, s := range ping {
 		ctx.Send(s.Actor, &proto.Ping{})
 	}
-	b.spawn(ctx, replace)
-	if len(retire) > 0 {
-		b.afterLoss(ctx) // replaces what expired, when waiters need it
-	}
+	b.retire(ctx, replace, retire...)
 	b.maint.Reset(b.sweepEvery)
 }
 
@@ -74,10 +67,7 @@ func (b *broker[C]) handleSetLimits(ctx actor.Context, msg *proto.SetLimits) {
 		msg.Done <- ledger.ErrPoolClosed
 		return
 	}
-	for _, s := range b.l.SetLimits(msg.Min, msg.Max) {
-		b.dialer.leaving(s.Actor)
-		ctx.Send(s.Actor, &proto.Retire{})
-	}
+	b.retire(ctx, 0, b.l.SetLimits(msg.Min, msg.Max)...)
 	b.shrinkDialing(ctx)
 	b.afterLoss(ctx)
 	msg.Done <- nil
