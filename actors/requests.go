@@ -36,16 +36,15 @@ func (b *broker[C]) handleActorAcquire(ctx actor.Context, timeout time.Duration,
 		// is never watched (set Owner to the actor instead).
 		b.watch(ctx, owner)
 	}
-	r := &ledger.Request[C]{ReplyTo: sender, Owner: owner, Timeout: timeout, Deadline: time.Now().Add(timeout)}
-	s, gen, queued, err := b.l.Admit(r)
+	s, gen, queued, err := b.l.Admit(sender, owner, timeout)
 	switch {
 	case err != nil:
 		ctx.Send(sender, b.cfg.Failed(err))
 		b.demand(ctx)
 	case s != nil:
 		ctx.Send(sender, b.cfg.Granted(s, gen))
-	case queued:
-		b.waiters.push(b.l, r)
+	default:
+		b.waiters.push(b.l, queued)
 		b.armWaiterTimer()
 		b.handleNudge(ctx)
 	}

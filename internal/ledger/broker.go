@@ -11,20 +11,22 @@ import (
 // and the walks for maintenance and lease timeouts. Only the broker's
 // Receive calls these.
 
-// Admit serves an actor's request: a lease from the stack when nobody
-// waits, else a place in line (queued), else the error that answers it.
-// The broker sends the answer.
-func (l *Ledger[C]) Admit(r *Request[C]) (s *Slot[C], gen uint64, queued bool, err error) {
+// Admit serves an actor's acquire: a lease from the stack when nobody
+// waits, else a request in line (queued, due timeout from now), else the
+// error that answers it. The broker sends the answer; nothing is
+// allocated and no clock is read unless the actor has to wait.
+func (l *Ledger[C]) Admit(replyTo, owner *actor.PID, timeout time.Duration) (s *Slot[C], gen uint64, queued *Request[C], err error) {
 	l.lock()
 	defer l.mu.Unlock()
-	if s, gen, ok := l.takeIdle(r.Owner, nil); ok {
-		return s, gen, false, nil
+	if s, gen, ok := l.takeIdle(owner, nil); ok {
+		return s, gen, nil, nil
 	}
 	if err = l.admit(nil); err != nil {
-		return nil, 0, false, err
+		return nil, 0, nil, err
 	}
-	l.line.pushBack(r)
-	return nil, 0, true, nil
+	queued = &Request[C]{ReplyTo: replyTo, Owner: owner, Timeout: timeout, Deadline: time.Now().Add(timeout)}
+	l.line.pushBack(queued)
+	return nil, 0, queued, nil
 }
 
 // Expire takes an actor's request out of the line when its deadline

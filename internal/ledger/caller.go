@@ -13,9 +13,10 @@ import (
 // Request is one acquire waiting in line. A goroutine caller's request is
 // pooled and reused with its timer; an actor's is made by the broker.
 //
-// Who touches what: the broker fills an actor's request before Admit;
-// everything else is guarded by the ledger's lock, except timer, which
-// belongs to the waiting goroutine.
+// Who touches what: ReplyTo, Owner, Timeout and Deadline are set when the
+// request joins the line and read-only after; everything else is guarded
+// by the ledger's lock, except timer, which belongs to the waiting
+// goroutine.
 type Request[C any] struct {
 	// ReplyTo receives the answer as a message (actor callers); nil for a
 	// goroutine, which waits on done.
