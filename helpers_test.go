@@ -67,3 +67,17 @@ func recv[T any](t *testing.T, ch <-chan T) T {
 	t.Helper()
 	return pooltest.Recv(t, ch, eventually)
 }
+
+// acquireLater acquires on another goroutine and releases at once; the
+// channel gets Acquire's error, or Release's.
+func (f *fixture) acquireLater(ctx context.Context) <-chan error {
+	got := make(chan error, 1)
+	go func() {
+		l, err := f.p.Acquire(ctx)
+		if err == nil {
+			err = l.Release()
+		}
+		got <- err
+	}()
+	return got
+}

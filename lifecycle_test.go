@@ -575,14 +575,7 @@ func TestRetiringTheLastLiveConnectionAfterAFailedDialFailsTheLineFast(t *testin
 	held := f.acquire(t)
 	f.b.FailDials(errors.New("connection refused"))
 
-	waiter := make(chan error, 1)
-	go func() {
-		l, err := f.p.Acquire(context.Background())
-		if err == nil {
-			_ = l.Release()
-		}
-		waiter <- err
-	}()
+	waiter := f.acquireLater(context.Background())
 	// The waiter asks for a second connection, whose dial fails while the
 	// held one is alive: no circuit yet.
 	require.Eventually(t, func() bool { return f.p.Stats().DialErrors() >= 1 }, eventually, time.Millisecond)

@@ -169,14 +169,7 @@ func TestACancelledWaiterIsNeverGrantedAndItsGrantIsNotLost(t *testing.T) {
 	for range 200 {
 		held := f.acquire(t)
 		ctx, cancel := context.WithCancel(context.Background())
-		got := make(chan error, 1)
-		go func() {
-			l, err := f.p.Acquire(ctx)
-			if err == nil {
-				err = l.Release()
-			}
-			got <- err
-		}()
+		got := f.acquireLater(ctx)
 		// Cancel and release at the same moment: either the waiter gets
 		// the connection (and gives it back) or it is cancelled; in both
 		// cases the one connection must come back.
@@ -199,14 +192,7 @@ func TestACancelledWaiterIsNeverGrantedAndItsGrantIsNotLost(t *testing.T) {
 func TestMaxWaitersRejectsAtOnceBeyondTheCap(t *testing.T) {
 	f := newFixture(t, actorpool.Config{MaxConns: 1, MaxWaiters: 1})
 	held := f.acquire(t)
-	waiting := make(chan error, 1)
-	go func() {
-		l, err := f.p.Acquire(context.Background())
-		if err == nil {
-			err = l.Release()
-		}
-		waiting <- err
-	}()
+	waiting := f.acquireLater(context.Background())
 	require.Eventually(t, func() bool { return f.p.Stats().Waiting() == 1 }, eventually, time.Millisecond)
 	_, err := f.p.Acquire(context.Background())
 	require.ErrorIs(t, err, actorpool.ErrTooManyWaiters)
