@@ -115,23 +115,21 @@ func (l *Ledger[C]) Unreserve() {
 	l.mu.Unlock()
 }
 
-// Add takes a newly dialled connection into the ledger, then places it
-// (see Place).
+// Add takes a newly dialled connection into the ledger and places it, in
+// one step (see place).
 func (l *Ledger[C]) Add(s *Slot[C]) (retire, replace bool) {
 	l.lock()
 	l.addLive(s)
 	s.state = stIdle
-	l.handing++
+	o := l.outbox()
+	retire, replace = l.place(s, &o)
 	l.mu.Unlock()
-	return l.Place(s)
+	l.send(&o)
+	return retire, replace
 }
 
-// Place puts an idle connection that came to the broker (Add, or a
-// holder's or actor's put that needed the broker) to use: to the oldest
-// waiter, or on the stack. While closing it goes on the stack, where Close
-// finds it. It reports retire, having taken the connection out of the
-// ledger, when it must go instead: past its lifetime, or above MaxConns;
-// replace says a replacement is counted in Total already (see retire).
+// Place puts an idle connection that a holder or a connection actor sent
+// to the broker (see put) to use, as place does.
 func (l *Ledger[C]) Place(s *Slot[C]) (retire, replace bool) {
 	l.lock()
 	if s.state != stIdle {
@@ -140,22 +138,32 @@ func (l *Ledger[C]) Place(s *Slot[C]) (retire, replace bool) {
 	}
 	l.handing--
 	o := l.outbox()
+	retire, replace = l.place(s, &o)
+	l.mu.Unlock()
+	l.send(&o)
+	return retire, replace
+}
+
+// place puts an idle connection the broker holds to use: to the oldest
+// waiter, or on the stack. While closing it goes on the stack, where Close
+// finds it. It reports retire, having taken the connection out of the
+// ledger, when it must go instead: past its lifetime, or above MaxConns;
+// replace says a replacement is counted in Total already (see retire).
+// Under the lock.
+func (l *Ledger[C]) place(s *Slot[C], o *outbox[C]) (retire, replace bool) {
 	switch {
 	case l.closed:
 		l.stack = append(l.stack, s)
 	case s.expired:
 		l.n.RetiredLifetime++
-		replace = l.retire(s)
-		retire = true
+		return true, l.retire(s)
 	case l.total > l.max:
 		l.retire(s)
-		retire = true
+		return true, false
 	default:
-		l.put(s, false, &o)
+		l.put(s, false, o)
 	}
-	l.mu.Unlock()
-	l.send(&o)
-	return retire, replace
+	return false, false
 }
 
 // retire takes an idle connection, off the stack, out of the ledger: its
