@@ -84,6 +84,16 @@ type Config struct {
 	// and HikariCP (500ms) also pay.
 	// default: 5s
 	ValidateAfterIdle time.Duration
+	// MaxBatch bounds the commands a connection actor writes as one batch
+	// in command mode (Pool.Do); work beyond it waits for the next round
+	// trip, and command mode takes another connection.
+	// default: 256
+	MaxBatch int
+	// MaxBatchBytes bounds the bytes of a command-mode batch past its first
+	// command, so that one large value does not hold up small ones behind
+	// a long write.
+	// default: 1 MiB
+	MaxBatchBytes int
 	// Logger receives the pool's own log lines (leak warnings, revoked
 	// leases, failed resets).
 	// default: a logger that discards everything
@@ -96,6 +106,8 @@ const (
 	defaultDialTimeout    = 5 * time.Second
 	defaultBackoffMin     = 100 * time.Millisecond
 	defaultBackoffMax     = 5 * time.Second
+	defaultMaxBatch       = 256
+	defaultMaxBatchBytes  = 1 << 20
 
 	defaultIdleTimeout       = 10 * time.Minute
 	defaultMaxLifetime       = 30 * time.Minute
@@ -108,7 +120,10 @@ func (c Config) withDefaults() (Config, error) {
 	for _, f := range []struct {
 		name string
 		v    int
-	}{{"MinConns", c.MinConns}, {"MaxConns", c.MaxConns}, {"MaxWaiters", c.MaxWaiters}} {
+	}{
+		{"MinConns", c.MinConns}, {"MaxConns", c.MaxConns}, {"MaxWaiters", c.MaxWaiters},
+		{"MaxBatch", c.MaxBatch}, {"MaxBatchBytes", c.MaxBatchBytes},
+	} {
 		if f.v < 0 {
 			return c, fmt.Errorf("%w: %s is %d, must not be negative", ErrInvalidConfig, f.name, f.v)
 		}
@@ -162,6 +177,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.BackoffMin > c.BackoffMax {
 		return c, fmt.Errorf("%w: BackoffMin (%s) is above BackoffMax (%s)", ErrInvalidConfig, c.BackoffMin, c.BackoffMax)
+	}
+	if c.MaxBatch == 0 {
+		c.MaxBatch = defaultMaxBatch
+	}
+	if c.MaxBatchBytes == 0 {
+		c.MaxBatchBytes = defaultMaxBatchBytes
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -14,6 +14,7 @@ import (
 	"github.com/actorpool/actorpool/actors"
 	"github.com/actorpool/actorpool/backends"
 	"github.com/actorpool/actorpool/internal/backoff"
+	"github.com/actorpool/actorpool/internal/cmdq"
 	"github.com/actorpool/actorpool/internal/ledger"
 	"github.com/actorpool/actorpool/internal/proto"
 	"github.com/actorpool/actorpool/supervisor"
@@ -32,6 +33,10 @@ type Pool[C any] struct {
 	stopped     chan struct{} // closed when Close is done
 	cancel      context.CancelFunc
 	deadLetters *eventstream.Subscription // gives back grants nobody received
+
+	// Command mode (commands.go); nil when the backend has none.
+	cmds       *cmdq.Set
+	dispatcher *actor.PID
 }
 
 // New starts a pool on sys: a broker, its supervisor, and MinConns
@@ -57,6 +62,7 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Pool[C]{root: sys.Root, backend: backend, cfg: cfg, stopped: make(chan struct{}), cancel: cancel}
 	ids := new(atomic.Uint64)
+	commands := p.commandMode(backend)
 	bc := &actors.BrokerConfig[C]{
 		MinConns: cfg.MinConns, MaxConns: cfg.MaxConns,
 		AcquireTimeout: cfg.AcquireTimeout, LeaseTimeout: cfg.LeaseTimeout,
@@ -77,6 +83,7 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 			conn := &actors.ConnectionConfig[C]{
 				Backend: backend, Broker: broker, Ledger: l, Ctx: ctx,
 				OpTimeout: cfg.DialTimeout, Logger: cfg.Logger, IDs: ids,
+				Commands: commands,
 			}
 			return actor.PropsFromProducer(supervisor.New(supervisor.Config{
 				Broker:     broker,
@@ -89,6 +96,7 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 		bc.NeedsReset = t.NeedsReset
 	}
 	p.broker, p.ledger = actors.Spawn(sys.Root, bc)
+	p.startCommands()
 	p.deadLetters = sys.EventStream.Subscribe(p.returnUndelivered)
 	return p, nil
 }
@@ -174,7 +182,7 @@ func (p *Pool[C]) With(ctx context.Context, fn func(conn C) error) (err error) {
 // Stats returns a snapshot read from the pool's ledger under its lock: no
 // message, cheap enough for every metrics scrape. It answers after Close
 // too.
-func (p *Pool[C]) Stats() Stats { return Stats{p.ledger.Stats()} }
+func (p *Pool[C]) Stats() Stats { return Stats{p.ledger.Stats(), p.commandStats()} }
 
 // SetLimits changes MinConns and MaxConns; the broker has applied them when
 // it returns. A higher minimum is dialled at once. A lower maximum retires
@@ -222,6 +230,7 @@ func (p *Pool[C]) Close(ctx context.Context) error {
 		return ErrPoolClosed
 	}
 	defer close(p.stopped)
+	p.closeCommands()
 	done := make(chan struct{})
 	p.root.Send(p.broker, &proto.Close{Done: done})
 	var err error
@@ -236,6 +245,7 @@ func (p *Pool[C]) Close(ctx context.Context) error {
 	shut := &proto.Shutdown{Done: make(chan struct{})}
 	p.root.Send(p.broker, shut)
 	<-shut.Done
+	p.stopCommands()
 	p.root.ActorSystem().EventStream.Unsubscribe(p.deadLetters)
 	return err
 }

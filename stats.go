@@ -6,6 +6,7 @@ import "github.com/actorpool/actorpool/internal/ledger"
 // Total() == Idle() + Leased() + Dialing() always holds.
 type Stats struct {
 	s ledger.Snapshot
+	c commandStats
 }
 
 // Total is the number of connection actors: idle, leased or dialling.
@@ -93,3 +94,18 @@ func (s Stats) FailedValidations() uint64 { return s.s.FailedValidations }
 // connection while dials were failing, so that Acquire started to fail fast
 // with ErrBackendUnavailable.
 func (s Stats) CircuitOpens() uint64 { return s.s.CircuitOpens }
+
+// CommandConns is the number of connections serving command mode (Do);
+// they are counted in Leased too.
+func (s Stats) CommandConns() int { return s.c.conns }
+
+// CommandsInFlight is the number of commands handed to Do and not yet
+// answered.
+func (s Stats) CommandsInFlight() int { return s.c.inFlight }
+
+// Commands is the number of commands written in command mode since start.
+func (s Stats) Commands() uint64 { return s.c.commands }
+
+// Batches is the number of batches written in command mode since start;
+// Commands/Batches is the mean batch size.
+func (s Stats) Batches() uint64 { return s.c.batches }

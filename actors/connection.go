@@ -15,6 +15,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorpool/actorpool/backends"
+	"github.com/actorpool/actorpool/internal/cmdq"
 	"github.com/actorpool/actorpool/internal/ledger"
 	"github.com/actorpool/actorpool/internal/proto"
 )
@@ -32,6 +33,8 @@ type ConnectionConfig[C any] struct {
 	Logger    *slog.Logger
 	// IDs numbers connections across the pool, for logs and leases.
 	IDs *atomic.Uint64
+	// Commands is command mode; nil when the backend has none.
+	Commands *CommandMode[C]
 }
 
 // errRevoked is the failure a connection actor crashes with when the broker
@@ -48,6 +51,10 @@ type connection[C any] struct {
 	cfg  *ConnectionConfig[C]
 	slot *ledger.Slot[C]
 	open bool
+
+	// Buffers reused by every command batch.
+	batch, claimed []*cmdq.Op
+	work           []any
 }
 
 // NewConnectionProducer returns the producer for connection actors.
@@ -59,7 +66,10 @@ func (a *connection[C]) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		a.dial(ctx)
+	case *proto.Drain:
+		a.handleDrain(ctx)
 	case *actor.Restarting, *actor.Stopping:
+		a.bounce()
 		a.close()
 	case *proto.LeaseEnded:
 		a.handleLeaseEnded()
@@ -85,6 +95,11 @@ func (a *connection[C]) dial(ctx actor.Context) {
 	}
 	a.slot = ledger.NewSlot(a.cfg.Ledger, ctx.Self(), a.cfg.IDs.Add(1), conn, &proto.LeaseEnded{},
 		func(s *ledger.Slot[C]) any { return &proto.Returned[C]{Slot: s} })
+	if q := a.newQueue(ctx); q != nil {
+		s := a.slot
+		q.Expires = func() bool { return !s.RetireAt.IsZero() && !time.Now().Before(s.RetireAt) }
+		s.Queue = q
+	}
 	a.open = true
 	ctx.Send(a.cfg.Broker, &proto.Ready[C]{Slot: a.slot})
 }

@@ -76,3 +76,22 @@ type Validator interface {
 type ResetTracker[C any] interface {
 	NeedsReset(conn C) bool
 }
+
+// Pipeliner is implemented by backends that run command mode (Pool.Do):
+// callers hand the pool work instead of leasing a connection, and the
+// connection actor that owns a connection writes all the work queued for
+// it while its last round trip was in flight as one batch.
+//
+// Pipeline is called by that connection actor, one call at a time, on a
+// connection that serves command mode (leased by the pool itself, never by
+// a holder). work holds the values callers passed to Pool.Do, oldest
+// first, each from a caller still waiting for it. Pipeline writes them all
+// in one round trip (a pipeline) and reads every reply into its work
+// value: a reply that is an error of its own (a missing key, a wrong type)
+// stays there, for its caller to see. It returns an error only when conn
+// can no longer be used (a network error, a protocol error): every caller
+// of the batch then gets that error, since its work may or may not have
+// run, and the connection is closed and replaced.
+type Pipeliner[C any] interface {
+	Pipeline(ctx context.Context, conn C, work []any) error
+}

@@ -54,6 +54,10 @@ type Conn struct {
 	inflight atomic.Int32
 	pinned   atomic.Bool
 
+	// batch is the buffer Pipeline gathers a command-mode batch in; only
+	// the connection actor touches it.
+	batch []redis.Cmder
+
 	// db and name are the configured database and client name that Reset
 	// restores. Immutable.
 	db   int

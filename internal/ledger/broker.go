@@ -313,7 +313,7 @@ func (l *Ledger[C]) ScanLeases(now time.Time, timeout, warnAfter time.Duration, 
 	defer l.mu.Unlock()
 	for i := len(l.live) - 1; i >= 0; i-- {
 		s := l.live[i]
-		if s.state != stLeased {
+		if s.state != stLeased || s.commands {
 			continue
 		}
 		h := Held{ID: s.ID, Actor: s.Actor, Held: now.Sub(s.leasedAt), Stack: s.stack}
@@ -330,6 +330,20 @@ func (l *Ledger[C]) ScanLeases(now time.Time, timeout, warnAfter time.Duration, 
 		}
 	}
 	return revoked
+}
+
+// ServeCommands marks lease gen on s as command mode's: the pool's lease
+// checks (LeaseTimeout, LeakWarnAfter) leave it alone, since command mode
+// gives the connection back by itself. It reports whether the lease is
+// still held.
+func (l *Ledger[C]) ServeCommands(s *Slot[C], gen uint64) bool {
+	l.lock()
+	defer l.mu.Unlock()
+	if s.gen != gen || s.state != stLeased {
+		return false
+	}
+	s.commands = true
+	return true
 }
 
 // Stopped records that every connection actor has stopped and closed its

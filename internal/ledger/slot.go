@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorpool/actorpool/internal/cmdq"
 )
 
 // Where a connection stands. Every change is made under the ledger's lock.
@@ -46,6 +48,10 @@ type Slot[C any] struct {
 	Conn  C
 	Actor *actor.PID // the connection actor that owns Conn
 	ID    uint64     // numbers connections across the pool, for logs
+	// Queue is the connection's command-mode queue; nil when the backend
+	// has no command mode. Set by the connection actor before the slot is
+	// added.
+	Queue *cmdq.Queue
 
 	ledger *Ledger[C]
 	// ended goes to Actor when a lease ends and the connection needs a
@@ -64,6 +70,7 @@ type Slot[C any] struct {
 	expired  bool       // past MaxLifetime: the broker retires it when idle
 	liveAt   int        // index in Ledger.live; -1 when not live
 	cause    error      // why the last lease was marked broken
+	commands bool       // the lease serves command mode: no lease timeout, no leak warning
 
 	// broker
 	IdleSince time.Time // idle since (dial, or the first sweep that saw it back)
@@ -90,7 +97,7 @@ func (s *Slot[C]) String() string { return fmt.Sprintf("conn#%d", s.ID) }
 // grant starts lease gen+1 for owner (nil: a goroutine). Under the lock.
 func (l *Ledger[C]) grant(s *Slot[C], owner *actor.PID, stack []byte) uint64 {
 	s.gen++
-	s.state, s.end, s.owner, s.warned, s.cause = stLeased, endNone, owner, false, nil
+	s.state, s.end, s.owner, s.warned, s.cause, s.commands = stLeased, endNone, owner, false, nil, false
 	if l.cfg.WatchLeases {
 		s.leasedAt, s.stack = time.Now(), stack
 	}

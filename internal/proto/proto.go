@@ -108,3 +108,23 @@ type Revoke struct{ Reason string }
 // Retire says: close the connection and stop. Sender: broker, for an idle
 // connection it took out of the ledger.
 type Retire struct{}
+
+// Drain asks a connection actor to write the next batch of its command
+// queue. Sender: a caller whose push found no drain on its way, or the
+// actor itself when it left work behind. Every value is the same.
+type Drain struct{}
+
+// To the command dispatcher.
+
+// Grow asks for another connection in command mode: no queue takes work,
+// or a batch left work behind. Sender: a caller or a connection actor,
+// through cmdq.Set (one in flight).
+type Grow struct{}
+
+// CommandTick is the dispatcher's periodic look at its queues. Sender: its
+// own timer.
+type CommandTick struct{}
+
+// CloseCommands stops command mode: queues take no more work and give
+// their connections back once written. Reply: Done is closed.
+type CloseCommands struct{ Done chan struct{} }

@@ -298,6 +298,8 @@ func (s *Server) start() error {
 		`save ""`,
 		"appendonly no",
 		"loglevel notice",
+		// DEBUG SLEEP stands in for a slow command in tests.
+		"enable-debug-command local",
 	)
 	if s.password != "" {
 		lines = append(lines, "requirepass "+s.password)

@@ -1,0 +1,130 @@
+package actors
+
+// The connection actor's side of command mode: it writes the work queued
+// for its connection as one batch, answers each caller, and gives the
+// connection back when the dispatcher closes the queue.
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorpool/actorpool/internal/cmdq"
+	"github.com/actorpool/actorpool/internal/proto"
+)
+
+// CommandMode is shared, read-only, by the connection actors of a pool
+// whose backend runs batches (backends.Pipeliner).
+type CommandMode[C any] struct {
+	// Pipeline writes work as one batch on conn and reads every reply into
+	// it; an error means conn is no longer usable.
+	Pipeline func(ctx context.Context, conn C, work []any) error
+	Set      *cmdq.Set
+	// A batch holds at most MaxBatch ops and, past its first op,
+	// MaxBatchBytes bytes.
+	MaxBatch, MaxBatchBytes int
+}
+
+// drain is sent by everything that wants a batch written.
+var drain = &proto.Drain{}
+
+// newQueue gives a new connection its command queue, whose pokes reach
+// this actor.
+func (a *connection[C]) newQueue(ctx actor.Context) *cmdq.Queue {
+	if a.cfg.Commands == nil {
+		return nil
+	}
+	root, self := ctx.ActorSystem().Root, ctx.Self()
+	return cmdq.NewQueue(func() { root.Send(self, drain) })
+}
+
+// handleDrain writes the next batch. When work is left behind it drains
+// again after the messages already waiting (a Revoke is never held up for
+// long) and asks for another connection; when the dispatcher closed the
+// queue and it is empty, it gives the connection back.
+func (a *connection[C]) handleDrain(ctx actor.Context) {
+	if a.slot == nil || a.slot.Queue == nil {
+		return
+	}
+	cm, q := a.cfg.Commands, a.slot.Queue
+	batch, more := q.Take(a.batch[:0], cm.MaxBatch, cm.MaxBatchBytes)
+	a.batch = batch[:0]
+	if len(batch) > 0 {
+		err := a.write(batch)
+		clear(batch)
+		if err != nil {
+			a.broken(q, err)
+			return
+		}
+	}
+	if more {
+		ctx.Send(ctx.Self(), drain)
+		cm.Set.Grow()
+		return
+	}
+	if q.Ending() {
+		_ = a.cfg.Ledger.End(a.slot, q.Gen(), false, nil)
+	}
+}
+
+// write writes the ops of batch that are still wanted and finishes each
+// one: with the backend's error when the connection broke (the ops were in
+// flight on it), with its ctx's error when that ended before the write.
+func (a *connection[C]) write(batch []*cmdq.Op) error {
+	cm := a.cfg.Commands
+	claimed, work := a.claimed[:0], a.work[:0]
+	for _, o := range batch {
+		switch {
+		case !o.Claim():
+			cmdq.Put(o) // its caller gave up before the write
+		case o.Ctx.Err() != nil:
+			o.Finish(o.Ctx.Err())
+		default:
+			claimed, work = append(claimed, o), append(work, o.Work)
+		}
+	}
+	var err error
+	if len(work) > 0 {
+		err = guard(func() error { return cm.Pipeline(a.cfg.Ctx, a.slot.Conn, work) })
+		cm.Set.Batches.Add(1)
+		cm.Set.Commands.Add(uint64(len(work)))
+	}
+	for _, o := range claimed {
+		o.Finish(err)
+	}
+	a.slot.Queue.Done(len(batch))
+	clear(claimed)
+	clear(work)
+	a.claimed, a.work = claimed[:0], work[:0]
+	return err
+}
+
+// broken handles a batch that broke the connection: work still queued
+// goes to another connection, and the lease ends broken, so that the
+// connection is closed and replaced (LeaseEnded follows).
+func (a *connection[C]) broken(q *cmdq.Queue, err error) {
+	gen := q.Gen()
+	a.bounce()
+	a.logReplaced("actorpool: command batch failed; replacing connection", err)
+	_ = a.cfg.Ledger.End(a.slot, gen, true, fmt.Errorf("command batch: %w", err))
+}
+
+// bounce stops the queue and sends its waiting work back to the callers,
+// who push it to another connection. Called when the connection breaks or
+// the actor stops or restarts, so that no op is left in a queue nobody
+// drains.
+func (a *connection[C]) bounce() {
+	if a.slot == nil || a.slot.Queue == nil {
+		return
+	}
+	ops, _ := a.slot.Queue.Fail()
+	for _, o := range ops {
+		if o.Claim() {
+			o.Finish(cmdq.ErrNotWritten)
+		} else {
+			cmdq.Put(o)
+		}
+	}
+	a.slot.Queue.Done(len(ops))
+}

@@ -1,0 +1,187 @@
+package redisbackend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/actorpool/actorpool"
+)
+
+// ErrNeedsLease is returned by Commands for a command that must not share a
+// connection with other callers' commands and that Commands does not run
+// on a lease by itself: one that changes the session (SELECT, AUTH, HELLO,
+// CLIENT SETNAME, CLIENT TRACKING, RESET, ...), starts pub/sub or MONITOR,
+// or a bare MULTI, EXEC, WATCH. Lease a connection (Pool.With) for it.
+var ErrNeedsLease = errors.New("redisbackend: this command needs a leased connection (Pool.With), not command mode")
+
+// Commands runs Redis commands in command mode on a pool's connections: a
+// *redis.Client whose commands go to the pool's connection actors, which
+// pipeline everything that reached them while their last round trip was
+// in flight. Callers never hold a connection. Use it as any go-redis
+// client: Get, Set, HGet, Eval, Pipelined, Do.
+//
+// What runs where:
+//   - ordinary commands, and Pipelined / Pipeline (kept together and in
+//     order, in one batch), share the pool's connections;
+//   - blocking commands (BLPOP, BRPOP, BLMOVE, BLMPOP, BZPOPMIN, BZPOPMAX,
+//     BZMPOP, BRPOPLPUSH, XREAD and XREADGROUP with BLOCK, WAIT, WAITAOF),
+//     TxPipelined / TxPipeline and Watch run on a connection leased for
+//     the call, and given back after;
+//   - commands that change the session or the connection's mode fail with
+//     ErrNeedsLease, as do Subscribe, PSubscribe, SSubscribe and Conn (their
+//     connection is never dialled).
+//
+// A command's own error reply (redis.Nil, WRONGTYPE) is its error, as with
+// any client. A connection that breaks fails the commands in flight on it
+// with the network error (they may have run; none is retried), and the
+// commands queued behind them go to another connection.
+type Commands struct {
+	*redis.Client
+	pool *actorpool.Pool[*Conn]
+}
+
+// NewCommands returns the command-mode client of pool, whose backend must
+// be this package's. It opens nothing: the pool's connections do the work.
+// Closing the pool ends it (calls then fail with actorpool.ErrPoolClosed);
+// its Close is a no-op.
+func NewCommands(pool *actorpool.Pool[*Conn]) *Commands {
+	c := &Commands{pool: pool}
+	c.Client = redis.NewClient((Options{Addr: "actorpool"}).redisOptions(refuseDial))
+	c.Client.AddHook(front{c})
+	return c
+}
+
+// Close does nothing: the pool owns the connections.
+func (c *Commands) Close() error { return nil }
+
+// Watch runs fn in a WATCH transaction on a connection leased for the
+// call, as redis.Client.Watch does on one of its own.
+func (c *Commands) Watch(ctx context.Context, fn func(*redis.Tx) error, keys ...string) error {
+	return c.pool.With(ctx, func(conn *Conn) error { return conn.Watch(ctx, fn, keys...) })
+}
+
+func refuseDial(context.Context, string, string) (net.Conn, error) {
+	return nil, ErrNeedsLease
+}
+
+// front is the hook that sends Commands' commands to the pool instead of
+// the network. It never calls next.
+type front struct{ c *Commands }
+
+func (f front) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (f front) ProcessHook(redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		return f.c.run(ctx, oneWork(cmd))
+	}
+}
+
+func (f front) ProcessPipelineHook(redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if n := len(cmds); n >= 2 && cmds[0].Name() == "multi" && cmds[n-1].Name() == "exec" {
+			return f.c.onLease(ctx, cmds[1:n-1], true)
+		}
+		return f.c.run(ctx, manyWork(cmds))
+	}
+}
+
+// run sends w's commands to the shared pipeline, or to a lease when one of
+// them must not share a connection. It recycles w.
+func (c *Commands) run(ctx context.Context, w *work) error {
+	cmds := w.cmds
+	defer putWork(w)
+	for _, cmd := range cmds {
+		switch placeOf(cmd) {
+		case onLease:
+			return c.onLease(ctx, cmds, false)
+		case refused:
+			err := fmt.Errorf("%w: %s", ErrNeedsLease, strings.ToUpper(cmd.Name()))
+			setErr(cmds, err)
+			return err
+		}
+	}
+	if err := c.pool.Do(ctx, w, size(cmds)); err != nil {
+		setErr(cmds, err)
+		return err
+	}
+	return firstErr(cmds)
+}
+
+// onLease runs cmds on a connection leased for the call: as one command,
+// a pipeline, or (tx) a MULTI/EXEC transaction.
+func (c *Commands) onLease(ctx context.Context, cmds []redis.Cmder, tx bool) error {
+	err := c.pool.With(ctx, func(conn *Conn) error {
+		if len(cmds) == 1 && !tx {
+			return conn.Process(ctx, cmds[0])
+		}
+		pipe := conn.Pipeline()
+		if tx {
+			pipe = conn.TxPipeline()
+		}
+		_ = pipe.BatchProcess(ctx, cmds...)
+		_, err := pipe.Exec(ctx)
+		return err
+	})
+	if err != nil && firstErr(cmds) == nil {
+		setErr(cmds, err) // the lease failed: nothing ran
+	}
+	return err
+}
+
+func setErr(cmds []redis.Cmder, err error) {
+	for _, cmd := range cmds {
+		cmd.SetErr(err)
+	}
+}
+
+func firstErr(cmds []redis.Cmder) error {
+	for _, cmd := range cmds {
+		if err := cmd.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Where a command may run.
+type place uint8
+
+const (
+	shared  place = iota // the pipeline shared by callers
+	onLease              // a connection leased for the call
+	refused              // nowhere in command mode: ErrNeedsLease
+)
+
+// placeOf decides where cmd runs.
+func placeOf(cmd redis.Cmder) place {
+	switch name := cmd.Name(); name {
+	case "get", "set", "mget", "mset", "incr", "del", "hget", "hset", "expire", "exists": // common, first
+		return shared
+	case "blpop", "brpop", "brpoplpush", "blmove", "blmpop", "bzpopmin", "bzpopmax", "bzmpop",
+		"wait", "waitaof":
+		return onLease
+	case "xread", "xreadgroup":
+		for _, a := range cmd.Args()[1:] {
+			if s, ok := a.(string); ok && strings.EqualFold(s, "block") {
+				return onLease
+			}
+		}
+		return shared
+	case "select", "auth", "hello", "reset", "quit", "readonly", "readwrite",
+		"multi", "exec", "discard", "watch", "unwatch",
+		"subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe",
+		"monitor", "sync", "psync":
+		return refused
+	case "client":
+		switch sub := strings.ToLower(arg(cmd, 1)); sub {
+		case "setname", "tracking", "reply", "caching", "no-evict", "no-touch", "setinfo":
+			return refused
+		}
+	}
+	return shared
+}

@@ -1,0 +1,78 @@
+package redisbackend
+
+import (
+	"context"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// work is what a Commands call hands the pool: the caller's commands, which
+// stay together and in order in one batch. Pipeline fills their replies.
+type work struct {
+	cmds []redis.Cmder
+	one  [1]redis.Cmder
+}
+
+var works = sync.Pool{New: func() any { return new(work) }}
+
+func oneWork(cmd redis.Cmder) *work {
+	w := works.Get().(*work)
+	w.one[0] = cmd
+	w.cmds = w.one[:]
+	return w
+}
+
+func manyWork(cmds []redis.Cmder) *work {
+	w := works.Get().(*work)
+	w.cmds = cmds
+	return w
+}
+
+func putWork(w *work) {
+	w.one[0], w.cmds = nil, nil
+	works.Put(w)
+}
+
+// Pipeline writes the commands of every work value as one go-redis
+// pipeline on conn and reads each reply into its command. A reply that is
+// an error (redis.Nil, WRONGTYPE) stays on its command; Pipeline returns
+// an error only when the connection is lost (go-redis closed it, or the
+// error is fatal), after go-redis has set that error on every command.
+// It implements backends.Pipeliner for command mode (Commands).
+func (b *Backend) Pipeline(ctx context.Context, conn *Conn, batch []any) error {
+	cmds := conn.batch[:0]
+	for _, w := range batch {
+		cmds = append(cmds, w.(*work).cmds...)
+	}
+	pipe := conn.Pipeline()
+	_ = pipe.BatchProcess(ctx, cmds...)
+	_, err := pipe.Exec(ctx)
+	clear(cmds)
+	conn.batch = cmds[:0]
+	if lost := conn.alive(); lost != nil {
+		return lost
+	}
+	if b.IsFatal(err) {
+		return err
+	}
+	return nil
+}
+
+// size is roughly the bytes cmds write: their string and byte arguments.
+func size(cmds []redis.Cmder) int {
+	n := 0
+	for _, cmd := range cmds {
+		for _, a := range cmd.Args() {
+			switch v := a.(type) {
+			case string:
+				n += len(v)
+			case []byte:
+				n += len(v)
+			default:
+				n += 8
+			}
+		}
+	}
+	return n
+}

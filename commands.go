@@ -1,0 +1,186 @@
+package actorpool
+
+// Command mode: callers hand the pool work instead of leasing a
+// connection. Do pushes the work to the queue of the connection with the
+// fewest commands outstanding; that connection's actor writes everything
+// queued while its last round trip was in flight as one batch. The command
+// dispatcher (actors/commands.go) decides how many connections serve.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/actorpool/actorpool/actors"
+	"github.com/actorpool/actorpool/backends"
+	"github.com/actorpool/actorpool/internal/cmdq"
+	"github.com/actorpool/actorpool/internal/ledger"
+	"github.com/actorpool/actorpool/internal/proto"
+)
+
+// ErrNoCommandMode is returned by Do on a pool whose backend does not
+// implement backends.Pipeliner.
+var ErrNoCommandMode = errors.New("actorpool: the backend has no command mode (backends.Pipeliner)")
+
+// Command mode's pace: the dispatcher looks at its queues every
+// commandTick; a connection that took no work for commandIdleTicks ticks
+// goes back to the pool, and growing waits at most growWait for a
+// connection while others serve.
+const (
+	commandTick      = 100 * time.Millisecond
+	commandIdleTicks = 10
+	growWait         = 100 * time.Millisecond
+)
+
+// Do runs work in command mode and returns when it is done: the connection
+// actor that owns one of the pool's connections wrote it in a batch with
+// the work of other callers, and the backend's Pipeline put its replies
+// into work. size is roughly the bytes work writes (batches are bounded by
+// Config.MaxBatchBytes); 0 when unknown.
+//
+// Command mode shares MaxConns with leases: it leases the connections it
+// uses, as few as keep up, and gives them back when they fall idle.
+//
+// Errors: ctx's error when ctx ends (the work is dropped if it was not
+// written yet; if it was, Do waits for its reply, which is discarded);
+// the backend's error when the connection broke while the work was in
+// flight on it (the work may have run; it is not retried); ErrPoolClosed
+// after Close; while no connection can be had, the errors of Acquire
+// (ErrBackendUnavailable when the server is down, ErrAcquireTimeout);
+// ErrNoCommandMode when the backend has none. Work that was queued on a
+// connection but not written when that connection broke goes to another
+// connection, unseen by the caller.
+func (p *Pool[C]) Do(ctx context.Context, work any, size int) error {
+	if p.cmds == nil {
+		return ErrNoCommandMode
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	o := cmdq.Get(ctx, work, size)
+	for {
+		v := p.cmds.View()
+		if v.Closed {
+			cmdq.Put(o)
+			return ErrPoolClosed
+		}
+		q := v.Pick()
+		if q == nil {
+			if err := p.awaitQueue(ctx, v); err != nil {
+				cmdq.Put(o)
+				return err
+			}
+			continue
+		}
+		if !q.Push(o) {
+			continue
+		}
+		select {
+		case <-o.Done():
+		case <-ctx.Done():
+			if o.Abandon() {
+				return ctx.Err() // the actor drops o
+			}
+			_ = o.Wait()
+			cmdq.Put(o)
+			return ctx.Err()
+		}
+		err := o.Err()
+		if errors.Is(err, cmdq.ErrNotWritten) {
+			o.Requeue()
+			continue
+		}
+		cmdq.Put(o)
+		return err
+	}
+}
+
+// awaitQueue asks the dispatcher for a connection and waits for its
+// answer: nil when a queue may take work now, or why none will.
+func (p *Pool[C]) awaitQueue(ctx context.Context, v *cmdq.View) error {
+	p.cmds.Grow()
+	select {
+	case <-v.Changed:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	next := p.cmds.View()
+	if next.Err != nil && next.Pick() == nil {
+		return next.Err
+	}
+	return nil
+}
+
+// commandMode prepares command mode when the backend has one.
+func (p *Pool[C]) commandMode(backend backends.Backend[C]) *actors.CommandMode[C] {
+	pl, ok := backend.(backends.Pipeliner[C])
+	if !ok {
+		return nil
+	}
+	p.cmds = cmdq.NewSet(func() { p.root.Send(p.dispatcher, &proto.Grow{}) })
+	return &actors.CommandMode[C]{
+		Pipeline: pl.Pipeline, Set: p.cmds,
+		MaxBatch: p.cfg.MaxBatch, MaxBatchBytes: p.cfg.MaxBatchBytes,
+	}
+}
+
+// startCommands spawns the command dispatcher, once the broker runs.
+func (p *Pool[C]) startCommands() {
+	if p.cmds == nil {
+		return
+	}
+	p.dispatcher = actors.SpawnDispatcher(p.root, &actors.DispatcherConfig[C]{
+		Broker: p.broker, Ledger: p.ledger, Set: p.cmds,
+		Acquire: func(timeout time.Duration) any { return &AcquireRequest{Timeout: timeout} },
+		AsGranted: func(msg any) (*ledger.Slot[C], uint64, bool) {
+			if g, ok := msg.(*Granted[C]); ok {
+				return g.Lease.slot, g.Lease.gen, true
+			}
+			return nil, 0, false
+		},
+		AsFailed: func(msg any) (error, bool) {
+			if f, ok := msg.(*AcquireFailed); ok {
+				return fmt.Errorf("actorpool: command mode found no connection: %w", f.Err), true
+			}
+			return nil, false
+		},
+		Tick: commandTick, IdleTicks: commandIdleTicks, GrowWait: growWait,
+	})
+}
+
+// closeCommands stops command mode at the start of Close: new work fails
+// with ErrPoolClosed, queued work is written, and the connections go back.
+func (p *Pool[C]) closeCommands() {
+	if p.cmds == nil {
+		return
+	}
+	done := make(chan struct{})
+	p.root.Send(p.dispatcher, &proto.CloseCommands{Done: done})
+	<-done
+}
+
+// stopCommands stops the dispatcher at the end of Close.
+func (p *Pool[C]) stopCommands() {
+	if p.cmds == nil {
+		return
+	}
+	_ = p.root.StopFuture(p.dispatcher).Wait()
+}
+
+// commandStats reads command mode's counters for Stats.
+func (p *Pool[C]) commandStats() commandStats {
+	if p.cmds == nil {
+		return commandStats{}
+	}
+	v := p.cmds.View()
+	return commandStats{
+		inFlight: v.InFlight(), batches: p.cmds.Batches.Load(), commands: p.cmds.Commands.Load(),
+		conns: len(v.Queues),
+	}
+}
+
+type commandStats struct {
+	inFlight, conns   int
+	batches, commands uint64
+}
