@@ -1,0 +1,85 @@
+package redisbackend_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/actorpool/actorpool"
+	"github.com/actorpool/actorpool/backends/redisbackend"
+)
+
+// The server is killed under load and started again: commands in flight
+// fail with the network error, calls fail fast while it is down, and
+// command mode recovers by itself. Every reply that comes back is right.
+func TestCommandsKillAndRestart(t *testing.T) {
+	p, s := newPool(t, actorpool.Config{MaxConns: 4, BackoffMin: 5 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
+	rc := redisbackend.NewCommands(p)
+	ctx := testCtx(t)
+
+	var ok, failed atomic.Int64
+	var wrong []string
+	var mu sync.Mutex
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for c := range 64 {
+		wg.Go(func() {
+			key := fmt.Sprintf("cmd:kill:%d", c)
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				cctx, cancel := context.WithTimeout(ctx, time.Second)
+				v := fmt.Sprint(i)
+				err := rc.Set(cctx, key, v, 0).Err()
+				if err == nil {
+					var got string
+					got, err = rc.Get(cctx, key).Result()
+					if err == nil && got != v {
+						mu.Lock()
+						wrong = append(wrong, fmt.Sprintf("%s: got %q, want %q", key, got, v))
+						mu.Unlock()
+					}
+				}
+				cancel()
+				if err != nil {
+					failed.Add(1)
+					if !errors.Is(err, actorpool.ErrBackendUnavailable) {
+						time.Sleep(time.Millisecond) // pace the errors of a dead server
+					}
+					continue
+				}
+				ok.Add(1)
+			}
+		})
+	}
+	require.Eventually(t, func() bool { return ok.Load() > 1000 }, eventually, time.Millisecond)
+	s.Kill()
+	require.Eventually(t, func() bool { return failed.Load() > 0 }, eventually, time.Millisecond)
+	down, cancel := context.WithTimeout(ctx, 2*time.Second)
+	err := rc.Get(down, "cmd:kill:0").Err()
+	cancel()
+	require.Error(t, err, "the server is down")
+	require.Eventually(t, func() bool {
+		c, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		return errors.Is(rc.Get(c, "cmd:kill:0").Err(), actorpool.ErrBackendUnavailable)
+	}, eventually, 10*time.Millisecond, "while the server is down, calls fail fast")
+	s.Restart()
+	before := ok.Load()
+	require.Eventually(t, func() bool { return ok.Load() > before+1000 }, eventually, time.Millisecond,
+		"command mode recovers by itself")
+	close(stop)
+	wg.Wait()
+	assert.Empty(t, wrong, "a reply never reaches the wrong caller")
+	t.Logf("%d ok, %d failed; %+v", ok.Load(), failed.Load(), p.Stats())
+}
