@@ -92,6 +92,9 @@ func (p *Pool[C]) Do(ctx context.Context, work any, size int) error {
 			continue
 		}
 		cmdq.Put(o)
+		if err == nil && ctx.Err() != nil {
+			return ctx.Err() // it ended while the work was in flight
+		}
 		return err
 	}
 }

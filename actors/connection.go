@@ -95,7 +95,7 @@ func (a *connection[C]) dial(ctx actor.Context) {
 	}
 	a.slot = ledger.NewSlot(a.cfg.Ledger, ctx.Self(), a.cfg.IDs.Add(1), conn, &proto.LeaseEnded{},
 		func(s *ledger.Slot[C]) any { return &proto.Returned[C]{Slot: s} })
-	if q := a.newQueue(ctx); q != nil {
+	if q := a.newQueue(ctx, conn); q != nil {
 		s := a.slot
 		q.Expires = func() bool { return !s.RetireAt.IsZero() && !time.Now().Before(s.RetireAt) }
 		s.Queue = q

@@ -29,40 +29,61 @@ type CommandMode[C any] struct {
 // drain is sent by everything that wants a batch written.
 var drain = &proto.Drain{}
 
-// newQueue gives a new connection its command queue, whose pokes reach
-// this actor.
-func (a *connection[C]) newQueue(ctx actor.Context) *cmdq.Queue {
-	if a.cfg.Commands == nil {
+// newQueue gives a new connection its command queue: pokes reach this
+// actor, and writes go through the backend's Pipeline on conn.
+func (a *connection[C]) newQueue(ctx actor.Context, conn C) *cmdq.Queue {
+	cm := a.cfg.Commands
+	if cm == nil {
 		return nil
 	}
 	root, self := ctx.ActorSystem().Root, ctx.Self()
-	return cmdq.NewQueue(func() { root.Send(self, drain) })
+	q := cmdq.NewQueue(func() { root.Send(self, drain) }, &cm.Set.Batches, &cm.Set.Commands)
+	q.Write = func(work []any) error {
+		return guard(func() error { return cm.Pipeline(a.cfg.Ctx, conn, work) })
+	}
+	return q
 }
 
 // handleDrain writes the next batch. When work is left behind it drains
 // again after the messages already waiting (a Revoke is never held up for
-// long) and asks for another connection; when the dispatcher closed the
-// queue and it is empty, it gives the connection back.
+// long) and, if the batch was full, asks for another connection; when the
+// dispatcher closed the queue and it is empty, it gives the connection
+// back.
 func (a *connection[C]) handleDrain(ctx actor.Context) {
 	if a.slot == nil || a.slot.Queue == nil {
 		return
 	}
 	cm, q := a.cfg.Commands, a.slot.Queue
-	batch, more := q.Take(a.batch[:0], cm.MaxBatch, cm.MaxBatchBytes)
-	a.batch = batch[:0]
-	if len(batch) > 0 {
-		err := a.write(batch)
-		clear(batch)
-		if err != nil {
-			a.broken(q, err)
-			return
-		}
-	}
-	if more {
-		ctx.Send(ctx.Self(), drain)
-		cm.Set.Grow()
+	if err := q.Broken(); err != nil {
+		a.broken(q, err)
 		return
 	}
+	batch, full := q.Take(a.batch[:0], cm.MaxBatch, cm.MaxBatchBytes)
+	if len(batch) == 0 {
+		a.endIfClosed(q)
+		return
+	}
+	written, err := a.write(batch)
+	again := q.Written(len(batch), written)
+	clear(batch)
+	a.batch = batch[:0]
+	if err != nil {
+		a.broken(q, err)
+		return
+	}
+	if full {
+		cm.Set.Grow()
+	}
+	if again {
+		ctx.Send(ctx.Self(), drain)
+		return
+	}
+	a.endIfClosed(q)
+}
+
+// endIfClosed gives the connection back once the dispatcher closed its
+// queue and the queue is empty.
+func (a *connection[C]) endIfClosed(q *cmdq.Queue) {
 	if q.Ending() {
 		_ = a.cfg.Ledger.End(a.slot, q.Gen(), false, nil)
 	}
@@ -70,9 +91,9 @@ func (a *connection[C]) handleDrain(ctx actor.Context) {
 
 // write writes the ops of batch that are still wanted and finishes each
 // one: with the backend's error when the connection broke (the ops were in
-// flight on it), with its ctx's error when that ended before the write.
-func (a *connection[C]) write(batch []*cmdq.Op) error {
-	cm := a.cfg.Commands
+// flight on it), with its ctx's error when that ended before the write. It
+// returns how many it wrote.
+func (a *connection[C]) write(batch []*cmdq.Op) (int, error) {
 	claimed, work := a.claimed[:0], a.work[:0]
 	for _, o := range batch {
 		switch {
@@ -86,21 +107,19 @@ func (a *connection[C]) write(batch []*cmdq.Op) error {
 	}
 	var err error
 	if len(work) > 0 {
-		err = guard(func() error { return cm.Pipeline(a.cfg.Ctx, a.slot.Conn, work) })
-		cm.Set.Batches.Add(1)
-		cm.Set.Commands.Add(uint64(len(work)))
+		err = a.slot.Queue.Write(work)
 	}
 	for _, o := range claimed {
 		o.Finish(err)
 	}
-	a.slot.Queue.Done(len(batch))
+	n := len(work)
 	clear(claimed)
 	clear(work)
 	a.claimed, a.work = claimed[:0], work[:0]
-	return err
+	return n, err
 }
 
-// broken handles a batch that broke the connection: work still queued
+// broken handles a write that broke the connection: work still queued
 // goes to another connection, and the lease ends broken, so that the
 // connection is closed and replaced (LeaseEnded follows).
 func (a *connection[C]) broken(q *cmdq.Queue, err error) {
@@ -118,7 +137,7 @@ func (a *connection[C]) bounce() {
 	if a.slot == nil || a.slot.Queue == nil {
 		return
 	}
-	ops, _ := a.slot.Queue.Fail()
+	ops := a.slot.Queue.Fail()
 	for _, o := range ops {
 		if o.Claim() {
 			o.Finish(cmdq.ErrNotWritten)
@@ -126,5 +145,5 @@ func (a *connection[C]) bounce() {
 			cmdq.Put(o)
 		}
 	}
-	a.slot.Queue.Done(len(ops))
+	a.slot.Queue.Forget(len(ops))
 }

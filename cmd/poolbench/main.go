@@ -36,6 +36,7 @@ type config struct {
 	workloads  []string
 	pools      []string // "actorpool", "peer"
 	out        string
+	plotDir    string
 	peerCheck  bool
 	cpuProfile string
 	memProfile string
@@ -48,9 +49,10 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.rounds, "rounds", 3, "rounds per case, at least 3; the two pools alternate A B A B ...")
 	callers := fs.String("callers", "1,10,64,256", "caller goroutines for W1; W2 uses those up to 64")
 	fs.IntVar(&c.conns, "conns", 10, "connections in each pool")
-	workloads := fs.String("workloads", "w1,w2,w4,w5", "workloads to run: w1 (Redis), w2 (MySQL), w4 (recovery), w5 (overload)")
+	workloads := fs.String("workloads", "w1,w2,w4,w5,w6", "workloads to run: w1 (Redis), w2 (MySQL), w4 (recovery), w5 (overload), w6 (Redis command mode)")
 	pools := fs.String("pools", "actorpool,peer", "pools to run: actorpool, peer, or both; with only one, no ratio is printed")
 	fs.StringVar(&c.out, "out", "", "also write the Markdown report to this file")
+	fs.StringVar(&c.plotDir, "plot", "", "draw W6's ops/s against callers for every pool into this directory (one SVG per operation)")
 	fs.BoolVar(&c.peerCheck, "peer-conncheck", false, "let go-redis and go-sql-driver check each connection's socket on checkout, as they do by default; off, neither side checks (actorpool does not)")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the actorpool rounds to this file (one file per round: file, file.2, ...)")
 	fs.StringVar(&c.memProfile, "memprofile", "", "write an allocation profile of the actorpool rounds only to this file")
@@ -78,8 +80,8 @@ func parseFlags(args []string) (config, error) {
 	}
 	for w := range strings.SplitSeq(*workloads, ",") {
 		w = strings.ToLower(strings.TrimSpace(w))
-		if !slices.Contains([]string{"w1", "w2", "w4", "w5"}, w) {
-			return c, fmt.Errorf("-workloads: unknown workload %q (w1, w2, w4, w5)", w)
+		if !slices.Contains([]string{"w1", "w2", "w4", "w5", "w6"}, w) {
+			return c, fmt.Errorf("-workloads: unknown workload %q (w1, w2, w4, w5, w6)", w)
 		}
 		c.workloads = append(c.workloads, w)
 	}
@@ -153,7 +155,7 @@ func run(cfg config) error {
 	defer e.srv.Stop()
 	e.prof.begin()
 
-	needRedis := cfg.has("w1") || cfg.has("w4")
+	needRedis := cfg.has("w1") || cfg.has("w4") || cfg.has("w6")
 	needMaria := cfg.has("w2") || cfg.has("w4") || cfg.has("w5")
 	fmt.Fprintln(e.log, "starting servers...")
 	if err := e.srv.start(ctx, needRedis, needMaria); err != nil {
@@ -164,7 +166,7 @@ func run(cfg config) error {
 	steps := []struct {
 		name string
 		run  func(context.Context, *env, *report) error
-	}{{"w1", runW1}, {"w2", runW2}, {"w4", runW4}, {"w5", runW5}}
+	}{{"w1", runW1}, {"w2", runW2}, {"w4", runW4}, {"w5", runW5}, {"w6", runW6}}
 	var runErr error
 	for _, s := range steps {
 		if !cfg.has(s.name) {
@@ -187,6 +189,13 @@ func run(cfg config) error {
 	rep.elapsed = time.Since(rep.started)
 	text := rep.markdown()
 	fmt.Print(text)
+	if cfg.plotDir != "" && len(rep.multi) > 0 {
+		files, err := rep.plotMulti(cfg.plotDir)
+		runErr = errors.Join(runErr, err)
+		for _, f := range files {
+			fmt.Fprintln(e.log, "wrote", f)
+		}
+	}
 	if cfg.out != "" {
 		if err := os.WriteFile(cfg.out, []byte(text), 0o644); err != nil {
 			runErr = errors.Join(runErr, err)

@@ -35,6 +35,7 @@ type report struct {
 	started time.Time
 	elapsed time.Duration
 	cases   []*caseResult
+	multi   []*multiCase // W6
 	notes   []string
 }
 
@@ -81,6 +82,7 @@ func (r *report) markdown() string {
 				errs, ratio, notes(c.kind, rows))
 		}
 	}
+	r.multiMarkdown(&b)
 	if len(r.notes) > 0 {
 		b.WriteString("\n")
 		for _, n := range r.notes {

@@ -5,42 +5,57 @@ import (
 	"sync/atomic"
 )
 
-// Queue is the work waiting for one connection in command mode. Callers
-// Push; the connection actor is sent one message (poke) when the queue
-// gains work while no such message is on its way, Takes a batch, writes it
-// and finishes every op in it. While a round trip is in flight, new work
-// queues up here and becomes the next batch: no timer decides when to write.
+// Queue is the work waiting for one connection in command mode.
+//
+// One round trip at a time uses the connection (busy). When the
+// connection is idle and nothing waits, a caller's Push writes its op at
+// once on the caller's goroutine (Write), with no hand-over. Otherwise the
+// op waits here, and the connection actor is sent one message (poke) when
+// work is waiting and no such message is on its way; the actor Takes
+// everything that queued, writes it as one batch and finishes every op.
+// So while a round trip is in flight, new work queues up and becomes the
+// next batch: no timer decides when to write.
 type Queue struct {
 	poke func() // sends the connection actor its drain message
+	// Write writes a batch on the connection; an error means the
+	// connection broke. Set by the connection actor before the queue is
+	// first opened.
+	Write func(work []any) error
+	// Expires reports whether the connection is past its lifetime; set
+	// with Write.
+	Expires func() bool
 
 	mu     sync.Mutex
 	ops    []*Op
-	open   bool // takes work: from Open until Close or Fail
-	poked  bool // a drain message is on its way, or the actor is draining
+	open   bool  // takes work: from Open until Close or Fail
+	busy   bool  // a round trip is in flight
+	poked  bool  // a drain message is on its way to the actor
+	ending bool  // closed: the actor ends the lease once the queue is empty
+	broke  error // a caller's direct write broke the connection
 	gen    uint64
-	ending bool // closed: the actor ends the lease once the queue is empty
+	one    [1]any // the work of a direct write
 
 	// live mirrors open for pickers, who read it without the lock.
 	live atomic.Bool
 	// pending counts ops pushed and not yet finished; pickers read it.
 	pending atomic.Int32
 	// deep counts batches that left work behind (a bound was reached);
-	// the dispatcher reads and resets it.
-	deep atomic.Uint32
-	// taken counts ops taken since the dispatcher last looked.
-	taken atomic.Uint32
-	// Expires reports whether the connection is past its lifetime; set
-	// once, before the queue is first opened.
-	Expires func() bool
+	// taken counts ops written. The dispatcher reads and resets both.
+	deep, taken atomic.Uint32
+	// Batches and Ops count what was written, for Stats.
+	Batches, Ops *atomic.Uint64
 }
 
-// NewQueue returns a closed queue whose actor is reached by poke.
-func NewQueue(poke func()) *Queue { return &Queue{poke: poke} }
+// NewQueue returns a closed queue whose actor is reached by poke; batches
+// and ops count what it writes.
+func NewQueue(poke func(), batches, ops *atomic.Uint64) *Queue {
+	return &Queue{poke: poke, Batches: batches, Ops: ops}
+}
 
 // Open starts command mode on the queue's connection under lease gen.
 func (q *Queue) Open(gen uint64) {
 	q.mu.Lock()
-	q.open, q.ending, q.gen = true, false, gen
+	q.open, q.ending, q.broke, q.gen = true, false, nil, gen
 	q.live.Store(true)
 	q.mu.Unlock()
 }
@@ -52,20 +67,31 @@ func (q *Queue) Gen() uint64 {
 	return q.gen
 }
 
+// Live reports whether the queue takes work, without the lock.
+func (q *Queue) Live() bool { return q.live.Load() }
+
 // Pending is the number of ops pushed and not yet finished.
 func (q *Queue) Pending() int { return int(q.pending.Load()) }
 
-// Push queues o; false means the queue takes no more work (push elsewhere).
+// Push hands o to the queue; false means it takes no more work (push
+// elsewhere). When the connection is idle and nothing waits, o is written
+// at once on the caller's goroutine and is finished when Push returns.
 func (q *Queue) Push(o *Op) bool {
 	q.mu.Lock()
 	if !q.open {
 		q.mu.Unlock()
 		return false
 	}
-	q.ops = append(q.ops, o)
 	q.pending.Add(1)
-	poke := !q.poked
-	q.poked = true
+	if !q.busy && !q.poked && len(q.ops) == 0 {
+		q.busy = true
+		q.mu.Unlock()
+		q.direct(o)
+		return true
+	}
+	q.ops = append(q.ops, o)
+	poke := !q.busy && !q.poked
+	q.poked = q.poked || poke
 	q.mu.Unlock()
 	if poke {
 		q.poke()
@@ -73,13 +99,43 @@ func (q *Queue) Push(o *Op) bool {
 	return true
 }
 
+// direct writes o alone, on the caller's goroutine, then hands what queued
+// meanwhile to the actor. A broken connection is left for the actor to
+// handle (Broken).
+func (q *Queue) direct(o *Op) {
+	o.state.Store(claimed)
+	q.one[0] = o.Work
+	err := q.Write(q.one[:])
+	q.one[0] = nil
+	q.Batches.Add(1)
+	q.Ops.Add(1)
+	q.taken.Add(1)
+	q.pending.Add(-1)
+	q.mu.Lock()
+	q.busy = false
+	if err != nil {
+		q.broke = err
+	}
+	poke := !q.poked && (len(q.ops) > 0 || q.ending || err != nil)
+	q.poked = q.poked || poke
+	q.mu.Unlock()
+	if poke {
+		q.poke()
+	}
+	o.Finish(err)
+}
+
 // Take moves into batch the oldest ops, up to maxOps and maxBytes (at
-// least one op), and returns it with more: whether work is left behind, in
-// which case the actor must drain again after this batch. The actor is the
-// only caller.
+// least one op), and marks the connection busy until Written. It takes
+// nothing while a caller writes directly (that caller pokes the actor when
+// done). more says work is left behind. The actor is the only caller.
 func (q *Queue) Take(batch []*Op, maxOps, maxBytes int) (_ []*Op, more bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.poked = false
+	if q.busy || len(q.ops) == 0 {
+		return batch, false
+	}
 	n, bytes := 0, 0
 	for n < len(q.ops) && n < maxOps {
 		bytes += q.ops[n].Size
@@ -92,22 +148,44 @@ func (q *Queue) Take(batch []*Op, maxOps, maxBytes int) (_ []*Op, more bool) {
 	rest := copy(q.ops, q.ops[n:])
 	clear(q.ops[rest:])
 	q.ops = q.ops[:rest]
-	more = rest > 0
-	if more {
+	q.busy = true
+	if rest > 0 {
 		q.deep.Add(1)
-	} else {
-		q.poked = false
 	}
-	q.taken.Add(uint32(n))
-	return batch, more
+	return batch, rest > 0
 }
 
-// Done records that the actor finished n ops taken from the queue.
-func (q *Queue) Done(n int) { q.pending.Add(int32(-n)) }
+// Written records that the actor finished a batch of n ops taken from the
+// queue, of which written reached the connection; it reports whether work
+// waits, in which case the actor drains again.
+func (q *Queue) Written(n, written int) (again bool) {
+	if written > 0 {
+		q.Batches.Add(1)
+		q.Ops.Add(uint64(written))
+		q.taken.Add(uint32(written))
+	}
+	q.pending.Add(int32(-n))
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.busy = false
+	again = !q.poked && len(q.ops) > 0
+	q.poked = q.poked || again
+	return again
+}
+
+// Broken returns the error of a caller's direct write that broke the
+// connection, once.
+func (q *Queue) Broken() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	err := q.broke
+	q.broke = nil
+	return err
+}
 
 // Close stops taking work: the actor writes what is queued and then ends
-// the lease (Ending reports true once the queue is empty). The dispatcher
-// calls it.
+// the lease (Ending reports true once the queue is empty and idle). The
+// dispatcher calls it.
 func (q *Queue) Close() {
 	q.mu.Lock()
 	if !q.open {
@@ -116,45 +194,43 @@ func (q *Queue) Close() {
 	}
 	q.open, q.ending = false, true
 	q.live.Store(false)
-	poke := !q.poked
-	q.poked = true
+	poke := !q.poked && !q.busy
+	q.poked = q.poked || poke
 	q.mu.Unlock()
 	if poke {
 		q.poke()
 	}
 }
 
-// Ending reports, once, that the queue was closed and is now empty: the
-// actor ends the lease then. It resets poked, so that a later Open starts
-// afresh.
+// Ending reports, once, that the queue was closed and is now empty and
+// idle: the actor ends the lease then.
 func (q *Queue) Ending() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if !q.ending || len(q.ops) > 0 {
+	if !q.ending || q.busy || len(q.ops) > 0 {
 		return false
 	}
-	q.ending, q.poked = false, false
+	q.ending = false
 	return true
 }
 
 // Fail stops taking work and returns what is queued, for the actor to
-// bounce (its connection broke or its actor is going away). It reports
-// whether the queue was serving a lease.
-func (q *Queue) Fail() (ops []*Op, serving bool) {
+// bounce (its connection broke, or its actor is going away).
+func (q *Queue) Fail() []*Op {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	serving = q.open || q.ending
-	q.open, q.ending, q.poked = false, false, false
+	q.open, q.ending = false, false
 	q.live.Store(false)
-	ops, q.ops = q.ops, nil
-	return ops, serving
+	ops := q.ops
+	q.ops = nil
+	return ops
 }
 
-// Live reports whether the queue takes work, without the lock.
-func (q *Queue) Live() bool { return q.live.Load() }
-
-// Sample returns and resets the ops taken and the deep batches since the
-// last call; the dispatcher calls it on each tick.
+// Sample returns and resets the ops written and the deep batches since
+// the last call; the dispatcher calls it on each tick.
 func (q *Queue) Sample() (taken, deep uint32) {
 	return q.taken.Swap(0), q.deep.Swap(0)
 }
+
+// Forget records that n ops taken out by Fail were finished elsewhere.
+func (q *Queue) Forget(n int) { q.pending.Add(int32(-n)) }

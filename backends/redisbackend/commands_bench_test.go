@@ -1,0 +1,61 @@
+package redisbackend_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+	"github.com/stretchr/testify/require"
+
+	"github.com/actorpool/actorpool"
+	"github.com/actorpool/actorpool/backends/redisbackend"
+	"github.com/actorpool/actorpool/internal/pooltest"
+	"github.com/actorpool/actorpool/internal/testserver/redisserver"
+)
+
+// BenchmarkCommandPath is a GET of 16 bytes by 1 and 64 callers (b.N
+// commands in all), through command mode (actorpool-cmd, MaxConns 10) and
+// through go-redis's AutoPipeline (go-redis-auto, PoolSize 10), for ns and
+// allocations per command side by side. cmd/poolbench's w6 is the fuller
+// comparison.
+func BenchmarkCommandPath(b *testing.B) {
+	s := redisserver.Start(b)
+	ctx := context.Background()
+	sys := pooltest.NewSystem()
+	p, err := actorpool.New(sys, redisbackend.New(redisbackend.Options{Addr: s.Addr()}), actorpool.Config{MaxConns: 10})
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = p.Close(ctx) })
+	rc := redisbackend.NewCommands(p)
+
+	peer := redis.NewClient(&redis.Options{Addr: s.Addr(), PoolSize: 10,
+		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}})
+	b.Cleanup(func() { _ = peer.Close() })
+	auto, err := peer.AutoPipeline()
+	require.NoError(b, err)
+	require.NoError(b, peer.Set(ctx, "k", "0123456789abcdef", 0).Err())
+
+	for _, callers := range []int{1, 64} {
+		for _, side := range []struct {
+			name string
+			get  func(ctx context.Context, key string) *redis.StringCmd
+		}{{"actorpool-cmd", rc.Get}, {"go-redis-auto", auto.Get}} {
+			b.Run(fmt.Sprintf("%s/callers=%d", side.name, callers), func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetParallelism(1)
+				if callers > 1 {
+					b.SetParallelism(callers / 2)
+				}
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if err := side.get(ctx, "k").Err(); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			})
+		}
+	}
+}
