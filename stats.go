@@ -93,3 +93,8 @@ func (s Stats) FailedValidations() uint64 { return s.s.FailedValidations }
 // connection while dials were failing, so that Acquire started to fail fast
 // with ErrBackendUnavailable.
 func (s Stats) CircuitOpens() uint64 { return s.s.CircuitOpens }
+
+// CircuitOpen reports whether the circuit is open: no connection is alive
+// and dials fail, so Acquire fails at once with ErrBackendUnavailable until
+// a dial succeeds.
+func (s Stats) CircuitOpen() bool { return s.s.CircuitOpen }
