@@ -3,6 +3,9 @@ package actorpool_test
 import (
 	"context"
 	"errors"
+	"os"
+	"regexp"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -199,4 +202,24 @@ func TestTheFastPathWithMetricsOnAllocatesNothing(t *testing.T) {
 	})
 	require.False(t, failed.Load())
 	assert.Zero(t, allocs)
+}
+
+func TestTheReadmeListsEveryMetricThePoolReports(t *testing.T) {
+	raw, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	_, section, ok := strings.Cut(string(raw), "\n## Metrics\n")
+	require.True(t, ok, "README has no Metrics section")
+	section, _, _ = strings.Cut(section, "\n## ")
+	listed := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z_.]+)`").FindAllStringSubmatch(section, -1) {
+		listed[m[1]] = true
+	}
+
+	f, r := newMetricsFixture(t, lifecycleOff(actorpool.Config{MaxConns: 1}))
+	require.NoError(t, f.acquire(t).Release())
+	reported := map[string]bool{}
+	for name := range collect(t, r) {
+		reported[name] = true
+	}
+	assert.Equal(t, reported, listed)
 }
