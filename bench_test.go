@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/puddle/v2"
 	"github.com/stretchr/testify/require"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/actorpool/actorpool"
 	"github.com/actorpool/actorpool/backends/membackend"
@@ -19,22 +20,32 @@ import (
 // BenchmarkAcquireRelease is workload W3: the cost of one Acquire+Release
 // with a backend that does nothing, so only the pool is measured. Peers in
 // the same run: puddle, database/sql's Conn on a do-nothing driver, and a
-// buffered channel of connections. Run with -cpu 1,2 -benchmem.
+// buffered channel of connections. Pool=actorpool-metrics is actorpool with
+// a MeterProvider (the OpenTelemetry SDK's, collected by nobody during the
+// run). Run with -cpu 1,2 -benchmem.
 func BenchmarkAcquireRelease(b *testing.B) {
 	const conns = 10
 	for _, callers := range []int{1, 64} {
-		b.Run(fmt.Sprintf("Pool=actorpool/Conns=%d/Callers=%d", conns, callers), func(b *testing.B) {
-			p := newBenchPool(b, conns)
-			ctx := context.Background()
-			runCallers(b, callers, func() {
-				l, err := p.Acquire(ctx)
-				if err != nil {
-					b.Error(err)
-					return
+		for _, pool := range []string{"actorpool", "actorpool-metrics"} {
+			b.Run(fmt.Sprintf("Pool=%s/Conns=%d/Callers=%d", pool, conns, callers), func(b *testing.B) {
+				cfg := actorpool.Config{MinConns: conns, MaxConns: conns}
+				if pool == "actorpool-metrics" {
+					mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+					b.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+					cfg.MeterProvider = mp
 				}
-				_ = l.Release()
+				p := newBenchPool(b, cfg)
+				ctx := context.Background()
+				runCallers(b, callers, func() {
+					l, err := p.Acquire(ctx)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					_ = l.Release()
+				})
 			})
-		})
+		}
 		b.Run(fmt.Sprintf("Pool=puddle/Conns=%d/Callers=%d", conns, callers), func(b *testing.B) {
 			p, err := puddle.NewPool(&puddle.Config[*membackend.Conn]{
 				Constructor: func(context.Context) (*membackend.Conn, error) { return &membackend.Conn{}, nil },
@@ -81,9 +92,10 @@ func BenchmarkAcquireRelease(b *testing.B) {
 	}
 }
 
-func newBenchPool(b *testing.B, conns int) *actorpool.Pool[*membackend.Conn] {
+func newBenchPool(b *testing.B, cfg actorpool.Config) *actorpool.Pool[*membackend.Conn] {
 	b.Helper()
-	p, err := actorpool.New(newSystem(), membackend.New(), actorpool.Config{MinConns: conns, MaxConns: conns})
+	conns := cfg.MaxConns
+	p, err := actorpool.New(newSystem(), membackend.New(), cfg)
 	require.NoError(b, err)
 	b.Cleanup(func() { require.NoError(b, p.Close(context.Background())) })
 	// Warm up: every connection dialled before the clock starts.

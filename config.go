@@ -5,6 +5,9 @@ import (
 	"log/slog"
 	"math"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Off turns off a lifecycle setting whose zero value means a default that
@@ -98,6 +101,25 @@ type Config struct {
 	// leases, failed resets).
 	// default: a logger that discards everything
 	Logger *slog.Logger
+	// Name names the pool in metrics and spans: their
+	// db.client.connection.pool.name attribute. Give each pool of an
+	// application its own.
+	// default: the backend's Name (backends.Namer), such as
+	// "redis://127.0.0.1:6379/0", never with a password; "actorpool" for a
+	// backend without one
+	Name string
+	// MeterProvider receives the pool's metrics: OpenTelemetry's
+	// db.client.connection.* instruments and the pool's own actorpool.*
+	// ones (see the README's Metrics section). Gauges and counters are
+	// read from the Stats snapshot when the provider collects; the wait,
+	// use and create time histograms are recorded as acquires, leases and
+	// dials happen. Close unregisters them.
+	// default: nil (no metrics, and nothing recorded on Acquire or Release)
+	MeterProvider metric.MeterProvider
+	// TracerProvider receives a span for every Acquire (AcquireSpanName),
+	// with the wait and the outcome (AttrAcquireOutcome).
+	// default: nil (no spans)
+	TracerProvider trace.TracerProvider
 }
 
 const (

@@ -10,6 +10,11 @@
 // first served; after Close every connection is closed and every call
 // returns ErrPoolClosed.
 //
+// With Config.MeterProvider the pool reports OpenTelemetry's
+// db.client.connection.* metrics and its own actorpool.* ones, read from
+// the Stats snapshot at each collection; with Config.TracerProvider each
+// Acquire records a span. Without them it records nothing.
+//
 // # Who owns what
 //
 // Each question has one owner; every other part asks it.

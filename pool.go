@@ -29,6 +29,8 @@ type Pool[C any] struct {
 	backend backends.Backend[C]
 	cfg     Config
 
+	tel *telemetry // nil: no metrics and no spans
+
 	closing     atomic.Bool   // Close was called
 	stopped     chan struct{} // closed when Close is done
 	cancel      context.CancelFunc
@@ -59,8 +61,20 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 			return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 		}
 	}
+	if cfg.Name == "" {
+		cfg.Name = poolName(backend)
+	}
+	tel, err := newTelemetry(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("actorpool: metrics: %w", err)
+	}
+	p := &Pool[C]{root: sys.Root, backend: backend, cfg: cfg, tel: tel, stopped: make(chan struct{})}
+	dialer := backend
+	if tel != nil && tel.metrics != nil {
+		dialer = timedBackend[C]{Backend: backend, metrics: tel.metrics}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &Pool[C]{root: sys.Root, backend: backend, cfg: cfg, stopped: make(chan struct{}), cancel: cancel}
+	p.cancel = cancel
 	ids := new(atomic.Uint64)
 	commands := p.commandMode(backend)
 	bc := &actors.BrokerConfig[C]{
@@ -81,7 +95,7 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 		},
 		Supervisor: func(broker *actor.PID, l *ledger.Ledger[C]) *actor.Props {
 			conn := &actors.ConnectionConfig[C]{
-				Backend: backend, Broker: broker, Ledger: l, Ctx: ctx,
+				Backend: dialer, Broker: broker, Ledger: l, Ctx: ctx,
 				OpTimeout: cfg.DialTimeout, Logger: cfg.Logger, IDs: ids,
 				Commands: commands,
 			}
@@ -95,9 +109,18 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 	if t, ok := backend.(backends.ResetTracker[C]); ok {
 		bc.NeedsReset = t.NeedsReset
 	}
+	if tel != nil && tel.metrics != nil {
+		bc.LeaseUsed = tel.metrics.held
+	}
 	p.broker, p.ledger = actors.Spawn(sys.Root, bc)
 	p.startCommands()
 	p.deadLetters = sys.EventStream.Subscribe(p.returnUndelivered)
+	if tel != nil && tel.metrics != nil {
+		if err := tel.metrics.observe(p.ledger.Stats); err != nil {
+			_ = p.Close(context.Background())
+			return nil, fmt.Errorf("actorpool: metrics: %w", err)
+		}
+	}
 	return p, nil
 }
 
@@ -126,6 +149,14 @@ func (p *Pool[C]) returnUndelivered(evt any) {
 // or a connection actor hands it a connection, and the broker hears of it
 // only when the pool should grow.
 func (p *Pool[C]) Acquire(ctx context.Context) (Lease[C], error) {
+	if p.tel != nil {
+		return p.acquireObserved(ctx)
+	}
+	return p.acquire(ctx)
+}
+
+// acquire is Acquire without telemetry.
+func (p *Pool[C]) acquire(ctx context.Context) (Lease[C], error) {
 	if err := ctx.Err(); err != nil {
 		return Lease[C]{}, err
 	}
@@ -247,5 +278,8 @@ func (p *Pool[C]) Close(ctx context.Context) error {
 	<-shut.Done
 	p.stopCommands()
 	p.root.ActorSystem().EventStream.Unsubscribe(p.deadLetters)
+	if p.tel != nil && p.tel.metrics != nil {
+		p.tel.metrics.stop()
+	}
 	return err
 }

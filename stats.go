@@ -109,3 +109,8 @@ func (s Stats) Commands() uint64 { return s.c.commands }
 // Batches is the number of batches written in command mode since start;
 // Commands/Batches is the mean batch size.
 func (s Stats) Batches() uint64 { return s.c.batches }
+
+// CircuitOpen reports whether the circuit is open: no connection is alive
+// and dials fail, so Acquire fails at once with ErrBackendUnavailable until
+// a dial succeeds.
+func (s Stats) CircuitOpen() bool { return s.s.CircuitOpen }

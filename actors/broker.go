@@ -38,8 +38,10 @@ type BrokerConfig[C any] struct {
 	Backoff           backoff.Policy
 	Logger            *slog.Logger
 
-	// NeedsReset, Granted and Failed go to the ledger (ledger.Config).
+	// NeedsReset, LeaseUsed, Granted and Failed go to the ledger
+	// (ledger.Config; LeaseUsed is its Used).
 	NeedsReset func(C) bool
+	LeaseUsed  func(held time.Duration)
 	Granted    func(s *ledger.Slot[C], gen uint64) any
 	Failed     func(err error) any
 	// AsAcquire recognises an actor's acquire message and reads it.
@@ -80,7 +82,7 @@ func Spawn[C any](root *actor.RootContext, cfg *BrokerConfig[C]) (*actor.PID, *l
 	l := ledger.New(ledger.Config[C]{
 		MaxWaiters:  cfg.MaxWaiters,
 		WatchLeases: cfg.LeaseTimeout > 0 || cfg.LeakWarnAfter > 0,
-		NeedsReset:  cfg.NeedsReset, Granted: cfg.Granted, Failed: cfg.Failed,
+		NeedsReset:  cfg.NeedsReset, Used: cfg.LeaseUsed, Granted: cfg.Granted, Failed: cfg.Failed,
 		Nudge: &proto.Nudge{}, Logger: cfg.Logger,
 	}, cfg.MinConns, cfg.MaxConns)
 	b := &broker[C]{

@@ -1,7 +1,7 @@
 package backends
 
 // This file is the Backend interface a pool is built on, and the optional
-// interfaces a backend may add: Validator and ResetTracker.
+// interfaces a backend may add: Validator, ResetTracker and Namer.
 
 import "context"
 
@@ -94,4 +94,12 @@ type ResetTracker[C any] interface {
 // run, and the connection is closed and replaced.
 type Pipeliner[C any] interface {
 	Pipeline(ctx context.Context, conn C, work []any) error
+}
+
+// Namer is implemented by backends that can name what they connect to,
+// for metrics and traces: actorpool.New uses Name as the pool's default
+// name (Config.Name). The name must never contain a password; it should
+// identify the server and database, for example "redis://127.0.0.1:6379/0".
+type Namer interface {
+	Name() string
 }

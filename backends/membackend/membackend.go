@@ -58,10 +58,14 @@ type Backend struct {
 var (
 	_ backends.Backend[*Conn]      = (*Backend)(nil)
 	_ backends.ResetTracker[*Conn] = (*Backend)(nil)
+	_ backends.Namer               = (*Backend)(nil)
 )
 
 // New returns a backend whose dials succeed at once.
 func New() *Backend { return &Backend{} }
+
+// Name is "mem", the pool's default name for metrics and traces.
+func (b *Backend) Name() string { return "mem" }
 
 // Conn is one in-memory connection.
 type Conn struct {

@@ -36,7 +36,7 @@ func BenchmarkCommandPath(b *testing.B) {
 	require.NoError(b, err)
 	require.NoError(b, peer.Set(ctx, "k", "0123456789abcdef", 0).Err())
 
-	for _, callers := range []int{1, 64} {
+	for _, callers := range []int{1, 64, 256} {
 		for _, side := range []struct {
 			name string
 			get  func(ctx context.Context, key string) *redis.StringCmd

@@ -22,10 +22,7 @@ func (l *Ledger[C]) End(s *Slot[C], gen uint64, broken bool, cause error) error 
 		return err
 	}
 	o := l.outbox()
-	warned, held := s.warned, time.Duration(0)
-	if warned {
-		held = time.Since(s.leasedAt)
-	}
+	warned, since := s.warned, s.leasedAt
 	s.owner, s.stack = nil, nil
 	switch {
 	case broken:
@@ -43,9 +40,12 @@ func (l *Ledger[C]) End(s *Slot[C], gen uint64, broken bool, cause error) error 
 	}
 	l.mu.Unlock()
 	l.send(&o)
+	if used := l.cfg.Used; used != nil {
+		used(time.Since(since))
+	}
 	if warned {
 		l.cfg.Logger.Info("actorpool: connection reported as leaked was returned", "conn", s.ID,
-			"held", held.Round(time.Millisecond))
+			"held", time.Since(since).Round(time.Millisecond))
 	}
 	return nil
 }

@@ -32,6 +32,7 @@ package ledger
 import (
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 )
@@ -42,6 +43,11 @@ type Config[C any] struct {
 	// WatchLeases: LeaseTimeout or LeakWarnAfter is on, so a grant records
 	// when the lease started (and the acquirer's stack).
 	WatchLeases bool
+	// Used, when set, is told how long each lease ended by its holder
+	// (Release or MarkBroken) was held; a grant then records when the
+	// lease started. Called on the holder's goroutine, after the lock is
+	// released.
+	Used func(held time.Duration)
 	// NeedsReset, when set, tells on End whether the holder may have
 	// changed the session; when it says no, the connection is lent again
 	// without its actor's Reset. Called under the lock: it must be cheap.
@@ -60,6 +66,8 @@ type Config[C any] struct {
 type Ledger[C any] struct {
 	cfg  Config[C]
 	reqs sync.Pool // *Request[C] of goroutine callers, answered ones only
+	// stamp: a grant records when the lease started (WatchLeases or Used).
+	stamp bool
 
 	mu     sync.Mutex
 	root   *actor.RootContext
@@ -102,6 +110,9 @@ type Snapshot struct {
 	Acquired                              uint64
 	Counters
 	LastDialError error
+	// CircuitOpen: acquires fail fast (ErrBackendUnavailable) until a
+	// dial succeeds.
+	CircuitOpen bool
 }
 
 // New returns a ledger with the given limits and no connection yet; the
@@ -109,6 +120,7 @@ type Snapshot struct {
 // from the start. Bind must be called before any caller uses it.
 func New[C any](cfg Config[C], minConns, maxConns int) *Ledger[C] {
 	l := &Ledger[C]{cfg: cfg, min: minConns, max: maxConns, total: minConns, stack: make([]*Slot[C], 0, maxConns)}
+	l.stamp = cfg.WatchLeases || cfg.Used != nil
 	l.reqs.New = func() any { return l.newRequest() }
 	return l
 }
@@ -130,6 +142,7 @@ func (l *Ledger[C]) Stats() Snapshot {
 		MinConns: l.min, MaxConns: l.max,
 		Total: l.total, Idle: idle, Leased: alive - idle, Dialing: l.total - alive,
 		Waiting: l.line.n, Acquired: l.acquired, Counters: l.n,
+		CircuitOpen: l.failFast != nil,
 	}
 	if alive == 0 {
 		s.LastDialError = l.dialErr

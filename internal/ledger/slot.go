@@ -64,7 +64,7 @@ type Slot[C any] struct {
 	end      endKind
 	gen      uint64     // leases granted so far; a Lease names its generation
 	owner    *actor.PID // the actor whose stop reclaims the lease; nil for goroutines
-	leasedAt time.Time  // when the lease started, when leases are watched
+	leasedAt time.Time  // when the lease started, when leases are watched or timed
 	stack    []byte     // the acquirer's stack, when leak warnings are on
 	warned   bool       // this lease was reported held past LeakWarnAfter
 	expired  bool       // past MaxLifetime: the broker retires it when idle
@@ -98,7 +98,7 @@ func (s *Slot[C]) String() string { return fmt.Sprintf("conn#%d", s.ID) }
 func (l *Ledger[C]) grant(s *Slot[C], owner *actor.PID, stack []byte) uint64 {
 	s.gen++
 	s.state, s.end, s.owner, s.warned, s.cause, s.commands = stLeased, endNone, owner, false, nil, false
-	if l.cfg.WatchLeases {
+	if l.stamp {
 		s.leasedAt, s.stack = time.Now(), stack
 	}
 	l.acquired++

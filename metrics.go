@@ -1,0 +1,205 @@
+package actorpool
+
+// This file is the pool's metrics: the instruments of OpenTelemetry's
+// semantic conventions for database client connection pools (v1.43.0,
+// through the otel module's generated dbconv package), and the pool's own
+// under the actorpool. prefix. Every gauge and counter is observable: one
+// callback reads the ledger's snapshot at each collection, so a scrape
+// sends no message and costs Acquire nothing. Only the three histograms
+// are recorded as things happen.
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/semconv/v1.43.0/dbconv"
+
+	"github.com/actorpool/actorpool/internal/ledger"
+)
+
+// instrumentationName names the meter and the tracer.
+const instrumentationName = "github.com/actorpool/actorpool"
+
+// durationBuckets are the histograms' bucket boundaries, in seconds: from
+// a microsecond (an acquire served from an idle connection) to thirty
+// seconds (the default AcquireTimeout).
+var durationBuckets = []float64{
+	0.000001, 0.00001, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+	0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+}
+
+// poolCounters are the pool's own cumulative counts, each read from the
+// snapshot.
+var poolCounters = []struct {
+	name, unit, desc string
+	read             func(*ledger.Snapshot) uint64
+}{
+	{"actorpool.acquire.granted", "{lease}", "Leases granted.",
+		func(s *ledger.Snapshot) uint64 { return s.Acquired }},
+	{"actorpool.acquire.failed_fast", "{request}", "Acquires failed at once with ErrBackendUnavailable while the circuit was open.",
+		func(s *ledger.Snapshot) uint64 { return s.FailedFast }},
+	{"actorpool.acquire.rejected", "{request}", "Acquires refused with ErrTooManyWaiters.",
+		func(s *ledger.Snapshot) uint64 { return s.Rejected }},
+	{"actorpool.connection.dials", "{connection}", "Successful dials.",
+		func(s *ledger.Snapshot) uint64 { return s.Dials }},
+	{"actorpool.connection.dial_errors", "{error}", "Failed dials.",
+		func(s *ledger.Snapshot) uint64 { return s.DialErrors }},
+	{"actorpool.connection.restarts", "{restart}", "Connections that replaced an earlier one of the same connection actor.",
+		func(s *ledger.Snapshot) uint64 { return s.Restarts }},
+	{"actorpool.lease.broken", "{lease}", "Leases whose connection was found unusable (MarkBroken, or a failed reset).",
+		func(s *ledger.Snapshot) uint64 { return s.Broken }},
+	{"actorpool.lease.revoked", "{lease}", "Leases revoked for LeaseTimeout or Close.",
+		func(s *ledger.Snapshot) uint64 { return s.Revoked }},
+	{"actorpool.lease.reclaimed", "{lease}", "Leases taken back because the owner actor stopped.",
+		func(s *ledger.Snapshot) uint64 { return s.Reclaimed }},
+	{"actorpool.lease.leak_warnings", "{warning}", "Leases reported held past LeakWarnAfter.",
+		func(s *ledger.Snapshot) uint64 { return s.LeakWarnings }},
+	{"actorpool.circuit.opens", "{open}", "Times the circuit opened: the last live connection went while dials failed.",
+		func(s *ledger.Snapshot) uint64 { return s.CircuitOpens }},
+}
+
+// metrics are a pool's instruments. The histograms are recorded by
+// Acquire (wait), by the ledger when a holder ends a lease (use) and by
+// the timed backend (create); the rest are observed by report, from the
+// pool's New (observe) to its Close (stop).
+type metrics struct {
+	meter    metric.Meter
+	observed []metric.Observable
+	stats    func() ledger.Snapshot // set by observe
+	reg      metric.Registration    // set by observe
+
+	rec []metric.RecordOption // the pool's name, built once
+
+	wait, use, create metric.Float64Histogram
+
+	count, idleMax, idleMin, max, pending, dialing metric.Int64ObservableUpDownCounter
+	timeouts                                       metric.Int64ObservableCounter
+	circuit                                        metric.Int64ObservableGauge
+	own                                            []metric.Int64ObservableCounter // poolCounters'
+
+	pool, idle, used metric.ObserveOption
+}
+
+// newMetrics creates the instruments on mp's meter.
+func newMetrics(mp metric.MeterProvider, name string) (*metrics, error) {
+	meter := mp.Meter(instrumentationName, metric.WithSchemaURL(semconv.SchemaURL))
+	poolAttr := semconv.DBClientConnectionPoolName(name)
+	m := &metrics{
+		meter: meter,
+		rec:   []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(poolAttr))},
+		pool:  metric.WithAttributeSet(attribute.NewSet(poolAttr)),
+		idle:  metric.WithAttributeSet(attribute.NewSet(poolAttr, semconv.DBClientConnectionStateIdle)),
+		used:  metric.WithAttributeSet(attribute.NewSet(poolAttr, semconv.DBClientConnectionStateUsed)),
+	}
+	var errs []error
+	keep := func(err error) { errs = append(errs, err) }
+	buckets := metric.WithExplicitBucketBoundaries(durationBuckets...)
+
+	wait, err := dbconv.NewClientConnectionWaitTime(meter, buckets)
+	m.wait = wait.Inst()
+	keep(err)
+	use, err := dbconv.NewClientConnectionUseTime(meter, buckets)
+	m.use = use.Inst()
+	keep(err)
+	create, err := dbconv.NewClientConnectionCreateTime(meter, buckets)
+	m.create = create.Inst()
+	keep(err)
+
+	count, err := dbconv.NewClientConnectionCountObservable(meter)
+	m.count = count.Inst()
+	keep(err)
+	idleMax, err := dbconv.NewClientConnectionIdleMaxObservable(meter)
+	m.idleMax = idleMax.Inst()
+	keep(err)
+	idleMin, err := dbconv.NewClientConnectionIdleMinObservable(meter)
+	m.idleMin = idleMin.Inst()
+	keep(err)
+	maxConns, err := dbconv.NewClientConnectionMaxObservable(meter)
+	m.max = maxConns.Inst()
+	keep(err)
+	pending, err := dbconv.NewClientConnectionPendingRequestsObservable(meter)
+	m.pending = pending.Inst()
+	keep(err)
+	timeouts, err := dbconv.NewClientConnectionTimeoutsObservable(meter)
+	m.timeouts = timeouts.Inst()
+	keep(err)
+
+	m.dialing, err = meter.Int64ObservableUpDownCounter("actorpool.connection.dialing",
+		metric.WithUnit("{connection}"),
+		metric.WithDescription("Connection actors without a connection: dialling, or waiting to redial."))
+	keep(err)
+	m.circuit, err = meter.Int64ObservableGauge("actorpool.circuit.open",
+		metric.WithDescription("1 while the circuit is open (acquires fail fast with ErrBackendUnavailable), else 0."))
+	keep(err)
+	observed := []metric.Observable{m.count, m.idleMax, m.idleMin, m.max, m.pending, m.timeouts, m.dialing, m.circuit}
+	for _, c := range poolCounters {
+		inst, err := meter.Int64ObservableCounter(c.name, metric.WithUnit(c.unit), metric.WithDescription(c.desc))
+		keep(err)
+		m.own = append(m.own, inst)
+		observed = append(observed, inst)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	m.observed = observed
+	return m, nil
+}
+
+// observe registers the callback that reports stats at each collection.
+func (m *metrics) observe(stats func() ledger.Snapshot) error {
+	m.stats = stats
+	reg, err := m.meter.RegisterCallback(m.report, m.observed...)
+	m.reg = reg
+	return err
+}
+
+// stop unregisters the callback: a closed pool reports nothing.
+func (m *metrics) stop() {
+	if m.reg != nil {
+		_ = m.reg.Unregister()
+	}
+}
+
+// report observes one snapshot of the ledger, read under its lock; the
+// observations are made after the lock is released.
+func (m *metrics) report(_ context.Context, o metric.Observer) error {
+	s := m.stats()
+	o.ObserveInt64(m.count, int64(s.Idle), m.idle)
+	o.ObserveInt64(m.count, int64(s.Leased), m.used)
+	// Every connection may sit idle: the idle bounds are the pool's.
+	o.ObserveInt64(m.idleMax, int64(s.MaxConns), m.pool)
+	o.ObserveInt64(m.idleMin, int64(s.MinConns), m.pool)
+	o.ObserveInt64(m.max, int64(s.MaxConns), m.pool)
+	o.ObserveInt64(m.pending, int64(s.Waiting), m.pool)
+	o.ObserveInt64(m.timeouts, int64(s.Timeouts), m.pool)
+	o.ObserveInt64(m.dialing, int64(s.Dialing), m.pool)
+	open := int64(0)
+	if s.CircuitOpen {
+		open = 1
+	}
+	o.ObserveInt64(m.circuit, open, m.pool)
+	for i, c := range poolCounters {
+		o.ObserveInt64(m.own[i], int64(c.read(&s)), m.pool)
+	}
+	return nil
+}
+
+// waited records a granted acquire's wait.
+func (m *metrics) waited(ctx context.Context, d time.Duration) {
+	m.wait.Record(ctx, d.Seconds(), m.rec...)
+}
+
+// held records how long a lease was held; the ledger calls it when a
+// holder ends a lease.
+func (m *metrics) held(d time.Duration) {
+	m.use.Record(context.Background(), d.Seconds(), m.rec...)
+}
+
+// created records a successful dial's duration.
+func (m *metrics) created(ctx context.Context, d time.Duration) {
+	m.create.Record(ctx, d.Seconds(), m.rec...)
+}
