@@ -63,8 +63,8 @@ func (a *connection[C]) handleDrain(ctx actor.Context) {
 		a.endIfClosed(q)
 		return
 	}
-	written, err := a.write(batch)
-	again := q.Written(len(batch), written)
+	err := a.write(batch)
+	again := q.Written(len(batch))
 	clear(batch)
 	a.batch = batch[:0]
 	if err != nil {
@@ -91,9 +91,8 @@ func (a *connection[C]) endIfClosed(q *cmdq.Queue) {
 
 // write writes the ops of batch that are still wanted and finishes each
 // one: with the backend's error when the connection broke (the ops were in
-// flight on it), with its ctx's error when that ended before the write. It
-// returns how many it wrote.
-func (a *connection[C]) write(batch []*cmdq.Op) (int, error) {
+// flight on it), with its ctx's error when that ended before the write.
+func (a *connection[C]) write(batch []*cmdq.Op) error {
 	claimed, work := a.claimed[:0], a.work[:0]
 	for _, o := range batch {
 		switch {
@@ -108,15 +107,15 @@ func (a *connection[C]) write(batch []*cmdq.Op) (int, error) {
 	var err error
 	if len(work) > 0 {
 		err = a.slot.Queue.Write(work)
+		a.slot.Queue.Wrote(len(work))
 	}
 	for _, o := range claimed {
 		o.Finish(err)
 	}
-	n := len(work)
 	clear(claimed)
 	clear(work)
 	a.claimed, a.work = claimed[:0], work[:0]
-	return n, err
+	return err
 }
 
 // broken handles a write that broke the connection: work still queued

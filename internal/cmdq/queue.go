@@ -107,9 +107,7 @@ func (q *Queue) direct(o *Op) {
 	q.one[0] = o.Work
 	err := q.Write(q.one[:])
 	q.one[0] = nil
-	q.Batches.Add(1)
-	q.Ops.Add(1)
-	q.taken.Add(1)
+	q.Wrote(1)
 	q.pending.Add(-1)
 	q.mu.Lock()
 	q.busy = false
@@ -155,15 +153,17 @@ func (q *Queue) Take(batch []*Op, maxOps, maxBytes int) (_ []*Op, more bool) {
 	return batch, rest > 0
 }
 
+// Wrote counts a batch of n ops written, before their callers hear of it.
+func (q *Queue) Wrote(n int) {
+	q.Batches.Add(1)
+	q.Ops.Add(uint64(n))
+	q.taken.Add(uint32(n))
+}
+
 // Written records that the actor finished a batch of n ops taken from the
-// queue, of which written reached the connection; it reports whether work
-// waits, in which case the actor drains again.
-func (q *Queue) Written(n, written int) (again bool) {
-	if written > 0 {
-		q.Batches.Add(1)
-		q.Ops.Add(uint64(written))
-		q.taken.Add(uint32(written))
-	}
+// queue; it reports whether work waits, in which case the actor drains
+// again.
+func (q *Queue) Written(n int) (again bool) {
 	q.pending.Add(int32(-n))
 	q.mu.Lock()
 	defer q.mu.Unlock()

@@ -22,7 +22,7 @@ func (l *Ledger[C]) End(s *Slot[C], gen uint64, broken bool, cause error) error 
 		return err
 	}
 	o := l.outbox()
-	warned, since := s.warned, s.leasedAt
+	warned, since, commands := s.warned, s.leasedAt, s.commands
 	s.owner, s.stack = nil, nil
 	switch {
 	case broken:
@@ -40,8 +40,8 @@ func (l *Ledger[C]) End(s *Slot[C], gen uint64, broken bool, cause error) error 
 	}
 	l.mu.Unlock()
 	l.send(&o)
-	if used := l.cfg.Used; used != nil {
-		used(time.Since(since))
+	if used := l.cfg.Used; used != nil && !commands {
+		used(time.Since(since)) // a command-mode lease is no holder's use
 	}
 	if warned {
 		l.cfg.Logger.Info("actorpool: connection reported as leaked was returned", "conn", s.ID,
