@@ -78,7 +78,7 @@ func (p *Pool[C]) Do(ctx context.Context, work any, size int) error {
 		}
 		select {
 		case <-o.Done():
-		case <-ctx.Done():
+		case <-ctx.Done(): // never ready for a ctx that cannot end
 			if o.Abandon() {
 				return ctx.Err() // the actor drops o
 			}

@@ -83,3 +83,49 @@ func TestCommandsKillAndRestart(t *testing.T) {
 	assert.Empty(t, wrong, "a reply never reaches the wrong caller")
 	t.Logf("%d ok, %d failed; %+v", ok.Load(), failed.Load(), p.Stats())
 }
+
+// Command mode uses one connection while it keeps up, takes more (up to
+// MaxConns) while batches come out full, and gives them all back once the
+// load stops.
+func TestCommandsGrowAndGiveBack(t *testing.T) {
+	p, s := newPool(t, actorpool.Config{MaxConns: 3, MaxBatch: 4})
+	rc := redisbackend.NewCommands(p)
+	ctx := testCtx(t)
+
+	require.NoError(t, rc.Set(ctx, "cmd:grow", "v", 0).Err())
+	assert.Equal(t, 1, p.Stats().CommandConns(), "one caller needs one connection")
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := rc.Get(ctx, "cmd:grow").Err(); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	var most atomic.Int64 // clients the server saw
+	require.Eventually(t, func() bool {
+		if n, err := s.ClientCount(ctx); err == nil && int64(n) > most.Load() {
+			most.Store(int64(n))
+		}
+		return p.Stats().CommandConns() == 3
+	}, eventually, time.Millisecond, "full batches of 4 for 64 callers: command mode takes every connection")
+	close(stop)
+	wg.Wait()
+	assert.LessOrEqual(t, most.Load(), int64(3), "never more than MaxConns on the server")
+	require.Eventually(t, func() bool { return p.Stats().CommandConns() == 0 }, eventually, 10*time.Millisecond,
+		"idle connections go back to the pool")
+	st := p.Stats()
+	assert.Equal(t, 0, st.Leased(), "command mode holds no lease once idle")
+	assert.Equal(t, st.Total(), st.Idle())
+	t.Logf("%d commands in %d batches", st.Commands(), st.Batches())
+}
