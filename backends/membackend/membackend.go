@@ -41,6 +41,7 @@ type Backend struct {
 	resetErr error
 
 	pingDelay    time.Duration
+	batchDelay   time.Duration // DelayPipelines
 	dialFailRate float64 // share of dials that fail, 0..1
 	pingFailRate float64 // share of pings that fail, 0..1
 

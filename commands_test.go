@@ -1,0 +1,184 @@
+package actorpool_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/actorpool/actorpool"
+	"github.com/actorpool/actorpool/backends"
+	"github.com/actorpool/actorpool/backends/membackend"
+	"github.com/actorpool/actorpool/internal/pooltest"
+)
+
+// do runs one in-memory command in command mode.
+func do(ctx context.Context, p *memPool, fn func(*membackend.Conn) error) (*membackend.Command, error) {
+	cmd := &membackend.Command{Fn: fn}
+	err := p.Do(ctx, cmd, 16)
+	return cmd, err
+}
+
+// Commands from many callers share batches on few connections, never on a
+// connection a lease holds, while leases come and go on the same pool.
+func TestDoSharesBatchesBesideLeases(t *testing.T) {
+	f := newFixture(t, actorpool.Config{MaxConns: 4})
+	ctx := testCtx(t)
+	var wg sync.WaitGroup
+	var most atomic.Int64
+	for range 32 {
+		wg.Go(func() {
+			for range 100 {
+				cmd, err := do(ctx, f.p, nil)
+				if !assert.NoError(t, err) {
+					return
+				}
+				if n := int64(cmd.Batch); n > most.Load() {
+					most.Store(n)
+				}
+			}
+		})
+	}
+	for range 2 {
+		wg.Go(func() {
+			for range 50 {
+				err := f.p.With(ctx, func(c *membackend.Conn) error {
+					if err := c.Hold(7); err != nil {
+						return err
+					}
+					defer c.Unhold(7)
+					return c.Do()
+				})
+				if !assert.NoError(t, err) {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	st := f.p.Stats()
+	assert.Equal(t, uint64(32*100), st.Commands())
+	assert.Greater(t, most.Load(), int64(1), "commands that arrive during a round trip share the next batch")
+	assert.Zero(t, f.b.Violations(), "no connection served a batch and a lease at once")
+	requireStatsAddUp(t, f.p.Stats())
+}
+
+// A connection that breaks fails the commands in flight on it with its
+// error, sends the commands queued behind them to another connection, and
+// is replaced.
+func TestDoBrokenConnection(t *testing.T) {
+	f := newFixture(t, actorpool.Config{MaxConns: 2, MaxBatch: 1})
+	f.b.DelayPipelines(20 * time.Millisecond)
+	ctx := testCtx(t)
+
+	var broken atomic.Pointer[membackend.Conn]
+	first := make(chan error, 1)
+	go func() {
+		_, err := do(ctx, f.p, func(c *membackend.Conn) error {
+			broken.Store(c)
+			c.Break()
+			return nil
+		})
+		first <- err
+	}()
+	require.Eventually(t, func() bool { return f.p.Stats().CommandsInFlight() == 1 }, eventually, time.Millisecond)
+	// Queued behind the breaking command on the same connection (the only
+	// one in command mode yet): they must run elsewhere.
+	var wg sync.WaitGroup
+	results := make(chan *membackend.Command, 8)
+	for range 8 {
+		wg.Go(func() {
+			cmd, err := do(ctx, f.p, nil)
+			assert.NoError(t, err)
+			results <- cmd
+		})
+	}
+	assert.ErrorIs(t, <-first, membackend.ErrBroken, "the command in flight gets the connection's error")
+	wg.Wait()
+	close(results)
+	for cmd := range results {
+		assert.NotSame(t, broken.Load(), cmd.Conn, "no command runs on the broken connection after it broke")
+	}
+	require.Eventually(t, func() bool { return f.p.Stats().Restarts() >= 1 }, eventually, time.Millisecond,
+		"the broken connection is replaced")
+}
+
+// LeaseTimeout revokes holders' leases, never command mode's.
+func TestDoNotRevokedByLeaseTimeout(t *testing.T) {
+	f := newFixture(t, actorpool.Config{MaxConns: 1, LeaseTimeout: 30 * time.Millisecond})
+	ctx := testCtx(t)
+	_, err := do(ctx, f.p, nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, f.p.Stats().CommandConns())
+	deadline := time.Now().Add(200 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		_, err := do(ctx, f.p, nil)
+		require.NoError(t, err)
+	}
+	assert.Zero(t, f.p.Stats().Revoked(), "a command-mode connection outlives LeaseTimeout")
+}
+
+// Close lets commands in flight finish; later calls fail with
+// ErrPoolClosed.
+func TestDoAndClose(t *testing.T) {
+	b := membackend.New()
+	b.DelayPipelines(50 * time.Millisecond)
+	p, err := actorpool.New(newSystem(), b, actorpool.Config{MaxConns: 2})
+	require.NoError(t, err)
+	ctx := testCtx(t)
+	done := make(chan error, 1)
+	go func() {
+		_, err := do(ctx, p, nil)
+		done <- err
+	}()
+	require.Eventually(t, func() bool { return p.Stats().CommandsInFlight() == 1 }, eventually, time.Millisecond)
+	require.NoError(t, p.Close(ctx))
+	assert.NoError(t, <-done, "the command in flight at Close finishes")
+	_, err = do(ctx, p, nil)
+	assert.ErrorIs(t, err, actorpool.ErrPoolClosed)
+	assert.Zero(t, b.Live())
+	assert.Zero(t, b.Violations())
+}
+
+// A backend without command mode says so; an unreachable one fails fast
+// as Acquire does.
+func TestDoErrors(t *testing.T) {
+	ctx := testCtx(t)
+	plain := pooltest.Open[*membackend.Conn](t, noPipeline{membackend.New()}, actorpool.Config{})
+	err := plain.Pool.Do(ctx, &membackend.Command{}, 0)
+	assert.ErrorIs(t, err, actorpool.ErrNoCommandMode)
+
+	f := newFixture(t, actorpool.Config{MaxConns: 2, AcquireTimeout: time.Second},
+		func(b *membackend.Backend) { b.FailDials(nil) })
+	_, err = do(ctx, f.p, nil)
+	assert.True(t, errors.Is(err, actorpool.ErrBackendUnavailable) || errors.Is(err, actorpool.ErrAcquireTimeout), "%v", err)
+	require.Eventually(t, func() bool {
+		_, err := do(ctx, f.p, nil)
+		return errors.Is(err, actorpool.ErrBackendUnavailable) && errors.Is(err, membackend.ErrDialRefused)
+	}, eventually, 10*time.Millisecond, "while dials fail, Do fails fast with the dial error")
+	f.b.Heal()
+	require.Eventually(t, func() bool {
+		_, err := do(ctx, f.p, nil)
+		return err == nil
+	}, eventually, 10*time.Millisecond, "and recovers by itself")
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = do(cancelled, f.p, nil)
+	assert.ErrorIs(t, err, context.Canceled)
+}
+
+// noPipeline hides a backend's command mode.
+type noPipeline struct{ backends.Backend[*membackend.Conn] }
+
+// testCtx is a context for one test: nothing here should take long.
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
