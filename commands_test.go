@@ -174,7 +174,9 @@ func TestDoErrors(t *testing.T) {
 }
 
 // noPipeline hides a backend's command mode.
-type noPipeline struct{ backends.Backend[*membackend.Conn] }
+type noPipeline struct {
+	backends.Backend[*membackend.Conn]
+}
 
 // testCtx is a context for one test: nothing here should take long.
 func testCtx(t *testing.T) context.Context {

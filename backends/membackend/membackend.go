@@ -42,8 +42,8 @@ type Backend struct {
 
 	pingDelay    time.Duration
 	batchDelay   time.Duration // DelayPipelines
-	dialFailRate float64 // share of dials that fail, 0..1
-	pingFailRate float64 // share of pings that fail, 0..1
+	dialFailRate float64       // share of dials that fail, 0..1
+	pingFailRate float64       // share of pings that fail, 0..1
 
 	nextID     atomic.Uint64
 	dials      atomic.Int64
