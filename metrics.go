@@ -69,14 +69,16 @@ var poolCounters = []struct {
 type metrics struct {
 	meter    metric.Meter
 	observed []metric.Observable
-	stats    func() ledger.Snapshot // set by observe
-	reg      metric.Registration    // set by observe
+	stats    func() Stats        // set by observe
+	reg      metric.Registration // set by observe
 
 	rec []metric.RecordOption // the pool's name, built once
 
 	wait, use, create metric.Float64Histogram
 
 	count, idleMax, idleMin, max, pending, dialing metric.Int64ObservableUpDownCounter
+	cmdConns, cmdInFlight                          metric.Int64ObservableUpDownCounter // command mode
+	cmdCommands, cmdBatches                        metric.Int64ObservableCounter
 	timeouts                                       metric.Int64ObservableCounter
 	circuit                                        metric.Int64ObservableGauge
 	own                                            []metric.Int64ObservableCounter // poolCounters'
@@ -135,7 +137,23 @@ func newMetrics(mp metric.MeterProvider, name string) (*metrics, error) {
 	m.circuit, err = meter.Int64ObservableGauge("actorpool.circuit.open",
 		metric.WithDescription("1 while the circuit is open (acquires fail fast with ErrBackendUnavailable), else 0."))
 	keep(err)
-	observed := []metric.Observable{m.count, m.idleMax, m.idleMin, m.max, m.pending, m.timeouts, m.dialing, m.circuit}
+	m.cmdConns, err = meter.Int64ObservableUpDownCounter("actorpool.command.connections",
+		metric.WithUnit("{connection}"),
+		metric.WithDescription("Connections serving command mode (counted as used too)."))
+	keep(err)
+	m.cmdInFlight, err = meter.Int64ObservableUpDownCounter("actorpool.command.in_flight",
+		metric.WithUnit("{command}"),
+		metric.WithDescription("Commands handed to command mode and not yet answered."))
+	keep(err)
+	m.cmdCommands, err = meter.Int64ObservableCounter("actorpool.command.commands",
+		metric.WithUnit("{command}"), metric.WithDescription("Commands written in command mode."))
+	keep(err)
+	m.cmdBatches, err = meter.Int64ObservableCounter("actorpool.command.batches",
+		metric.WithUnit("{batch}"),
+		metric.WithDescription("Batches written in command mode; commands / batches is the mean batch size."))
+	keep(err)
+	observed := []metric.Observable{m.count, m.idleMax, m.idleMin, m.max, m.pending, m.timeouts, m.dialing, m.circuit,
+		m.cmdConns, m.cmdInFlight, m.cmdCommands, m.cmdBatches}
 	for _, c := range poolCounters {
 		inst, err := meter.Int64ObservableCounter(c.name, metric.WithUnit(c.unit), metric.WithDescription(c.desc))
 		keep(err)
@@ -150,7 +168,7 @@ func newMetrics(mp metric.MeterProvider, name string) (*metrics, error) {
 }
 
 // observe registers the callback that reports stats at each collection.
-func (m *metrics) observe(stats func() ledger.Snapshot) error {
+func (m *metrics) observe(stats func() Stats) error {
 	m.stats = stats
 	reg, err := m.meter.RegisterCallback(m.report, m.observed...)
 	m.reg = reg
@@ -167,7 +185,12 @@ func (m *metrics) stop() {
 // report observes one snapshot of the ledger, read under its lock; the
 // observations are made after the lock is released.
 func (m *metrics) report(_ context.Context, o metric.Observer) error {
-	s := m.stats()
+	st := m.stats()
+	s := st.s
+	o.ObserveInt64(m.cmdConns, int64(st.CommandConns()), m.pool)
+	o.ObserveInt64(m.cmdInFlight, int64(st.CommandsInFlight()), m.pool)
+	o.ObserveInt64(m.cmdCommands, int64(st.Commands()), m.pool)
+	o.ObserveInt64(m.cmdBatches, int64(st.Batches()), m.pool)
 	o.ObserveInt64(m.count, int64(s.Idle), m.idle)
 	o.ObserveInt64(m.count, int64(s.Leased), m.used)
 	// Every connection may sit idle: the idle bounds are the pool's.

@@ -116,7 +116,7 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 	p.startCommands()
 	p.deadLetters = sys.EventStream.Subscribe(p.returnUndelivered)
 	if tel != nil && tel.metrics != nil {
-		if err := tel.metrics.observe(p.ledger.Stats); err != nil {
+		if err := tel.metrics.observe(p.Stats); err != nil {
 			_ = p.Close(context.Background())
 			return nil, fmt.Errorf("actorpool: metrics: %w", err)
 		}
