@@ -30,6 +30,7 @@ type multiCase struct {
 	pools             []string
 	rows              map[string][]summary
 	batch             []float64 // actorpool-cmd: mean commands per batch, per round
+	conns             []float64 // actorpool-cmd: connections in command mode at the end of each round
 }
 
 // runW6 is W6: command mode against go-redis's AutoPipeline, rueidis, and
@@ -124,6 +125,7 @@ func runW6(ctx context.Context, e *env, rep *report) error {
 					c.rows[s.name] = append(c.rows[s.name], sum)
 					if s.name == "actorpool-cmd" {
 						after := cmdPool.Stats()
+						c.conns = append(c.conns, float64(after.CommandConns()))
 						if b := after.Batches() - before.Batches(); b > 0 {
 							c.batch = append(c.batch, float64(after.Commands()-before.Commands())/float64(b))
 						}

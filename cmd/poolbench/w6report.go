@@ -21,7 +21,7 @@ func (r *report) multiMarkdown(b *strings.Builder) {
 		return
 	}
 	pools := r.multi[0].pools
-	b.WriteString("\nW6: every pool runs in every round, in the order of the table; ratios are actorpool-cmd's ops/s over the pool of the column, round by round, median (min–max). Notes: actorpool-cmd's mean commands per batch.\n\n")
+	b.WriteString("\nW6: every pool runs in every round, in the order of the table; ratios are actorpool-cmd's ops/s over the pool of the column, round by round, median (min–max). Notes: actorpool-cmd's mean commands per batch, and the connections it held at the end of each round.\n\n")
 	b.WriteString("| workload | callers | pool | ops/s | p50 | p99 | errors |")
 	for _, p := range pools[1:] {
 		b.WriteString(" cmd / " + p + " |")
@@ -53,6 +53,10 @@ func (r *report) multiMarkdown(b *strings.Builder) {
 			if p == c.pools[0] && len(c.batch) > 0 {
 				m, lo, hi := median(c.batch)
 				note = fmt.Sprintf("batch %.1f (%.1f–%.1f)", m, lo, hi)
+				if len(c.conns) > 0 {
+					cm, clo, chi := median(c.conns)
+					note += fmt.Sprintf("; connections %.0f (%.0f–%.0f)", cm, clo, chi)
+				}
 			}
 			b.WriteString(" " + note + " |\n")
 		}
