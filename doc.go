@@ -10,6 +10,11 @@
 // first served; after Close every connection is closed and every call
 // returns ErrPoolClosed.
 //
+// In command mode (Pool.Do; for Redis, redisbackend.NewCommands) callers
+// hand the pool work instead of leasing: each connection actor writes
+// what queued for its connection while its last round trip was in flight
+// as one batch.
+//
 // With Config.MeterProvider the pool reports OpenTelemetry's
 // db.client.connection.* metrics and its own actorpool.* ones, read from
 // the Stats snapshot at each collection; with Config.TracerProvider each
@@ -38,4 +43,11 @@
 //	restart, stop                                                             and stops to the broker
 //	a goroutine waiter's deadline               the waiter (its own timer,    the timer takes it out of the line
 //	                                            reused with its request)
+//	command mode: how many connections serve    the command dispatcher        callers push to the queue with the fewest
+//	it, which, when one goes back               (actors/commands.go), which   commands outstanding; connection actors
+//	                                            alone publishes the queues    ask it to grow when a batch comes out full
+//	command mode: writing one connection's      its connection actor (and,    callers push to its queue; the first push
+//	queued commands as one batch                when the connection is idle,  to an idle queue sends the actor one
+//	                                            the caller of a command that  message; a broken batch ends its lease
+//	                                            meets it: written at once)    broken
 package actorpool

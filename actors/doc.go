@@ -18,8 +18,15 @@
 // the dialer's decisions. Callers and holders reach the broker only
 // through the ledger, which nudges it when the pool should grow.
 //
+// In command mode the dispatcher (commands.go) decides how many of the
+// pool's connections serve it: it leases them from the broker like any
+// actor and gives them back. A connection in command mode is used by
+// batches written one at a time: by its connection actor (pipeline.go), or,
+// when the connection is idle and nothing waits, by the caller whose
+// command meets it; the queue's busy flag keeps the two apart.
+//
 // The package's exported names (Spawn, BrokerConfig, ConnectionConfig,
-// NewConnectionProducer) serve package actorpool, which assembles a pool
+// NewConnectionProducer, SpawnDispatcher, DispatcherConfig, CommandMode) serve package actorpool, which assembles a pool
 // from them, and RefillDials its tests; they name the pool's internal
 // types and are not an API of their own.
 package actors
