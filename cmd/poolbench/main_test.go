@@ -68,3 +68,46 @@ func TestW1AndW2RunAgainstRealServersAndReport(t *testing.T) {
 		}
 	}
 }
+
+// TestW6RunsAgainstARealServerAndReports runs W6 briefly and checks its
+// table: every pool of every case, no errors, actorpool-cmd's ratios to
+// the four others and its mean batch; and the charts -plot draws.
+func TestW6RunsAgainstARealServerAndReports(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "report.md")
+	cfg, err := parseFlags([]string{"-workloads", "w6", "-callers", "1,16", "-duration", "100ms",
+		"-out", out, "-plot", filepath.Join(dir, "plots")})
+	require.NoError(t, err)
+	require.NoError(t, run(cfg))
+	text, err := os.ReadFile(out)
+	require.NoError(t, err)
+	rows := map[string]int{}
+	for line := range strings.SplitSeq(string(text), "\n") {
+		if !strings.HasPrefix(line, "| W6") {
+			continue
+		}
+		cols := strings.Split(strings.Trim(line, "|"), "|")
+		require.Len(t, cols, 12, line)
+		for i := range cols {
+			cols[i] = strings.TrimSpace(cols[i])
+		}
+		assert.Equal(t, "0", cols[6], "errors in %s", line)
+		if cols[2] == "actorpool-cmd" {
+			for _, c := range cols[7:11] {
+				assert.Regexp(t, `^\d+\.\d\d \(\d+\.\d\d–\d+\.\d\d\)$`, c, "ratio in %s", line)
+			}
+			assert.Regexp(t, `^batch \d+\.\d .*; connections \d+ `, cols[11], "notes in %s", line)
+		}
+		rows[cols[0]+" @"+cols[1]]++
+	}
+	for _, w := range []string{"W6 Redis GET", "W6 Redis SET"} {
+		for _, c := range []string{"1", "16"} {
+			assert.Equal(t, len(w6Pools), rows[w+" @"+c], "rows of %s at %s callers", w, c)
+		}
+		svg, err := os.ReadFile(filepath.Join(dir, "plots", strings.ToLower(strings.ReplaceAll(w, " ", "-"))+".svg"))
+		require.NoError(t, err)
+		for _, p := range w6Pools {
+			assert.Contains(t, string(svg), p, "the chart's legend names %s", p)
+		}
+	}
+}
