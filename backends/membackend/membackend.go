@@ -154,15 +154,9 @@ func (b *Backend) Dial(ctx context.Context) (*Conn, error) {
 		err = ErrDialRefused
 	}
 	b.mu.Unlock()
-	if delay > 0 {
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			b.dialErrors.Add(1)
-			return nil, fmt.Errorf("membackend: dial: %w", ctx.Err())
-		}
+	if cerr := sleep(ctx, delay); cerr != nil {
+		b.dialErrors.Add(1)
+		return nil, fmt.Errorf("membackend: dial: %w", cerr)
 	}
 	if err != nil {
 		b.dialErrors.Add(1)
@@ -191,14 +185,8 @@ func (b *Backend) Ping(ctx context.Context, c *Conn) error {
 		err = ErrBroken
 	}
 	b.mu.Unlock()
-	if delay > 0 {
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("membackend: ping: %w", ctx.Err())
-		}
+	if cerr := sleep(ctx, delay); cerr != nil {
+		return fmt.Errorf("membackend: ping: %w", cerr)
 	}
 	if cerr := c.check(); cerr != nil {
 		return cerr
@@ -337,4 +325,19 @@ func (c *Conn) check() error {
 		return ErrBroken
 	}
 	return nil
+}
+
+// sleep waits d, or until ctx ends (its error).
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -46,14 +46,7 @@ func (b *Backend) Pipeline(ctx context.Context, c *Conn, work []any) error {
 	b.mu.Lock()
 	d := b.batchDelay
 	b.mu.Unlock()
-	if d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-		}
-	}
+	_ = sleep(ctx, d) // a batch cut short by ctx still runs its commands
 	for _, w := range work {
 		cmd := w.(*Command)
 		cmd.Conn, cmd.Batch = c, len(work)
