@@ -104,6 +104,7 @@ func (d *dispatcher[C]) granted(ctx actor.Context, s *ledger.Slot[C], gen uint64
 	d.cfg.Set.Answered()
 	if d.closed || s.Queue == nil || !d.cfg.Ledger.ServeCommands(s, gen) {
 		_ = d.cfg.Ledger.End(s, gen, false, nil)
+		d.publish(nil) // callers waiting for a queue look again
 		return
 	}
 	s.Queue.Open(gen)
