@@ -20,6 +20,9 @@ var (
 	ErrLeaseRevoked = ledger.ErrLeaseRevoked
 	// ErrTooManyWaiters: MaxWaiters callers are already waiting.
 	ErrTooManyWaiters = ledger.ErrTooManyWaiters
+	// ErrOverloaded: overload control (Config.QueueTarget) failed the
+	// acquire early; it also matches ErrAcquireTimeout.
+	ErrOverloaded = ledger.ErrOverloaded
 	// ErrInvalidConfig: a Config field or backend option is invalid; the
 	// message names it.
 	ErrInvalidConfig = ledger.ErrInvalidConfig

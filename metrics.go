@@ -60,6 +60,10 @@ var poolCounters = []struct {
 		func(s *ledger.Snapshot) uint64 { return s.LeakWarnings }},
 	{"actorpool.circuit.opens", "{open}", "Times the circuit opened: the last live connection went while dials failed.",
 		func(s *ledger.Snapshot) uint64 { return s.CircuitOpens }},
+	{"actorpool.acquire.shed", "{request}", "Acquires failed with ErrOverloaded by overload control (QueueTarget).",
+		func(s *ledger.Snapshot) uint64 { return s.Shed }},
+	{"actorpool.overloads", "{overload}", "Times overload control (QueueTarget) found the pool overloaded.",
+		func(s *ledger.Snapshot) uint64 { return s.Overloads }},
 }
 
 // metrics are a pool's instruments. The histograms are recorded by

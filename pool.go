@@ -81,6 +81,7 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 		MinConns: cfg.MinConns, MaxConns: cfg.MaxConns,
 		AcquireTimeout: cfg.AcquireTimeout, LeaseTimeout: cfg.LeaseTimeout,
 		LeakWarnAfter: cfg.LeakWarnAfter, MaxWaiters: cfg.MaxWaiters,
+		QueueTarget: cfg.QueueTarget, QueueInterval: cfg.QueueInterval,
 		IdleTimeout: cfg.IdleTimeout, MaxLifetime: cfg.MaxLifetime,
 		KeepaliveInterval: cfg.KeepaliveInterval, ValidateAfterIdle: cfg.ValidateAfterIdle,
 		Backoff: backoff.Policy{Min: cfg.BackoffMin, Max: cfg.BackoffMax},

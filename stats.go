@@ -95,6 +95,13 @@ func (s Stats) FailedValidations() uint64 { return s.s.FailedValidations }
 // with ErrBackendUnavailable.
 func (s Stats) CircuitOpens() uint64 { return s.s.CircuitOpens }
 
+// Overloads is the number of times overload control (QueueTarget) found
+// the pool overloaded.
+func (s Stats) Overloads() uint64 { return s.s.Overloads }
+
+// Shed is the number of acquires failed with ErrOverloaded.
+func (s Stats) Shed() uint64 { return s.s.Shed }
+
 // CommandConns is the number of connections serving command mode (Do);
 // they are counted in Leased too.
 func (s Stats) CommandConns() int { return s.c.conns }

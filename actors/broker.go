@@ -30,6 +30,8 @@ type BrokerConfig[C any] struct {
 	LeaseTimeout       time.Duration // 0: off
 	LeakWarnAfter      time.Duration // 0: off
 	MaxWaiters         int           // 0: unbounded
+	// Overload control, for the ledger; QueueTarget 0: off.
+	QueueTarget, QueueInterval time.Duration
 	// Lifecycle of idle connections; 0: off.
 	IdleTimeout       time.Duration
 	MaxLifetime       time.Duration
@@ -80,7 +82,7 @@ type broker[C any] struct {
 // supervisor and MinConns connection actors) on root.
 func Spawn[C any](root *actor.RootContext, cfg *BrokerConfig[C]) (*actor.PID, *ledger.Ledger[C]) {
 	l := ledger.New(ledger.Config[C]{
-		MaxWaiters:  cfg.MaxWaiters,
+		MaxWaiters: cfg.MaxWaiters, QueueTarget: cfg.QueueTarget, QueueInterval: cfg.QueueInterval,
 		WatchLeases: cfg.LeaseTimeout > 0 || cfg.LeakWarnAfter > 0,
 		NeedsReset:  cfg.NeedsReset, Used: cfg.LeaseUsed, Granted: cfg.Granted, Failed: cfg.Failed,
 		Nudge: &proto.Nudge{}, Logger: cfg.Logger,

@@ -174,19 +174,25 @@ type queryRower interface {
 const (
 	w5Hold    = 50 * time.Millisecond
 	w5Timeout = 100 * time.Millisecond
-	w5Demand  = 2 // times the capacity
+	// w5Target is actorpool's QueueTarget: overload control on.
+	w5Target = 10 * time.Millisecond
 )
 
-// runW5 is W5, overload, on MySQL. Requests arrive at a fixed rate, twice
-// what conns connections held w5Hold each can serve (an open loop: a slow
-// pool does not slow the arrivals down). Each request acquires a
-// connection, waiting at most w5Timeout, holds it with SELECT SLEEP, and
-// gives it back. actorpool: AcquireTimeout w5Timeout, Acquire then Release.
+// w5Demands are W5's arrival rates, in times what the connections can
+// serve: overload, and a control just under capacity.
+var w5Demands = []float64{2, 0.9}
+
+// runW5 is W5, overload, on MySQL. Requests arrive at a fixed rate, a
+// multiple of what conns connections held w5Hold each can serve (an open
+// loop: a slow pool does not slow the arrivals down). Each request acquires
+// a connection, waiting at most w5Timeout, holds it with SELECT SLEEP, and
+// gives it back. actorpool: AcquireTimeout w5Timeout, QueueTarget w5Target
+// (overload control), Acquire then Release.
 // database/sql: db.Conn with a ctx of w5Timeout (its queue is unbounded,
 // a ctx is the only bound), then Conn.Close. Latency is the acquire alone.
 func runW5(ctx context.Context, e *env, rep *report) error {
 	be := newMySQLBackend(e)
-	p, err := startPool(ctx, e, be, actorpool.Config{AcquireTimeout: w5Timeout})
+	p, err := startPool(ctx, e, be, actorpool.Config{AcquireTimeout: w5Timeout, QueueTarget: w5Target})
 	if err != nil {
 		return err
 	}
@@ -197,11 +203,22 @@ func runW5(ctx context.Context, e *env, rep *report) error {
 	}
 	defer db.Close()
 
-	rate := float64(w5Demand*e.cfg.conns) / w5Hold.Seconds()
+	for _, demand := range w5Demands {
+		if err := w5Case(ctx, e, rep, p, be, db, demand); err != nil || ctx.Err() != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// w5Case is one arrival rate of W5.
+func w5Case(ctx context.Context, e *env, rep *report, p *actorpool.Pool[*mysqlbackend.Conn], be *mysqlbackend.Backend,
+	db *sql.DB, demand float64) error {
+	rate := demand * float64(e.cfg.conns) / w5Hold.Seconds()
 	holdQuery := fmt.Sprintf("SELECT SLEEP(%g)", w5Hold.Seconds())
 	c := &caseResult{
-		workload: fmt.Sprintf("W5 MySQL overload (hold %s, timeout %s)", w5Hold, w5Timeout),
-		callers:  fmt.Sprintf("%.0f/s (%d× capacity)", rate, w5Demand),
+		workload: fmt.Sprintf("W5 MySQL overload (hold %s, timeout %s, QueueTarget %s)", w5Hold, w5Timeout, w5Target),
+		callers:  fmt.Sprintf("%.0f/s (%g× capacity)", rate, demand),
 		kind:     overload, peer: "database/sql",
 	}
 	labels := func(pool string) pprof.LabelSet { return pprof.Labels("workload", "w5", "pool", pool) }

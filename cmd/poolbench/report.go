@@ -51,7 +51,7 @@ func (r *report) markdown() string {
 	b.WriteString("Each number is the median over the rounds; ratio is actorpool / peer for the same round, median (min–max). ")
 	b.WriteString("W1, W2: ops/s, latency of one whole op (lease + command + release); for actorpool the notes split it where the lease was in hand: wait (Acquire) and held (command + Release), median of each round's p50/p99. ")
 	b.WriteString("W4: p50/p99 are the latencies of the calls that failed while the server was down. ")
-	b.WriteString("W5: ops/s are leases granted per second, p50/p99 the wait of the successful acquires, errors the acquires that timed out.\n\n")
+	b.WriteString("W5: ops/s are leases granted per second, p50/p99 the wait of the successful acquires, errors the acquires that timed out (for actorpool, or were shed by overload control: ErrOverloaded).\n\n")
 	b.WriteString("| workload | callers | pool | ops/s | p50 | p99 | errors | ratio to peer | notes |\n")
 	b.WriteString("|---|---:|---|---:|---:|---:|---:|---:|---|\n")
 	for _, c := range r.cases {

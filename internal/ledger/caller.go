@@ -254,6 +254,15 @@ func (q *line[C]) remove(r *Request[C]) {
 	q.n--
 }
 
+// popBack takes the newest waiter out of the line; nil when none.
+func (q *line[C]) popBack() *Request[C] {
+	r := q.tail
+	if r != nil {
+		q.remove(r)
+	}
+	return r
+}
+
 // popFront takes the oldest waiter out of the line; nil when none.
 func (q *line[C]) popFront() *Request[C] {
 	r := q.head

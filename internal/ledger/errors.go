@@ -20,6 +20,10 @@ var (
 	ErrLeaseRevoked = errors.New("actorpool: lease revoked")
 	// ErrTooManyWaiters: MaxWaiters callers are already waiting.
 	ErrTooManyWaiters = errors.New("actorpool: too many waiters")
+	// ErrOverloaded: the pool was overloaded (QueueTarget) and the caller
+	// had waited past twice the target; the error also matches
+	// ErrAcquireTimeout.
+	ErrOverloaded = errors.New("actorpool: overloaded")
 	// ErrInvalidConfig: a Config field or a backend option is invalid; the
 	// error names the field.
 	ErrInvalidConfig = errors.New("actorpool: invalid config")

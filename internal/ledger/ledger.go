@@ -7,7 +7,10 @@
 //   - The stack and the line are never both non-empty: a connection that
 //     comes back goes to the oldest waiter when there is one, and a caller
 //     joins the line only when the stack is empty. Nobody barges past the
-//     line, so waiters are served strictly first come, first served.
+//     line, so waiters are served strictly first come, first served;
+//     except, with overload control on (overload.go), while the pool is
+//     overloaded: then the newest waiter is served first, and waiters past
+//     twice the target are failed at once.
 //   - A connection is lent (grant) only under the lock, from the stack or
 //     from a returning lease, and a lease ends only under the lock, by its
 //     holder (End), by the broker (revoke, reclaim) or not at all: at most
@@ -40,6 +43,10 @@ import (
 // Config is read-only after New.
 type Config[C any] struct {
 	MaxWaiters int // 0: unbounded
+	// QueueTarget and QueueInterval are overload control (overload.go);
+	// QueueTarget 0: off, waiters are always served first come, first
+	// served.
+	QueueTarget, QueueInterval time.Duration
 	// WatchLeases: LeaseTimeout or LeakWarnAfter is on, so a grant records
 	// when the lease started (and the acquirer's stack).
 	WatchLeases bool
@@ -72,6 +79,7 @@ type Ledger[C any] struct {
 	mu     sync.Mutex
 	root   *actor.RootContext
 	broker *actor.PID
+	ov     overload // overload control (overload.go)
 
 	// policy: the broker's
 	min, max int
@@ -101,6 +109,7 @@ type Counters struct {
 	RetiredIdle, RetiredLifetime             uint64
 	FailedPings, FailedValidations           uint64
 	CircuitOpens                             uint64
+	Overloads, Shed                          uint64
 }
 
 // Snapshot is the state at one instant.
@@ -121,6 +130,7 @@ type Snapshot struct {
 func New[C any](cfg Config[C], minConns, maxConns int) *Ledger[C] {
 	l := &Ledger[C]{cfg: cfg, min: minConns, max: maxConns, total: minConns, stack: make([]*Slot[C], 0, maxConns)}
 	l.stamp = cfg.WatchLeases || cfg.Used != nil
+	l.ov.target, l.ov.interval = cfg.QueueTarget, cfg.QueueInterval
 	l.reqs.New = func() any { return l.newRequest() }
 	return l
 }
@@ -202,7 +212,7 @@ func (l *Ledger[C]) put(s *Slot[C], bottom bool, o *outbox[C]) {
 		l.handing++
 		return
 	}
-	if r := l.line.popFront(); r != nil {
+	if r := l.next(o); r != nil {
 		l.answer(r, s, l.grant(s, r.Owner, r.stack), nil, o)
 		return
 	}
