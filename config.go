@@ -69,7 +69,7 @@ type Config struct {
 	// it doubles with each consecutive failure, up to BackoffMax, and the
 	// actual delay is drawn from [d/2, d]. While no connection is alive and
 	// callers are being failed fast, the one probing connection redials
-	// BackoffMin after each failure instead.
+	// 10ms (or BackoffMin, if shorter) after each failure instead.
 	// default: 100ms
 	BackoffMin time.Duration
 	// BackoffMax caps the redial delay.

@@ -8,8 +8,10 @@ package actors
 // wrapping the dial error. One connection actor at a time (the probe)
 // redials, after the backoff of the probes that failed before it; every
 // other one that has no connection is parked. While callers keep asking,
-// the probe redials BackoffMin after its last failure instead, so the pool
-// is back within BackoffMin of the backend. The first successful dial
+// the probe redials DemandRedial (or BackoffMin, if shorter) after its
+// last failure instead, so the pool is back within about DemandRedial of
+// the backend: at most one dial in flight, and at most 1/DemandRedial
+// dials a second against a backend that is still down. The first successful dial
 // closes the circuit, and the parked actors redial, RefillDials at a time.
 
 import (
@@ -45,8 +47,13 @@ func (b *broker[C]) unavailable() error {
 	return fmt.Errorf("%w: %w", ledger.ErrBackendUnavailable, b.dialer.lastErr)
 }
 
+// DemandRedial is how soon after its last failure the probe redials while
+// callers are being failed fast.
+const DemandRedial = 10 * time.Millisecond
+
 // demand answers callers failed fast: there is a probe, and it redials
-// BackoffMin after its last failure when that is sooner than its backoff.
+// DemandRedial (at most BackoffMin) after its last failure when that is
+// sooner than its backoff.
 func (b *broker[C]) demand(ctx actor.Context) {
 	d := &b.dialer
 	if !d.open || d.demanded || b.closing {
@@ -58,7 +65,7 @@ func (b *broker[C]) demand(ctx actor.Context) {
 	if c == nil || c.state != backingOff || c.timer == nil {
 		return
 	}
-	due := c.failedAt.Add(d.policy.Min)
+	due := c.failedAt.Add(min(d.policy.Min, DemandRedial))
 	if !due.Before(c.due) {
 		return
 	}
