@@ -42,6 +42,9 @@ const (
 // Command mode shares MaxConns with leases: it leases the connections it
 // uses, as few as keep up, and gives them back when they fall idle.
 //
+// Commands, Batches and CommandsInFlight in Stats count calls of Do (a
+// go-redis Pipelined is one), read without stopping command mode.
+//
 // Errors: ctx's error when ctx ends (the work is dropped if it was not
 // written yet; if it was, Do waits for its reply, which is discarded);
 // the backend's error when the connection broke while the work was in
@@ -59,6 +62,7 @@ func (p *Pool[C]) Do(ctx context.Context, work any, size int) error {
 		return err
 	}
 	o := cmdq.Get(ctx, work, size)
+	var waitSince time.Time // when Do first found no queue
 	for {
 		v := p.cmds.View()
 		if v.Closed {
@@ -67,7 +71,10 @@ func (p *Pool[C]) Do(ctx context.Context, work any, size int) error {
 		}
 		q := v.Pick()
 		if q == nil {
-			if err := p.awaitQueue(ctx, v); err != nil {
+			if waitSince.IsZero() {
+				waitSince = time.Now()
+			}
+			if err := p.awaitQueue(ctx, v, waitSince); err != nil {
 				cmdq.Put(o)
 				return err
 			}
@@ -100,8 +107,11 @@ func (p *Pool[C]) Do(ctx context.Context, work any, size int) error {
 }
 
 // awaitQueue asks the dispatcher for a connection and waits for its
-// answer: nil when a queue may take work now, or why none will.
-func (p *Pool[C]) awaitQueue(ctx context.Context, v *cmdq.View) error {
+// answer: nil when a queue may take work now (or Do should look again),
+// or why none will. A timeout counts only once this caller has waited
+// AcquireTimeout since it first found no queue: the dispatcher's request
+// that timed out may have started before it, or waited less.
+func (p *Pool[C]) awaitQueue(ctx context.Context, v *cmdq.View, since time.Time) error {
 	p.cmds.Grow()
 	select {
 	case <-v.Changed:
@@ -109,10 +119,13 @@ func (p *Pool[C]) awaitQueue(ctx context.Context, v *cmdq.View) error {
 		return ctx.Err()
 	}
 	next := p.cmds.View()
-	if next.Err != nil && next.Pick() == nil {
-		return next.Err
+	switch {
+	case next.Err == nil || next.Pick() != nil:
+		return nil
+	case errors.Is(next.Err, ErrAcquireTimeout) && time.Since(since) < p.cfg.AcquireTimeout:
+		return nil
 	}
-	return nil
+	return next.Err
 }
 
 // commandMode prepares command mode when the backend has one.

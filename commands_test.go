@@ -184,3 +184,49 @@ func testCtx(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// A request for one more connection that times out while others serve
+// does not fail callers who have not waited AcquireTimeout: when the only
+// connection in command mode breaks while that request is out, and its
+// replacement is slow to dial, they wait for the replacement.
+func TestDoWaitsOutASlowReplacement(t *testing.T) {
+	f := newFixture(t, actorpool.Config{MaxConns: 2, MaxBatch: 1, AcquireTimeout: 5 * time.Second})
+	ctx := testCtx(t)
+	held := f.acquire(t) // the second connection stays with a holder
+	defer func() { assert.NoError(t, held.Release()) }()
+	_, err := do(ctx, f.p, nil) // command mode takes the first connection
+	require.NoError(t, err)
+	f.b.DelayPipelines(30 * time.Millisecond)
+	f.b.DelayDials(300 * time.Millisecond)
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	start := func(fn func(*membackend.Conn) error) {
+		n := f.p.Stats().CommandsInFlight()
+		wg.Go(func() {
+			_, err := do(ctx, f.p, fn)
+			errs <- err
+		})
+		require.Eventually(t, func() bool { return f.p.Stats().CommandsInFlight() == n+1 }, eventually, time.Millisecond)
+	}
+	// One command a batch, 30 ms each: the second batch leaves work behind
+	// and asks for another connection, which the holder keeps; the third
+	// breaks the connection while that request is out.
+	start(nil)
+	start(nil)
+	start(func(c *membackend.Conn) error { c.Break(); return nil })
+	for range 5 {
+		start(nil)
+	}
+	wg.Wait()
+	close(errs)
+	broken := 0
+	for err := range errs {
+		if errors.Is(err, membackend.ErrBroken) {
+			broken++
+			continue
+		}
+		assert.NoError(t, err, "callers wait for the replacement, within AcquireTimeout")
+	}
+	assert.Equal(t, 1, broken, "only the batch in flight on the broken connection fails")
+}

@@ -46,8 +46,9 @@ type Config struct {
 	// QueueTarget turns on overload control: when the oldest waiter has
 	// waited longer than QueueTarget for a whole QueueInterval, the pool is
 	// overloaded; a connection that comes back then goes to the newest
-	// waiter instead of the oldest, and waiters past twice QueueTarget fail
-	// at once with ErrOverloaded (which also matches ErrAcquireTimeout). The
+	// waiter instead of the oldest, and waiters past twice QueueTarget are
+	// failed, as connections come back, with ErrOverloaded (which also
+	// matches ErrAcquireTimeout). The
 	// callers who get a connection get it fast, and the others learn early,
 	// instead of everyone waiting nearly AcquireTimeout. It ends when the
 	// line empties or its oldest waiter is under QueueTarget again; until
@@ -69,7 +70,7 @@ type Config struct {
 	// it doubles with each consecutive failure, up to BackoffMax, and the
 	// actual delay is drawn from [d/2, d]. While no connection is alive and
 	// callers are being failed fast, the one probing connection redials
-	// 10ms (or BackoffMin, if shorter) after each failure instead.
+	// BackoffMin/10 (jittered) after each failure instead.
 	// default: 100ms
 	BackoffMin time.Duration
 	// BackoffMax caps the redial delay.

@@ -8,14 +8,15 @@ package actors
 // wrapping the dial error. One connection actor at a time (the probe)
 // redials, after the backoff of the probes that failed before it; every
 // other one that has no connection is parked. While callers keep asking,
-// the probe redials DemandRedial (or BackoffMin, if shorter) after its
-// last failure instead, so the pool is back within about DemandRedial of
-// the backend: at most one dial in flight, and at most 1/DemandRedial
-// dials a second against a backend that is still down. The first successful dial
+// the probe redials a tenth of BackoffMin (jittered) after its last
+// failure instead, so the pool is back within about BackoffMin/10 of the
+// backend: at most one dial in flight, and about 10/BackoffMin dials a
+// second against a backend that is still down. The first successful dial
 // closes the circuit, and the parked actors redial, RefillDials at a time.
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -47,12 +48,8 @@ func (b *broker[C]) unavailable() error {
 	return fmt.Errorf("%w: %w", ledger.ErrBackendUnavailable, b.dialer.lastErr)
 }
 
-// DemandRedial is how soon after its last failure the probe redials while
-// callers are being failed fast.
-const DemandRedial = 10 * time.Millisecond
-
 // demand answers callers failed fast: there is a probe, and it redials
-// DemandRedial (at most BackoffMin) after its last failure when that is
+// BackoffMin/10, drawn from [d/2, d], after its last failure when that is
 // sooner than its backoff.
 func (b *broker[C]) demand(ctx actor.Context) {
 	d := &b.dialer
@@ -65,7 +62,8 @@ func (b *broker[C]) demand(ctx actor.Context) {
 	if c == nil || c.state != backingOff || c.timer == nil {
 		return
 	}
-	due := c.failedAt.Add(min(d.policy.Min, DemandRedial))
+	soon := max(d.policy.Min/10, time.Millisecond)
+	due := c.failedAt.Add(soon/2 + rand.N(soon/2+1))
 	if !due.Before(c.due) {
 		return
 	}

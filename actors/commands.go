@@ -84,10 +84,13 @@ func (d *dispatcher[C]) grow(ctx actor.Context) {
 	if d.asking {
 		return
 	}
+	before := len(d.queues)
 	d.prune()
 	if d.closed || len(d.queues) >= d.cfg.Ledger.Stats().MaxConns {
 		d.cfg.Set.Answered()
-		d.publish(nil)
+		if len(d.queues) != before {
+			d.publish(nil)
+		}
 		return
 	}
 	d.asking = true

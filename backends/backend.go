@@ -82,9 +82,11 @@ type ResetTracker[C any] interface {
 // connection actor that owns a connection writes all the work queued for
 // it while its last round trip was in flight as one batch.
 //
-// Pipeline is called by that connection actor, one call at a time, on a
-// connection that serves command mode (leased by the pool itself, never by
-// a holder). work holds the values callers passed to Pool.Do, oldest
+// Pipeline is called one call at a time per connection, on a connection
+// that serves command mode (leased by the pool itself, never by a holder):
+// by its connection actor, or, when the connection is idle and no work
+// waits for it, by the caller of Pool.Do whose work meets it, on that
+// caller's goroutine. work holds the values callers passed to Pool.Do, oldest
 // first, each from a caller still waiting for it. Pipeline writes them all
 // in one round trip (a pipeline) and reads every reply into its work
 // value: a reply that is an error of its own (a missing key, a wrong type)

@@ -33,8 +33,10 @@ var ErrNeedsLease = errors.New("redisbackend: this command needs a leased connec
 //     TxPipelined / TxPipeline and Watch run on a connection leased for
 //     the call, and given back after;
 //   - commands that change the session or the connection's mode fail with
-//     ErrNeedsLease, as do Subscribe, PSubscribe, SSubscribe and Conn (their
-//     connection is never dialled).
+//     ErrNeedsLease, as do Subscribe, PSubscribe and SSubscribe (their
+//     connection is never dialled). Conn does not pin a connection: the
+//     redis.Conn it returns sends its commands to command mode like the
+//     client, one by one; lease a connection (Pool.With) to keep one.
 //
 // A command's own error reply (redis.Nil, WRONGTYPE) is its error, as with
 // any client. A connection that breaks fails the commands in flight on it

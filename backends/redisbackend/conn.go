@@ -54,8 +54,8 @@ type Conn struct {
 	inflight atomic.Int32
 	pinned   atomic.Bool
 
-	// batch is the buffer Pipeline gathers a command-mode batch in; only
-	// the connection actor touches it.
+	// batch is the buffer Pipeline gathers a command-mode batch in; one
+	// batch at a time uses it (command mode keeps them apart).
 	batch []redis.Cmder
 
 	// db and name are the configured database and client name that Reset

@@ -226,6 +226,7 @@ func (l *Ledger[C]) pop() *Slot[C] {
 type line[C any] struct {
 	head, tail *Request[C]
 	n          int
+	emptied    bool // the line was empty since overload control last looked
 }
 
 func (q *line[C]) pushBack(r *Request[C]) {
@@ -252,6 +253,7 @@ func (q *line[C]) remove(r *Request[C]) {
 	}
 	r.prev, r.next, r.queued = nil, nil, false
 	q.n--
+	q.emptied = q.emptied || q.n == 0
 }
 
 // popBack takes the newest waiter out of the line; nil when none.

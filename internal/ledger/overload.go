@@ -8,11 +8,11 @@ import (
 // This file is overload control (Config.QueueTarget): while the oldest
 // waiter's wait stays above the target for a whole interval, the pool is
 // overloaded; a returning connection then goes to the newest waiter, not
-// the oldest, and waiters past twice the target are failed at once
-// (ErrOverloaded), so that the callers who are served are served fast and
-// the rest learn early that they will not be. Once the line empties or its
-// oldest waiter is below the target, waiters are served first come, first
-// served again. Everything here runs under the lock, and only when a
+// the oldest, and waiters past twice the target are failed (ErrOverloaded)
+// as connections come back, so that the callers who are served are served
+// fast and the rest learn early that they will not be. Once the line
+// empties or its oldest waiter is below the target, waiters are served
+// first come, first served again. Everything here runs under the lock, and only when a
 // connection comes back while callers wait.
 
 // overload is the state of overload control.
@@ -33,8 +33,11 @@ func (l *Ledger[C]) next(o *outbox[C]) *Request[C] {
 		return l.line.popFront()
 	}
 	front := l.line.head
+	if front == nil || l.line.emptied {
+		// An episode ends when the line empties, however it emptied.
+		l.ov.on, l.ov.above, l.line.emptied = false, time.Time{}, false
+	}
 	if front == nil {
-		l.ov.on, l.ov.above = false, time.Time{}
 		return nil
 	}
 	now := time.Now()
