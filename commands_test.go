@@ -28,6 +28,7 @@ func do(ctx context.Context, p *memPool, fn func(*membackend.Conn) error) (*memb
 // connection a lease holds, while leases come and go on the same pool.
 func TestDoSharesBatchesBesideLeases(t *testing.T) {
 	f := newFixture(t, actorpool.Config{MaxConns: 4})
+	f.b.DelayPipelines(time.Millisecond) // round trips long enough for commands to queue
 	ctx := testCtx(t)
 	var wg sync.WaitGroup
 	var most atomic.Int64
@@ -72,14 +73,15 @@ func TestDoSharesBatchesBesideLeases(t *testing.T) {
 // error, sends the commands queued behind them to another connection, and
 // is replaced.
 func TestDoBrokenConnection(t *testing.T) {
-	f := newFixture(t, actorpool.Config{MaxConns: 2, MaxBatch: 1})
-	f.b.DelayPipelines(20 * time.Millisecond)
+	f := newFixture(t, actorpool.Config{MaxConns: 2})
 	ctx := testCtx(t)
 
 	var broken atomic.Pointer[membackend.Conn]
+	gate := make(chan struct{})
 	first := make(chan error, 1)
 	go func() {
 		_, err := do(ctx, f.p, func(c *membackend.Conn) error {
+			<-gate // in flight until the others queued behind it
 			broken.Store(c)
 			c.Break()
 			return nil
@@ -98,6 +100,8 @@ func TestDoBrokenConnection(t *testing.T) {
 			results <- cmd
 		})
 	}
+	require.Eventually(t, func() bool { return f.p.Stats().CommandsInFlight() == 9 }, eventually, time.Millisecond)
+	close(gate)
 	assert.ErrorIs(t, <-first, membackend.ErrBroken, "the command in flight gets the connection's error")
 	wg.Wait()
 	close(results)
@@ -127,20 +131,29 @@ func TestDoNotRevokedByLeaseTimeout(t *testing.T) {
 // ErrPoolClosed.
 func TestDoAndClose(t *testing.T) {
 	b := membackend.New()
-	b.DelayPipelines(50 * time.Millisecond)
 	p, err := actorpool.New(newSystem(), b, actorpool.Config{MaxConns: 2})
 	require.NoError(t, err)
 	ctx := testCtx(t)
+	gate := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		_, err := do(ctx, p, nil)
+		_, err := do(ctx, p, func(*membackend.Conn) error { <-gate; return nil })
 		done <- err
 	}()
 	require.Eventually(t, func() bool { return p.Stats().CommandsInFlight() == 1 }, eventually, time.Millisecond)
-	require.NoError(t, p.Close(ctx))
+	closed := make(chan error, 1)
+	go func() { closed <- p.Close(ctx) }()
+	require.Eventually(t, func() bool {
+		// Before Close, this one queues behind the gated command: its
+		// short ctx takes it out again.
+		short, cancel := context.WithTimeout(ctx, 5*time.Millisecond)
+		defer cancel()
+		_, err := do(short, p, nil)
+		return errors.Is(err, actorpool.ErrPoolClosed)
+	}, eventually, time.Millisecond, "once Close began, new commands fail with ErrPoolClosed")
+	close(gate)
 	assert.NoError(t, <-done, "the command in flight at Close finishes")
-	_, err = do(ctx, p, nil)
-	assert.ErrorIs(t, err, actorpool.ErrPoolClosed)
+	require.NoError(t, <-closed)
 	assert.Zero(t, b.Live())
 	assert.Zero(t, b.Violations())
 }
@@ -209,15 +222,18 @@ func TestDoWaitsOutASlowReplacement(t *testing.T) {
 		})
 		require.Eventually(t, func() bool { return f.p.Stats().CommandsInFlight() == n+1 }, eventually, time.Millisecond)
 	}
-	// One command a batch, 30 ms each: the second batch leaves work behind
-	// and asks for another connection, which the holder keeps; the third
-	// breaks the connection while that request is out.
-	start(nil)
+	// The first command holds the connection until the others queued. Then
+	// one command a batch, 30 ms each: the first batch the actor writes
+	// leaves work behind and asks for another connection, which the holder
+	// keeps; a later one breaks the connection while that request is out.
+	gate := make(chan struct{})
+	start(func(*membackend.Conn) error { <-gate; return nil })
 	start(nil)
 	start(func(c *membackend.Conn) error { c.Break(); return nil })
 	for range 5 {
 		start(nil)
 	}
+	close(gate)
 	wg.Wait()
 	close(errs)
 	broken := 0
