@@ -3,6 +3,8 @@ package redisbackend_test
 import (
 	"context"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -15,8 +17,8 @@ import (
 	"github.com/actorpool/actorpool/internal/testserver/redisserver"
 )
 
-// BenchmarkCommandPath is a GET of 16 bytes by 1 and 64 callers (b.N
-// commands in all), through command mode (actorpool-cmd, MaxConns 10) and
+// BenchmarkCommandPath is a GET of 16 bytes by 1, 10, 64 and 256 caller
+// goroutines (b.N commands in all), through command mode (actorpool-cmd, MaxConns 10) and
 // through go-redis's AutoPipeline (go-redis-auto, PoolSize 10), for ns and
 // allocations per command side by side. cmd/poolbench's w6 is the fuller
 // comparison.
@@ -36,25 +38,26 @@ func BenchmarkCommandPath(b *testing.B) {
 	require.NoError(b, err)
 	require.NoError(b, peer.Set(ctx, "k", "0123456789abcdef", 0).Err())
 
-	for _, callers := range []int{1, 64, 256} {
+	for _, callers := range []int{1, 10, 64, 256} {
 		for _, side := range []struct {
 			name string
 			get  func(ctx context.Context, key string) *redis.StringCmd
 		}{{"actorpool-cmd", rc.Get}, {"go-redis-auto", auto.Get}} {
 			b.Run(fmt.Sprintf("%s/callers=%d", side.name, callers), func(b *testing.B) {
 				b.ReportAllocs()
-				b.SetParallelism(1)
-				if callers > 1 {
-					b.SetParallelism(callers / 2)
-				}
-				b.RunParallel(func(pb *testing.PB) {
-					for pb.Next() {
-						if err := side.get(ctx, "k").Err(); err != nil {
-							b.Error(err)
-							return
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				for range callers {
+					wg.Go(func() {
+						for next.Add(1) <= int64(b.N) {
+							if err := side.get(ctx, "k").Err(); err != nil {
+								b.Error(err)
+								return
+							}
 						}
-					}
-				})
+					})
+				}
+				wg.Wait()
 			})
 		}
 	}

@@ -41,15 +41,20 @@ func putWork(w *work) {
 // error is fatal), after go-redis has set that error on every command.
 // It implements backends.Pipeliner for command mode (Commands).
 func (b *Backend) Pipeline(ctx context.Context, conn *Conn, batch []any) error {
-	cmds := conn.batch[:0]
-	for _, w := range batch {
-		cmds = append(cmds, w.(*work).cmds...)
+	var err error
+	if w := batch[0].(*work); len(batch) == 1 && len(w.cmds) == 1 {
+		err = conn.Process(ctx, w.cmds[0]) // one command: no pipeline to build
+	} else {
+		cmds := conn.batch[:0]
+		for _, w := range batch {
+			cmds = append(cmds, w.(*work).cmds...)
+		}
+		pipe := conn.Pipeline()
+		_ = pipe.BatchProcess(ctx, cmds...)
+		_, err = pipe.Exec(ctx)
+		clear(cmds)
+		conn.batch = cmds[:0]
 	}
-	pipe := conn.Pipeline()
-	_ = pipe.BatchProcess(ctx, cmds...)
-	_, err := pipe.Exec(ctx)
-	clear(cmds)
-	conn.batch = cmds[:0]
 	if lost := conn.alive(); lost != nil {
 		return lost
 	}
