@@ -1,0 +1,97 @@
+package main
+
+// This file writes the run's table: operations, errors by kind, faults
+// applied and the recovery after each, the violations seen.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"text/tabwriter"
+	"time"
+
+	toxiproxy "github.com/Shopify/toxiproxy/v2"
+	"go.uber.org/goleak"
+
+	"github.com/actorpool/actorpool/backends/mysqlbackend"
+	"github.com/actorpool/actorpool/backends/redisbackend"
+)
+
+type toxiproxyProxy = toxiproxy.Proxy
+
+func pingRedis(ctx context.Context, c *redisbackend.Conn) error { return c.Ping(ctx).Err() }
+
+func pingMaria(ctx context.Context, c *mysqlbackend.Conn) error { return c.PingContext(ctx) }
+
+// harnessGoroutines are goroutines that are not the pools': those the
+// server harnesses start when a fault restarts a server (they wait for the
+// process), and toxiproxy's per-connection links (a link whose toxic was
+// removed mid-write can stay blocked until its proxy stops).
+func harnessGoroutines() []goleak.Option {
+	return []goleak.Option{
+		goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2/toxics.(*ToxicStub).Run"),
+		goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2.(*ToxicLink).read"),
+		goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2.(*ToxicLink).write"),
+		goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2.(*ToxicLink).RemoveToxic.func1"),
+		goleak.IgnoreAnyFunction("github.com/actorpool/actorpool/internal/testserver/redisserver.(*Server).start.func1"),
+		goleak.IgnoreAnyFunction("github.com/actorpool/actorpool/internal/testserver/mariadbserver.(*Server).start.func1"),
+		goleak.IgnoreAnyFunction("os/exec.(*Cmd).Start.func2"),
+	}
+}
+
+func report(out io.Writer, cfg config, took time.Duration, t *tally, ps *pools) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fmt.Fprintf(out, "soak: %s of mixed load under faults (each held %s), through toxiproxy v2.12.0\n\n",
+		took.Round(time.Second), cfg.hold)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "operation\tok\t")
+	for _, k := range sorted(t.ops) {
+		fmt.Fprintf(tw, "%s\t%d\t\n", k, t.ops[k])
+	}
+	fmt.Fprintln(tw, "\t\t")
+	fmt.Fprintln(tw, "error kind\tcount\tfirst seen\t")
+	for _, k := range sorted(t.errs) {
+		fmt.Fprintf(tw, "%s\t%d\t%.70s\t\n", k, t.errs[k], t.sample[k])
+	}
+	_ = tw.Flush()
+
+	fmt.Fprintf(out, "\nfaults applied: %d\n", len(t.applied))
+	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "fault / server\tapplied\trecovered\trecovery p50\tp99\tmax\t")
+	applied := map[string]int{}
+	for _, f := range t.applied {
+		applied[f]++
+	}
+	for _, k := range sorted(applied) {
+		rs := slices.Clone(t.faults[k])
+		slices.Sort(rs)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t\n", k, applied[k], len(rs), pct(rs, 50), pct(rs, 99), pct(rs, 100))
+	}
+	_ = tw.Flush()
+
+	fmt.Fprintf(out, "\nleases: %d granted, %d ended\n", t.acquired.Load(), t.ended.Load())
+	stats := ps.stats()
+	for _, name := range sorted(stats) {
+		s := stats[name]
+		fmt.Fprintf(out, "%s: acquired %d, timeouts %d, failed fast %d, dials %d (%d failed), broken %d, revoked %d, reclaimed %d, circuit opened %d\n",
+			name, s.Acquired(), s.Timeouts(), s.FailedFast(), s.Dials(), s.DialErrors(), s.Broken(), s.Revoked(), s.Reclaimed(), s.CircuitOpens())
+	}
+	if len(t.first) > 0 {
+		fmt.Fprintln(out, "\nviolations (the first ones):")
+		for _, v := range t.first {
+			fmt.Fprintln(out, "  "+v)
+		}
+	}
+	fmt.Fprintln(out)
+}
+
+// pct is the p-th percentile of sorted rs, "-" when empty.
+func pct(rs []time.Duration, p int) string {
+	if len(rs) == 0 {
+		return "-"
+	}
+	i := min(len(rs)-1, (len(rs)*p+99)/100-1)
+	return rs[max(i, 0)].Round(100 * time.Microsecond).String()
+}
