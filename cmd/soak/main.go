@@ -138,6 +138,7 @@ func run(cfg config, out io.Writer) (result, error) {
 		t.violate("%v", err)
 	}
 	checkStats(t, ps, true)
+	t.stalls.close()
 	drained(t, srv)
 	srv.maria.Admin().SetMaxIdleConns(0) // the checks' own root sessions
 	if err := goleak.Find(baseline...); err != nil {

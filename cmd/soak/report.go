@@ -72,6 +72,8 @@ func report(out io.Writer, cfg config, took time.Duration, t *tally, ps *pools) 
 	_ = tw.Flush()
 
 	fmt.Fprintf(out, "\nleases: %d granted, %d ended\n", t.acquired.Load(), t.ended.Load())
+	fmt.Fprintf(out, "late Acquires (> timeout + %s) while the whole process stalled as long: %d (latest %s past the timeout, longest stall %s)\n",
+		slack, t.excused.Load(), t.worstExcused.Round(time.Millisecond), t.worstStall.Round(time.Millisecond))
 	stats := ps.stats()
 	for _, name := range sorted(stats) {
 		s := stats[name]

@@ -28,6 +28,8 @@ type tally struct {
 	acquired, ended atomic.Int64 // leases granted, and ended (once each)
 	double          atomic.Int64 // a connection granted while a lease held it
 	violations      atomic.Int64
+	excused         atomic.Int64 // late Acquires during a stall of the whole process
+	stalls          *stallMeter
 
 	// recovery is when the current fault ended; a worker whose operation
 	// started after it and succeeded stamps recovered (first one wins).
@@ -42,10 +44,12 @@ type tally struct {
 	first   []string                   // the first violations, for the report
 	applied []string                   // faults applied, in order
 	faults  map[string][]time.Duration // recovery times by fault
+
+	worstExcused, worstStall time.Duration // the excused: most late, longest stall
 }
 
 func newTally() *tally {
-	return &tally{held: map[any]string{}, ops: map[string]int64{}, errs: map[string]int64{}, sample: map[string]string{},
+	return &tally{stalls: newStallMeter(), held: map[any]string{}, ops: map[string]int64{}, errs: map[string]int64{}, sample: map[string]string{},
 		faults: map[string][]time.Duration{}}
 }
 
@@ -92,11 +96,25 @@ func (t *tally) ending(err error, who string) {
 }
 
 // timed checks that an Acquire that started at start, with timeout, did
-// not return later than the timeout plus slack.
+// not return later than the timeout plus slack. One that did while the
+// whole process stalled at least as long as it was late beyond the slack
+// is counted apart (excused), not as a violation: the pool's timer could
+// not run either.
 func (t *tally) timed(start time.Time, timeout time.Duration, who string) {
-	if d := time.Since(start); d > timeout+slack {
-		t.violate("%s: Acquire returned after %s, timeout %s", who, d.Round(time.Millisecond), timeout)
+	now := time.Now()
+	d := now.Sub(start)
+	if d <= timeout+slack {
+		return
 	}
+	if stall := t.stalls.worst(start, now); d-timeout-slack <= stall {
+		t.excused.Add(1)
+		t.mu.Lock()
+		t.worstExcused = max(t.worstExcused, d-timeout)
+		t.worstStall = max(t.worstStall, stall)
+		t.mu.Unlock()
+		return
+	}
+	t.violate("%s: Acquire returned after %s, timeout %s", who, d.Round(time.Millisecond), timeout)
 }
 
 // op counts one operation of workload on target, started at start.
