@@ -25,7 +25,9 @@ SOAK ?= 2m
 soak: deps
 	go run ./cmd/soak -duration $(SOAK)
 
-# Explores the ledger's rules beyond the committed seeds (FUZZTIME=2m).
+# Explores the ledger's rules, then a real pool under stress, beyond the
+# committed seeds (FUZZTIME=2m each).
 FUZZTIME ?= 1m
 fuzz:
 	go test ./internal/ledger -run '^$$' -fuzz FuzzLedgerRules -fuzztime $(FUZZTIME)
+	go test . -run '^$$' -fuzz FuzzPoolUnderStress -fuzztime $(FUZZTIME)
