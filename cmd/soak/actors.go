@@ -12,6 +12,8 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorpool/actorpool"
+	"github.com/actorpool/actorpool/backends/mysqlbackend"
+	"github.com/actorpool/actorpool/backends/redisbackend"
 	"github.com/actorpool/actorpool/messages"
 )
 
@@ -135,3 +137,8 @@ func actors[C comparable](ld *load, n, target int, who string, p *actorpool.Pool
 		})
 	}
 }
+
+// pingRedis and pingMaria are what the actors do with a lease.
+func pingRedis(ctx context.Context, c *redisbackend.Conn) error { return c.Ping(ctx).Err() }
+
+func pingMaria(ctx context.Context, c *mysqlbackend.Conn) error { return c.PingContext(ctx) }

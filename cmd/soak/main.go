@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	toxiproxy "github.com/Shopify/toxiproxy/v2"
 	"github.com/go-sql-driver/mysql"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
@@ -123,7 +124,7 @@ func run(cfg config, out io.Writer) (result, error) {
 	go w.run()
 
 	started := time.Now()
-	faultErr := runFaults(t, schedule(srv, [2]*toxiproxyProxy{redisProxy, mariaProxy}), started.Add(cfg.duration), cfg.hold, nil)
+	faultErr := runFaults(t, schedule(srv, [2]*toxiproxy.Proxy{redisProxy, mariaProxy}), started.Add(cfg.duration), cfg.hold, nil)
 	if rest := time.Until(started.Add(cfg.duration)); faultErr == nil && rest > 0 {
 		time.Sleep(rest)
 	}

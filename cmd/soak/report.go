@@ -4,42 +4,16 @@ package main
 // applied and the recovery after each, the violations seen.
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"slices"
 	"text/tabwriter"
 	"time"
-
-	toxiproxy "github.com/Shopify/toxiproxy/v2"
-	"go.uber.org/goleak"
-
-	"github.com/actorpool/actorpool/backends/mysqlbackend"
-	"github.com/actorpool/actorpool/backends/redisbackend"
 )
 
-type toxiproxyProxy = toxiproxy.Proxy
-
-func pingRedis(ctx context.Context, c *redisbackend.Conn) error { return c.Ping(ctx).Err() }
-
-func pingMaria(ctx context.Context, c *mysqlbackend.Conn) error { return c.PingContext(ctx) }
-
-// harnessGoroutines are goroutines that are not the pools': those the
-// server harnesses start when a fault restarts a server (they wait for the
-// process), and toxiproxy's per-connection links (a link whose toxic was
-// removed mid-write can stay blocked until its proxy stops).
-func harnessGoroutines() []goleak.Option {
-	return []goleak.Option{
-		goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2/toxics.(*ToxicStub).Run"),
-		goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2.(*ToxicLink).read"),
-		goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2.(*ToxicLink).write"),
-		goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2.(*ToxicLink).RemoveToxic.func1"),
-		goleak.IgnoreAnyFunction("github.com/actorpool/actorpool/internal/testserver/redisserver.(*Server).start.func1"),
-		goleak.IgnoreAnyFunction("github.com/actorpool/actorpool/internal/testserver/mariadbserver.(*Server).start.func1"),
-		goleak.IgnoreAnyFunction("os/exec.(*Cmd).Start.func2"),
-	}
-}
-
+// report writes the table: operations by workload, errors by kind with
+// the first of each, faults applied with the recovery after each, and
+// the violations seen.
 func report(out io.Writer, cfg config, took time.Duration, t *tally, ps *pools) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
