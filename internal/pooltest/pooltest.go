@@ -90,8 +90,11 @@ func Open[C any](t testing.TB, backend backends.Backend[C], cfg actorpool.Config
 		opt(&o)
 	}
 	// Cleanups run last registered first: the goroutine check runs last.
-	// A fuzz target's runner waits for its inputs on a goroutine of its own.
-	leaks := append(o.leaks, goleak.IgnoreTopFunction("testing.(*F).Fuzz.func1"))
+	// A fuzz target's runner waits for its inputs on a goroutine of its
+	// own, and a fuzzing worker process watches for interrupts; the pool
+	// starts neither.
+	leaks := append(o.leaks, goleak.IgnoreTopFunction("testing.(*F).Fuzz.func1"),
+		goleak.IgnoreTopFunction("os/signal.NotifyContext.func1"))
 	t.Cleanup(func() { goleak.VerifyNone(t, leaks...) })
 
 	f := &Fixture[C]{Sys: NewSystem()}
