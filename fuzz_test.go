@@ -29,12 +29,13 @@ func FuzzPoolUnderStress(f *testing.F) {
 }
 
 // bytesSource is a rand.Source that reads its numbers from b, eight bytes
-// at a time, over and over; each pass is mixed with its number so that a
-// short input does not repeat the same choices.
+// at a time, over and over; each is mixed with its own number, so that no
+// two in a row are equal (rand's bounded draws retry until a number falls
+// in range, and would spin forever on a source stuck on one out of it).
 type bytesSource struct {
-	b    []byte
-	at   int
-	pass uint64
+	b  []byte
+	at int
+	n  uint64 // numbers drawn so far
 }
 
 func (s *bytesSource) Uint64() uint64 {
@@ -42,13 +43,13 @@ func (s *bytesSource) Uint64() uint64 {
 	for i := range w {
 		if s.at == len(s.b) {
 			s.at = 0
-			s.pass++
 		}
 		w[i] = s.b[s.at]
 		s.at++
 	}
-	// splitmix64 of the word and the pass: every bit depends on the input.
-	z := binary.LittleEndian.Uint64(w[:]) + s.pass*0x9e3779b97f4a7c15
+	// splitmix64 of the word and its number: every bit depends on both.
+	s.n++
+	z := binary.LittleEndian.Uint64(w[:]) + s.n*0x9e3779b97f4a7c15
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
 	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
 	return z ^ (z >> 31)
