@@ -152,7 +152,7 @@ func run(cfg config, out io.Writer) (result, error) {
 	}
 	t.mu.Unlock()
 	res.violations = t.violations.Load()
-	report(out, cfg, time.Since(started), t, ps)
+	report(out, cfg, time.Since(started), t, ps, w.seen)
 	fmt.Fprintln(out, res)
 	return res, faultErr
 }

@@ -14,7 +14,7 @@ import (
 // report writes the table: operations by workload, errors by kind with
 // the first of each, faults applied with the recovery after each, and
 // the violations seen.
-func report(out io.Writer, cfg config, took time.Duration, t *tally, ps *pools) {
+func report(out io.Writer, cfg config, took time.Duration, t *tally, ps *pools, seen [2]serverCount) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	fmt.Fprintf(out, "soak: %s of mixed load under faults (each held %s), through toxiproxy v2.12.0\n\n",
@@ -45,7 +45,12 @@ func report(out io.Writer, cfg config, took time.Duration, t *tally, ps *pools) 
 	}
 	_ = tw.Flush()
 
-	fmt.Fprintf(out, "\nleases: %d granted, %d ended\n", t.acquired.Load(), t.ended.Load())
+	fmt.Fprintln(out)
+	for target, c := range seen {
+		fmt.Fprintf(out, "%s server: at most %d of the pools' connections (MaxConns then %d); above MaxConns in %d of %d samples, by connections still closing\n",
+			targetNames[target], c.most, c.mostMax, c.aboveMax, c.samples)
+	}
+	fmt.Fprintf(out, "leases: %d granted, %d ended\n", t.acquired.Load(), t.ended.Load())
 	fmt.Fprintf(out, "late Acquires (> timeout + %s) while the whole process stalled as long: %d (latest %s past the timeout, longest stall %s)\n",
 		slack, t.excused.Load(), t.worstExcused.Round(time.Millisecond), t.worstStall.Round(time.Millisecond))
 	stats := ps.stats()

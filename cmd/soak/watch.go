@@ -32,6 +32,16 @@ type watcher struct {
 	done chan struct{}
 
 	history [2][]sample // per target, the last closingWindow of samples
+
+	// seen is, per target, the most connections the server showed, and
+	// over how many samples it showed more than MaxConns (the excess
+	// being connections still closing).
+	seen [2]serverCount
+}
+
+// serverCount sums up a server's counts over the run.
+type serverCount struct {
+	most, mostMax, samples, aboveMax int
 }
 
 func (w *watcher) run() {
@@ -76,6 +86,14 @@ func (w *watcher) check(target int, stats []actorpool.Stats, count func(context.
 	cancel()
 	if err != nil {
 		return // the server is down or paused: nothing to count
+	}
+	c := &w.seen[target]
+	c.samples++
+	if n > c.most {
+		c.most, c.mostMax = n, s.maxConns
+	}
+	if n > s.maxConns {
+		c.aboveMax++
 	}
 	if n > allowed {
 		w.t.violate("%s: the server sees %d connections, the pools may have %d", targetNames[target], n, allowed)
