@@ -47,7 +47,7 @@ func report(out io.Writer, cfg config, took time.Duration, t *tally, ps *pools, 
 
 	fmt.Fprintln(out)
 	for target, c := range seen {
-		fmt.Fprintf(out, "%s server: at most %d of the pools' connections (MaxConns then %d); above MaxConns in %d of %d samples, by connections still closing\n",
+		fmt.Fprintf(out, "%s server: at most %d of the pools' connections (MaxConns then %d); above the MaxConns of the instant in %d of %d samples (connections retiring after SetLimits lowered it, or closing)\n",
 			targetNames[target], c.most, c.mostMax, c.aboveMax, c.samples)
 	}
 	fmt.Fprintf(out, "leases: %d granted, %d ended\n", t.acquired.Load(), t.ended.Load())
