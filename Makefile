@@ -1,4 +1,4 @@
-.PHONY: test deps vet bench poolbench
+.PHONY: test deps vet bench poolbench soak fuzz
 
 # Installs redis-server and MariaDB when missing, then runs every test with
 # the race detector. The tests start their own servers on free loopback ports.
@@ -18,3 +18,16 @@ bench:
 # Workloads W1-W5 against go-redis and database/sql on real servers it starts.
 poolbench: deps
 	go run ./cmd/poolbench
+
+# The chaos soak: mixed load on real servers through toxiproxy while every
+# fault is applied in turn (default 2m; longer: make soak SOAK=10m).
+SOAK ?= 2m
+soak: deps
+	go run ./cmd/soak -duration $(SOAK)
+
+# Explores the ledger's rules, then a real pool under stress, beyond the
+# committed seeds (FUZZTIME=2m each).
+FUZZTIME ?= 1m
+fuzz:
+	go test ./internal/ledger -run '^$$' -fuzz FuzzLedgerRules -fuzztime $(FUZZTIME)
+	go test . -run '^$$' -fuzz FuzzPoolUnderStress -fuzztime $(FUZZTIME)

@@ -219,7 +219,8 @@ func (b *Backend) Dial(ctx context.Context) (*Conn, error) {
 }
 
 // dialError wraps a dial failure with the redacted DSN, and with
-// ErrAccessDenied when the server refused the credentials.
+// ErrAccessDenied when the server refused the credentials, or ErrTLS when
+// TLS could not be set up.
 func (b *Backend) dialError(err error) error {
 	if strings.Contains(err.Error(), b.cfg.Passwd) && b.cfg.Passwd != "" {
 		// Not seen from the driver; kept so that no password can leak.
@@ -228,6 +229,9 @@ func (b *Backend) dialError(err error) error {
 	var me *mysql.MySQLError
 	if errors.As(err, &me) && me.Number == 1045 {
 		return fmt.Errorf("mysqlbackend: dial %s: %w: %w", b.redacted, ErrAccessDenied, err)
+	}
+	if isTLSError(err) {
+		return fmt.Errorf("mysqlbackend: dial %s: %w: %w", b.redacted, ErrTLS, err)
 	}
 	return fmt.Errorf("mysqlbackend: dial %s: %w", b.redacted, err)
 }

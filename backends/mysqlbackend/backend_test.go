@@ -189,6 +189,7 @@ func TestTLSSettingsFromTheDSNPassThroughToTheDriver(t *testing.T) {
 	require.NoError(t, b.Validate())
 	_, err := b.Dial(ctx)
 	assert.ErrorIs(t, err, mysql.ErrNoTLS)
+	assert.ErrorIs(t, err, mysqlbackend.ErrTLS)
 
 	b = mysqlbackend.New(mysqlbackend.Options{DSN: srv.DSN("tls=preferred")})
 	c := dial(t, b)

@@ -2,6 +2,8 @@ package mysqlbackend
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
@@ -38,7 +40,29 @@ var (
 	// the user or the password (MySQL error 1045). The error also wraps
 	// the driver's *mysql.MySQLError. It never contains the password.
 	ErrAccessDenied = errors.New("mysqlbackend: access denied")
+
+	// ErrTLS is wrapped by a Dial error when TLS could not be set up: the
+	// server's certificate was not trusted (unknown CA, another host name,
+	// expired), the handshake failed, or the server offers no TLS. The
+	// error also wraps the cause (x509.UnknownAuthorityError,
+	// x509.HostnameError, mysql.ErrNoTLS...), which its text names.
+	ErrTLS = errors.New("mysqlbackend: TLS failed")
 )
+
+// isTLSError reports whether a dial failed setting up TLS.
+func isTLSError(err error) bool {
+	var (
+		verify  *tls.CertificateVerificationError
+		unknown x509.UnknownAuthorityError
+		host    x509.HostnameError
+		invalid x509.CertificateInvalidError
+		alert   tls.AlertError
+		header  tls.RecordHeaderError
+	)
+	return errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &host) ||
+		errors.As(err, &invalid) || errors.As(err, &alert) || errors.As(err, &header) ||
+		errors.Is(err, mysql.ErrNoTLS)
+}
 
 // Server error numbers after which a session is gone.
 var fatalErrorNumbers = map[uint16]bool{

@@ -26,7 +26,11 @@ type mysqlPool = actorpool.Pool[*mysqlbackend.Conn]
 // srv is the MariaDB server shared by every test of the package.
 var srv *mariadbserver.Server
 
-func TestMain(m *testing.M) { os.Exit(mariadbserver.Run(m, &srv)) }
+func TestMain(m *testing.M) {
+	code := mariadbserver.Run(m, &srv)
+	stopTLSServer()
+	os.Exit(code)
+}
 
 // testCtx returns a context that ends with the test, at most after a minute.
 func testCtx(t testing.TB) context.Context {

@@ -90,7 +90,12 @@ func Open[C any](t testing.TB, backend backends.Backend[C], cfg actorpool.Config
 		opt(&o)
 	}
 	// Cleanups run last registered first: the goroutine check runs last.
-	t.Cleanup(func() { goleak.VerifyNone(t, o.leaks...) })
+	// A fuzz target's runner waits for its inputs on a goroutine of its
+	// own, and a fuzzing worker process watches for interrupts; the pool
+	// starts neither.
+	leaks := append(o.leaks, goleak.IgnoreTopFunction("testing.(*F).Fuzz.func1"),
+		goleak.IgnoreTopFunction("os/signal.NotifyContext.func1"))
+	t.Cleanup(func() { goleak.VerifyNone(t, leaks...) })
 
 	f := &Fixture[C]{Sys: NewSystem()}
 	sub := f.Sys.EventStream.Subscribe(func(evt any) {

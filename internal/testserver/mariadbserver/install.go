@@ -27,7 +27,7 @@ const installHint = "run make test / scripts/test-deps.sh"
 // Start installs a fresh data directory, starts mariadbd on a free loopback
 // port, and creates the database and the user. It returns once the server
 // answers as that user.
-func Start(ctx context.Context) (*Server, error) {
+func Start(ctx context.Context, opts ...Option) (*Server, error) {
 	binary, err := findMariadbd()
 	if err != nil {
 		return nil, err
@@ -48,9 +48,18 @@ func Start(ctx context.Context) (*Server, error) {
 		user:     "app",
 		password: randomPassword(),
 	}
+	for _, o := range opts {
+		o(s)
+	}
 	if err := os.Mkdir(filepath.Join(dir, "tmp"), 0o700); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("mariadbserver: %w", err)
+	}
+	if s.tls {
+		if err := s.makeCertificates(); err != nil {
+			_ = os.RemoveAll(dir)
+			return nil, fmt.Errorf("mariadbserver: make TLS certificates: %w", err)
+		}
 	}
 	if err := s.install(ctx, installer); err != nil {
 		_ = os.RemoveAll(dir)

@@ -49,6 +49,9 @@ type Server struct {
 
 	admin *sql.DB // root over TCP; reconnects by itself after Restart
 
+	tls   bool                     // WithTLS
+	certs *testserver.Certificates // with TLS: the CA and the server's certificate
+
 	mu     sync.Mutex // guards cmd and exited
 	cmd    *exec.Cmd  // the running process, nil after Kill or Stop
 	exited chan struct{}
@@ -62,10 +65,10 @@ type Server struct {
 //	func TestMain(m *testing.M) { os.Exit(mariadbserver.Run(m, &srv)) }
 //
 // When the server cannot start, Run prints why and returns 1 without running
-// any test.
-func Run(m *testing.M, srv **Server) int {
+// any test. opts are Start's.
+func Run(m *testing.M, srv **Server, opts ...Option) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*startTimeout)
-	s, err := Start(ctx)
+	s, err := Start(ctx, opts...)
 	cancel()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -57,6 +57,7 @@ func (s *Server) start(ctx context.Context) error {
 		"--pid-file="+filepath.Join(s.dir, "mysqld.pid"),
 		"--log-error="+logPath,
 	)
+	args = append(args, s.tlsFlags()...)
 	cmd := exec.Command(s.binary, args...)
 	// Own process group, and killed with the test binary if it dies first.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

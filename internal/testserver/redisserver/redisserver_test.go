@@ -5,6 +5,7 @@ import (
 	"os"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
@@ -116,4 +117,23 @@ func TestServerWithTLSAcceptsOnlyTLSClientsThatTrustItsCA(t *testing.T) {
 	s.Kill()
 	s.Restart()
 	assert.NoError(t, s.Observer().Ping(ctx).Err())
+}
+
+func TestAPausedServerAnswersNothingUntilResumed(t *testing.T) {
+	s := redisserver.Start(t)
+	c := redis.NewClient(&redis.Options{
+		Addr: s.Addr(), MaxRetries: -1, DisableIdentity: true,
+		ContextTimeoutEnabled:    true, // the read gives up at ctx's deadline
+		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
+	})
+	defer c.Close()
+	require.NoError(t, c.Ping(context.Background()).Err())
+
+	require.NoError(t, s.Pause())
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	assert.Error(t, c.Ping(ctx).Err(), "a paused server answers nothing")
+
+	require.NoError(t, s.Resume())
+	assert.NoError(t, s.Observer().Ping(context.Background()).Err())
 }

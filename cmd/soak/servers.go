@@ -1,0 +1,153 @@
+package main
+
+// This file starts the real servers the soak runs against, with the test
+// harnesses (internal/testserver), and reads how many connections each
+// sees.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/actorpool/actorpool/internal/testserver/mariadbserver"
+	"github.com/actorpool/actorpool/internal/testserver/redisserver"
+)
+
+// harnessTB lets redisserver run outside a test: it implements the
+// testing.TB methods redisserver calls (Helper, TempDir, Cleanup, Fatalf);
+// any other would panic on the nil TB. Fatalf panics with a
+// harnessFailure, which tryHarness turns back into an error.
+type harnessTB struct {
+	testing.TB
+
+	mu       sync.Mutex
+	cleanups []func()
+}
+
+type harnessFailure struct{ err error }
+
+func (t *harnessTB) Helper() {}
+
+func (t *harnessTB) Fatalf(format string, args ...any) {
+	panic(harnessFailure{fmt.Errorf(format, args...)})
+}
+
+func (t *harnessTB) TempDir() string {
+	dir, err := os.MkdirTemp("", "soak-redis")
+	if err != nil {
+		t.Fatalf("soak: %v", err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
+}
+
+func (t *harnessTB) Cleanup(f func()) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.cleanups = append(t.cleanups, f)
+}
+
+// cleanup runs the registered cleanups, last first.
+func (t *harnessTB) cleanup() {
+	t.mu.Lock()
+	fs := t.cleanups
+	t.cleanups = nil
+	t.mu.Unlock()
+	for i := len(fs) - 1; i >= 0; i-- {
+		fs[i]()
+	}
+}
+
+// tryHarness runs f, turning a harness Fatalf into an error.
+func tryHarness(f func()) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			hf, ok := r.(harnessFailure)
+			if !ok {
+				panic(r)
+			}
+			err = hf.err
+		}
+	}()
+	f()
+	return nil
+}
+
+// servers are the redis-server and mariadbd of one run.
+type servers struct {
+	tb    *harnessTB
+	redis *redisserver.Server
+	maria *mariadbserver.Server
+}
+
+// startServers starts both servers at once.
+func startServers(ctx context.Context) (*servers, error) {
+	s := &servers{tb: &harnessTB{}}
+	var wg sync.WaitGroup
+	var rerr, merr error
+	wg.Go(func() { rerr = tryHarness(func() { s.redis = redisserver.Start(s.tb) }) })
+	wg.Go(func() { s.maria, merr = mariadbserver.Start(ctx) })
+	wg.Wait()
+	if err := errors.Join(rerr, merr); err != nil {
+		s.stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// stop ends both servers (resumed first, should one be paused).
+func (s *servers) stop() {
+	if s.redis != nil {
+		_ = s.redis.Resume()
+	}
+	s.tb.cleanup()
+	if s.maria != nil {
+		_ = s.maria.Resume()
+		_ = s.maria.Stop()
+	}
+}
+
+// redisClients counts the server's clients whose name starts with
+// soakName: the pools' connections, not the observer.
+func (s *servers) redisClients(ctx context.Context) (int, error) {
+	cs, err := s.redis.Clients(ctx)
+	n := 0
+	for _, c := range cs {
+		if strings.HasPrefix(c.Name, soakName) {
+			n++
+		}
+	}
+	return n, err
+}
+
+// mariaSessions counts the sessions of the pools' user (the harness's
+// checks run as root and are not counted).
+func (s *servers) mariaSessions(ctx context.Context) (int, error) {
+	return s.maria.SessionCount(ctx)
+}
+
+// soakName prefixes the client name of every Redis connection the soak's
+// pools open.
+const soakName = "soak-"
+
+// harnessGoroutines are goroutines that are not the pools': those the
+// server harnesses start when a fault restarts a server (they wait for the
+// process), and toxiproxy's per-connection links (a link whose toxic was
+// removed mid-write can stay blocked until its proxy stops).
+func harnessGoroutines() []goleak.Option {
+	return []goleak.Option{
+		goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2/toxics.(*ToxicStub).Run"),
+		goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2.(*ToxicLink).read"),
+		goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2.(*ToxicLink).write"),
+		goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2.(*ToxicLink).RemoveToxic.func1"),
+		goleak.IgnoreAnyFunction("github.com/actorpool/actorpool/internal/testserver/redisserver.(*Server).start.func1"),
+		goleak.IgnoreAnyFunction("github.com/actorpool/actorpool/internal/testserver/mariadbserver.(*Server).start.func1"),
+		goleak.IgnoreAnyFunction("os/exec.(*Cmd).Start.func2"),
+	}
+}

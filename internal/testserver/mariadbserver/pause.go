@@ -1,0 +1,21 @@
+package mariadbserver
+
+import "syscall"
+
+// Pause stops the running mariadbd with SIGSTOP: its sockets stay open and
+// the kernel keeps accepting connections, but nothing answers (a hung
+// server, not a dead one). Resume it before Kill, Stop or the end.
+// Pause on a killed server does nothing.
+func (s *Server) Pause() error { return s.signal(syscall.SIGSTOP) }
+
+// Resume lets a paused server run again (SIGCONT).
+func (s *Server) Resume() error { return s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig syscall.Signal) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return nil
+	}
+	return s.cmd.Process.Signal(sig)
+}
