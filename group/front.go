@@ -28,19 +28,17 @@ type AcquireReadRequest struct {
 // endpoint's broker with the sender kept, so the grant (or the failure)
 // comes from there and the lease is the endpoint pool's. When no endpoint
 // can serve, the front answers *actorpool.AcquireFailed with
-// ErrBackendUnavailable at once; after Close, with ErrPoolClosed.
+// ErrBackendUnavailable at once; after Close, with ErrPoolClosed (the
+// front stays to answer; an idle actor costs no goroutine).
 func (g *Group[C]) Broker() *actor.PID { return g.front }
 
-// front is the group's front actor. It keeps no state of its own; its
-// Receive only dispatches.
+// front is the group's front actor. It keeps no state of its own (it
+// reads the group's endpoints as Acquire does); its Receive only
+// dispatches.
 type front[C any] struct{ g *Group[C] }
 
 func spawnFront[C any](g *Group[C]) *actor.PID {
 	return g.sys.Root.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor { return &front[C]{g: g} }), "actorpool-group")
-}
-
-func stopFront[C any](g *Group[C]) {
-	_ = g.sys.Root.StopFuture(g.front).Wait()
 }
 
 func (f *front[C]) Receive(ctx actor.Context) {

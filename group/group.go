@@ -305,8 +305,8 @@ func (g *Group[C]) with(ctx context.Context, read bool, fn func(conn C) error) (
 	return err
 }
 
-// Close stops new acquires (they fail with actorpool.ErrPoolClosed), stops
-// the role checker and the front actor, and closes every endpoint's pool,
+// Close stops new acquires (they fail with actorpool.ErrPoolClosed, as do
+// requests to the front actor), stops the role checker, and closes every endpoint's pool,
 // draining ones included, at once, each as actorpool.Pool.Close does with
 // ctx. It returns the pools' errors joined. A second Close returns
 // actorpool.ErrPoolClosed.
@@ -319,7 +319,6 @@ func (g *Group[C]) Close(ctx context.Context) error {
 	ms := append(append([]*member[C](nil), *g.members.Load()...), g.draining...)
 	g.mu.Unlock()
 	g.checker.stop()
-	stopFront(g)
 	errs := make([]error, len(ms))
 	var wg sync.WaitGroup
 	for i, m := range ms {

@@ -229,7 +229,10 @@ func TestCloseEndsEverything(t *testing.T) {
 	closed := make(chan error, 1)
 	go func() { closed <- g.Close(ctx) }()
 	require.Eventually(t, func() bool {
-		_, err := g.Acquire(ctx)
+		l, err := g.Acquire(ctx)
+		if err == nil {
+			_ = l.Release() // won the race with Close
+		}
 		return errors.Is(err, actorpool.ErrPoolClosed)
 	}, wait, time.Millisecond)
 	require.NoError(t, l.Release())

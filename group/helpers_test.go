@@ -64,8 +64,13 @@ var _ backends.RoleReader[*membackend.Conn] = (*roleBackend)(nil)
 // ends, closes it and checks that no connection and no goroutine is left.
 func openGroup(t *testing.T, cfg group.Config, eps ...group.Endpoint[*membackend.Conn]) *group.Group[*membackend.Conn] {
 	t.Helper()
+	return openGroupOn(t, pooltest.NewSystem(), cfg, eps...)
+}
+
+// openGroupOn is openGroup on a given actor system.
+func openGroupOn(t *testing.T, sys *actor.ActorSystem, cfg group.Config, eps ...group.Endpoint[*membackend.Conn]) *group.Group[*membackend.Conn] {
+	t.Helper()
 	t.Cleanup(func() { goleak.VerifyNone(t) })
-	sys := pooltest.NewSystem()
 	g, err := group.New(sys, cfg, eps...)
 	require.NoError(t, err)
 	t.Cleanup(func() {
