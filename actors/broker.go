@@ -23,7 +23,8 @@ import (
 	"github.com/actorpool/actorpool/internal/proto"
 )
 
-// BrokerConfig is read-only after spawn.
+// BrokerConfig is read-only after spawn; the broker replaces its copy
+// when the lifecycle settings change (settings.go).
 type BrokerConfig[C any] struct {
 	MinConns, MaxConns int
 	AcquireTimeout     time.Duration
@@ -136,6 +137,8 @@ func (b *broker[C]) Receive(ctx actor.Context) {
 		b.handleMaintenance(ctx)
 	case *proto.SetLimits:
 		b.handleSetLimits(ctx, msg)
+	case *proto.SetLifecycle:
+		b.handleSetLifecycle(msg)
 	case *proto.Close:
 		b.handleClose(ctx, msg)
 	case *proto.ForceClose:
