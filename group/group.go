@@ -192,6 +192,7 @@ func (g *Group[C]) acquire(ctx context.Context, read bool) (actorpool.Lease[C], 
 // write, that no primary is known while roles are read from servers).
 func (g *Group[C]) eligible(read bool, skip []*member[C]) (cands candidates[C], down []*member[C], pending bool) {
 	ms := *g.members.Load()
+	cands = make(candidates[C], 0, len(ms))
 	want := backends.RolePrimary
 	if read {
 		want = backends.RoleReplica
