@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -314,4 +315,40 @@ func TestRolesAreReadFromTheServersAndFollowAPromotion(t *testing.T) {
 	}
 	assert.Equal(t, refused, ba.refused.Load(), "a write reached the demoted primary after the switch was seen")
 	assert.Equal(t, int64(50), bb.writes.Load())
+}
+
+func TestRemovingAnEndpointUnderLoadDrainsCleanly(t *testing.T) {
+	var eps []group.Endpoint[*membackend.Conn]
+	var bs []*membackend.Backend
+	for i := range 3 {
+		ep, b := mem(fmt.Sprintf("e%d", i), false)
+		ep.Pool = &actorpool.Config{MaxConns: 3}
+		eps, bs = append(eps, ep), append(bs, b)
+	}
+	g := openGroup(t, group.Config{}, eps...)
+	ctx := ctxT(t)
+
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for range 12 {
+		wg.Go(func() {
+			for !stop.Load() {
+				assert.NoError(t, g.With(ctx, func(c *membackend.Conn) error { return c.Do() }))
+			}
+		})
+	}
+	require.Eventually(t, func() bool { return g.Stats().Acquired() > 300 }, wait, time.Millisecond)
+	require.NoError(t, g.Remove(ctx, "e1"))
+	assert.Zero(t, bs[1].Live(), "the removed endpoint's connections are closed")
+	n := g.Stats().Acquired()
+	require.Eventually(t, func() bool { return g.Stats().Acquired() > n+300 }, wait, time.Millisecond)
+	stop.Store(true)
+	wg.Wait()
+
+	s := g.Stats()
+	assert.Len(t, s.Endpoints(), 2)
+	for _, e := range s.Endpoints() {
+		assert.Zero(t, e.Pool().Revoked(), "%s: a lease was revoked", e.Name())
+	}
+	assert.Zero(t, bs[1].Violations())
 }
