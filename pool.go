@@ -89,7 +89,7 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 		IdleTimeout: cfg.IdleTimeout, MaxLifetime: cfg.MaxLifetime,
 		KeepaliveInterval: cfg.KeepaliveInterval, ValidateAfterIdle: cfg.ValidateAfterIdle,
 		Backoff: backoff.Policy{Min: cfg.BackoffMin, Max: cfg.BackoffMax},
-		Logger:  cfg.Logger,
+		Logger:  cfg.Logger, FIFO: cfg.IdleOrder == FIFO,
 		Granted: func(s *ledger.Slot[C], gen uint64) any { return &Granted[C]{Lease: Lease[C]{slot: s, gen: gen}} },
 		Failed:  func(err error) any { return &AcquireFailed{Err: err} },
 		AsAcquire: func(msg any) (time.Duration, *actor.PID, bool) {

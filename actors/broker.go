@@ -38,6 +38,7 @@ type BrokerConfig[C any] struct {
 	ValidateAfterIdle time.Duration
 	Backoff           backoff.Policy
 	Logger            *slog.Logger
+	FIFO              bool // lend the connection idle longest first
 
 	// NeedsReset, LeaseUsed, Granted and Failed go to the ledger
 	// (ledger.Config; LeaseUsed is its Used).
@@ -84,7 +85,7 @@ func Spawn[C any](root *actor.RootContext, cfg *BrokerConfig[C]) (*actor.PID, *l
 		MaxWaiters:  cfg.MaxWaiters,
 		WatchLeases: cfg.LeaseTimeout > 0 || cfg.LeakWarnAfter > 0,
 		NeedsReset:  cfg.NeedsReset, Used: cfg.LeaseUsed, Granted: cfg.Granted, Failed: cfg.Failed,
-		Nudge: &proto.Nudge{}, Logger: cfg.Logger,
+		Nudge: &proto.Nudge{}, Logger: cfg.Logger, FIFO: cfg.FIFO,
 	}, cfg.MinConns, cfg.MaxConns)
 	b := &broker[C]{
 		cfg: cfg, l: l, owners: map[string]*actor.PID{},
