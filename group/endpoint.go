@@ -71,8 +71,11 @@ func newMember[C any](g *Group[C], ep Endpoint[C]) (*member[C], error) {
 		return nil, fmt.Errorf("%w: endpoint %q: Weight is %d, must not be negative", actorpool.ErrInvalidConfig, name, ep.Weight)
 	}
 	cfg := g.cfg.Pool
-	if ep.Pool != nil {
+	switch {
+	case ep.Pool != nil:
 		cfg = *ep.Pool
+	case cfg.Name != "":
+		cfg.Name += "/" + name // one name per pool in metrics
 	}
 	if cfg.Name == "" {
 		cfg.Name = name

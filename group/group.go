@@ -24,7 +24,9 @@ type Config struct {
 	// default: PowerOfTwo()
 	Picker Picker
 	// Pool configures each endpoint's pool, unless the endpoint has its
-	// own (Endpoint.Pool). Its Name, when empty, is the endpoint's.
+	// own (Endpoint.Pool). Each pool's Name (in metrics and spans) is
+	// Pool.Name + "/" + the endpoint's name, or the endpoint's name when
+	// Pool.Name is empty.
 	// default: the zero actorpool.Config (its own defaults)
 	Pool actorpool.Config
 	// StrictReads keeps reads on replicas: when no replica can serve,
