@@ -116,6 +116,11 @@ type Config struct {
 	// a long write.
 	// default: 1 MiB
 	MaxBatchBytes int
+	// IdleOrder is the order idle connections are lent in: LIFO keeps few
+	// connections hot (the others idle out after IdleTimeout), FIFO
+	// spreads use over every connection, as go-redis's PoolFIFO.
+	// default: LIFO
+	IdleOrder IdleOrder
 	// Logger receives the pool's own log lines (leak warnings, revoked
 	// leases, failed resets).
 	// default: a logger that discards everything
@@ -229,6 +234,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxBatchBytes == 0 {
 		c.MaxBatchBytes = defaultMaxBatchBytes
+	}
+	if c.IdleOrder != LIFO && c.IdleOrder != FIFO {
+		return c, fmt.Errorf("%w: IdleOrder is %d, must be LIFO or FIFO", ErrInvalidConfig, c.IdleOrder)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

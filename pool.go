@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,9 +28,12 @@ type Pool[C any] struct {
 	broker  *actor.PID
 	ledger  *ledger.Ledger[C]
 	backend backends.Backend[C]
-	cfg     Config
+	cfg     Config // as New filled it; the lifecycle settings in force are in life
 
 	tel *telemetry // nil: no metrics and no spans
+
+	life  atomic.Pointer[Lifecycle] // the lifecycle settings in force (0: off); settings.go
+	setMu sync.Mutex                // serialises SetLifecycle
 
 	closing     atomic.Bool   // Close was called
 	stopped     chan struct{} // closed when Close is done
@@ -69,6 +73,7 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 		return nil, fmt.Errorf("actorpool: metrics: %w", err)
 	}
 	p := &Pool[C]{root: sys.Root, backend: backend, cfg: cfg, tel: tel, stopped: make(chan struct{})}
+	p.life.Store(lifecycleOf(cfg))
 	dialer := backend
 	if tel != nil && tel.metrics != nil {
 		dialer = timedBackend[C]{Backend: backend, metrics: tel.metrics}
@@ -85,7 +90,7 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 		IdleTimeout: cfg.IdleTimeout, MaxLifetime: cfg.MaxLifetime,
 		KeepaliveInterval: cfg.KeepaliveInterval, ValidateAfterIdle: cfg.ValidateAfterIdle,
 		Backoff: backoff.Policy{Min: cfg.BackoffMin, Max: cfg.BackoffMax},
-		Logger:  cfg.Logger,
+		Logger:  cfg.Logger, FIFO: cfg.IdleOrder == FIFO,
 		Granted: func(s *ledger.Slot[C], gen uint64) any { return &Granted[C]{Lease: Lease[C]{slot: s, gen: gen}} },
 		Failed:  func(err error) any { return &AcquireFailed{Err: err} },
 		AsAcquire: func(msg any) (time.Duration, *actor.PID, bool) {
@@ -161,11 +166,12 @@ func (p *Pool[C]) acquire(ctx context.Context) (Lease[C], error) {
 	if err := ctx.Err(); err != nil {
 		return Lease[C]{}, err
 	}
+	life := p.life.Load()
 	var stack []byte
-	if p.cfg.LeakWarnAfter > 0 {
+	if life.LeakWarnAfter > 0 {
 		stack = debug.Stack()
 	}
-	s, gen, err := p.ledger.Acquire(ctx, p.cfg.AcquireTimeout, stack)
+	s, gen, err := p.ledger.Acquire(ctx, life.AcquireTimeout, stack)
 	if err != nil {
 		return Lease[C]{}, err
 	}

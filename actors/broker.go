@@ -23,7 +23,8 @@ import (
 	"github.com/actorpool/actorpool/internal/proto"
 )
 
-// BrokerConfig is read-only after spawn.
+// BrokerConfig is read-only after spawn; the broker replaces its copy
+// when the lifecycle settings change (settings.go).
 type BrokerConfig[C any] struct {
 	MinConns, MaxConns int
 	AcquireTimeout     time.Duration
@@ -39,6 +40,7 @@ type BrokerConfig[C any] struct {
 	ValidateAfterIdle time.Duration
 	Backoff           backoff.Policy
 	Logger            *slog.Logger
+	FIFO              bool // lend the connection idle longest first
 
 	// NeedsReset, LeaseUsed, Granted and Failed go to the ledger
 	// (ledger.Config; LeaseUsed is its Used).
@@ -85,7 +87,7 @@ func Spawn[C any](root *actor.RootContext, cfg *BrokerConfig[C]) (*actor.PID, *l
 		MaxWaiters: cfg.MaxWaiters, QueueTarget: cfg.QueueTarget, QueueInterval: cfg.QueueInterval,
 		WatchLeases: cfg.LeaseTimeout > 0 || cfg.LeakWarnAfter > 0,
 		NeedsReset:  cfg.NeedsReset, Used: cfg.LeaseUsed, Granted: cfg.Granted, Failed: cfg.Failed,
-		Nudge: &proto.Nudge{}, Logger: cfg.Logger,
+		Nudge: &proto.Nudge{}, Logger: cfg.Logger, FIFO: cfg.FIFO,
 	}, cfg.MinConns, cfg.MaxConns)
 	b := &broker[C]{
 		cfg: cfg, l: l, owners: map[string]*actor.PID{},
@@ -138,6 +140,8 @@ func (b *broker[C]) Receive(ctx actor.Context) {
 		b.handleMaintenance(ctx)
 	case *proto.SetLimits:
 		b.handleSetLimits(ctx, msg)
+	case *proto.SetLifecycle:
+		b.handleSetLifecycle(msg)
 	case *proto.Close:
 		b.handleClose(ctx, msg)
 	case *proto.ForceClose:

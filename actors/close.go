@@ -80,12 +80,14 @@ func (b *broker[C]) handleSupervisorStopped() {
 	}
 }
 
-// receiveStopped is the broker after Close: it answers acquires and
-// SetLimits with ErrPoolClosed and ignores the rest, such as the last
+// receiveStopped is the broker after Close: it answers acquires,
+// SetLimits and SetLifecycle with ErrPoolClosed and ignores the rest, such as the last
 // reports of connection actors that stopped with the supervisor.
 func (b *broker[C]) receiveStopped(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *proto.SetLimits:
+		msg.Done <- ledger.ErrPoolClosed
+	case *proto.SetLifecycle:
 		msg.Done <- ledger.ErrPoolClosed
 	default:
 		if _, _, ok := b.cfg.AsAcquire(msg); ok && ctx.Sender() != nil {

@@ -36,6 +36,7 @@ type report struct {
 	elapsed time.Duration
 	cases   []*caseResult
 	multi   []*multiCase // W6
+	w7      *w7Case
 	notes   []string
 }
 
@@ -83,6 +84,7 @@ func (r *report) markdown() string {
 		}
 	}
 	r.multiMarkdown(&b)
+	r.w7Markdown(&b)
 	if len(r.notes) > 0 {
 		b.WriteString("\n")
 		for _, n := range r.notes {

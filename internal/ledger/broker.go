@@ -360,3 +360,22 @@ func (l *Ledger[C]) Stopped() {
 	l.stale = l.stale[:0]
 	l.total, l.checking, l.handing, l.ended = 0, 0, 0, 0
 }
+
+// SetLeasePolicy changes MaxWaiters and whether grants record when each
+// lease started (watch: LeaseTimeout or LeakWarnAfter is on). Waiters
+// already in line stay. When recording starts, the leases already out are
+// timed from now: they were granted without a start time.
+func (l *Ledger[C]) SetLeasePolicy(maxWaiters int, watch bool, now time.Time) {
+	l.lock()
+	defer l.mu.Unlock()
+	l.cfg.MaxWaiters = maxWaiters
+	stamp := watch || l.cfg.Used != nil
+	if stamp && !l.stamp {
+		for _, s := range l.live {
+			if s.state == stLeased {
+				s.leasedAt, s.warned = now, false
+			}
+		}
+	}
+	l.stamp = stamp
+}

@@ -211,10 +211,18 @@ func (l *Ledger[C]) recycle(r *Request[C]) (*Slot[C], uint64, error) {
 	return s, gen, err
 }
 
-// pop takes the most recently used connection off the stack. Under the
-// lock, with the stack not empty.
+// pop takes the most recently used connection off the stack, or with
+// FIFO the one idle longest (from the bottom). Under the lock, with the
+// stack not empty.
 func (l *Ledger[C]) pop() *Slot[C] {
 	n := len(l.stack) - 1
+	if l.cfg.FIFO {
+		s := l.stack[0]
+		copy(l.stack, l.stack[1:])
+		l.stack[n] = nil
+		l.stack = l.stack[:n]
+		return s
+	}
 	s := l.stack[n]
 	l.stack[n] = nil
 	l.stack = l.stack[:n]

@@ -67,6 +67,9 @@ type Config[C any] struct {
 	// are failed fast). At most one is in flight.
 	Nudge  any
 	Logger *slog.Logger
+	// FIFO: lend the connection idle longest (the bottom of the stack)
+	// first, instead of the most recently used.
+	FIFO bool
 }
 
 // Ledger: see the package doc. Every field below mu is guarded by it.

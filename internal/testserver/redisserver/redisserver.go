@@ -55,6 +55,13 @@ func WithPassword(pw string) Option {
 	return func(s *Server) { s.password = pw }
 }
 
+// WithReplicaOf starts the server as a replica of the server at addr
+// ("127.0.0.1:port", no password): replicaof in its configuration, so a
+// Restart starts it as a replica again.
+func WithReplicaOf(addr string) Option {
+	return func(s *Server) { s.replicaOf = addr }
+}
+
 // Server is one redis-server process. Its methods other than Clients and
 // Observer must be called from the test goroutine: they fail the test with
 // t.Fatalf.
@@ -66,6 +73,8 @@ type Server struct {
 	password string
 	tls      bool
 	caPool   *x509.CertPool // the CA that signed the server's certificate, when tls
+
+	replicaOf string // "host:port" of the primary (WithReplicaOf), or ""
 
 	mu       sync.Mutex
 	proc     *process      // running process; nil after Kill or Stop. Guarded by mu.
@@ -304,6 +313,12 @@ func (s *Server) start() error {
 	if s.password != "" {
 		lines = append(lines, "requirepass "+s.password)
 	}
+	if host, port, ok := strings.Cut(s.replicaOf, ":"); ok {
+		lines = append(lines, "replicaof "+host+" "+port)
+	}
+	// A replica syncs at once rather than after the default 5s, in which
+	// the primary waits for more replicas to share one transfer.
+	lines = append(lines, "repl-diskless-sync-delay 0")
 	if err := os.WriteFile(conf, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		return err
 	}
