@@ -49,6 +49,7 @@ func FuzzLedgerRules(f *testing.F) {
 		defer w.finish()
 		for i := 0; i+1 < len(steps); i += 2 {
 			w.step = i / 2
+			w.overloads = w.l.Stats().Overloads
 			w.do(steps[i], steps[i+1])
 			w.settle()
 			w.check()
@@ -73,6 +74,8 @@ type world struct {
 	queued  []*actorWaiter // actors' requests in line
 	pinging []*Slot[int]   // idle connections out for a ping, in order
 	closed  bool
+	// overloads is the ledger's count of overloads before this step.
+	overloads uint64
 }
 
 type lease struct {
@@ -104,6 +107,9 @@ func newWorld(t *testing.T, root *actor.RootContext, broker *actor.PID, owners [
 		NeedsReset: func(c int) bool { return c%2 == 0 },
 		Granted:    func(*Slot[int], uint64) any { return struct{}{} },
 		Failed:     func(error) any { return struct{}{} },
+		// Overload control is on, but only a line aged on purpose (step
+		// 255) is ever past its target.
+		QueueTarget: time.Hour, QueueInterval: time.Nanosecond,
 	}, 0, 3)
 	w.l.Bind(root, broker)
 	return w
@@ -112,6 +118,10 @@ func newWorld(t *testing.T, root *actor.RootContext, broker *actor.PID, owners [
 // do plays one step.
 func (w *world) do(what, which byte) {
 	l, n := w.l, int(which)
+	if what == 255 { // everyone in line joined long ago: the pool is overloaded
+		w.age()
+		return
+	}
 	switch what % 20 {
 	case 0: // a goroutine acquires
 		w.goAcquire()
@@ -187,6 +197,25 @@ func (w *world) goAcquire() {
 	}()
 	// Until it returns or joins the line, the next step could race it.
 	w.settle()
+}
+
+// age makes every request in line look three target-lengths old, so that
+// the next connection to come back finds the pool overloaded: it goes to
+// the newest waiter, and the others are shed.
+func (w *world) age() {
+	w.l.lock()
+	defer w.l.mu.Unlock()
+	for r := w.l.line.head; r != nil; r = r.next {
+		r.Deadline = r.Deadline.Add(-3 * w.l.ov.target)
+	}
+}
+
+// overloaded reports whether overload control served out of order during
+// this step (first come, first served does not hold then).
+func (w *world) overloaded() bool {
+	w.l.lock()
+	defer w.l.mu.Unlock()
+	return w.l.ov.on || w.l.n.Overloads > w.overloads
 }
 
 // goTimeout makes the n-th goroutine waiter in line past its deadline and
