@@ -44,22 +44,23 @@ type Config struct {
 	// default: 0 (unbounded)
 	MaxWaiters int
 	// QueueTarget turns on overload control: when the oldest waiter has
-	// waited longer than QueueTarget for a whole QueueInterval, the pool is
-	// overloaded; a connection that comes back then goes to the newest
+	// waited longer than QueueTarget for a whole QueueInterval, the pool
+	// is overloaded; a connection that comes back then goes to the newest
 	// waiter instead of the oldest, and waiters past twice QueueTarget are
 	// failed, as connections come back, with ErrOverloaded (which also
-	// matches ErrAcquireTimeout). The
-	// callers who get a connection get it fast, and the others learn early,
-	// instead of everyone waiting nearly AcquireTimeout. It ends when the
-	// line empties or its oldest waiter is under QueueTarget again; until
-	// then, and whenever it is off, waiters are served first come, first
-	// served. Off by default, because a caller who set a long
-	// AcquireTimeout asked to wait, and first come, first served is what
-	// the pool promises otherwise.
+	// matches ErrAcquireTimeout). The callers who get a connection get it
+	// fast, and the others learn early, instead of everyone waiting nearly
+	// AcquireTimeout. It ends once the oldest wait has stayed under
+	// QueueTarget (or the line empty) for a QueueInterval; until then, and
+	// whenever it is off, waiters are served first come, first served.
+	// Off by default, because a caller who set a long AcquireTimeout asked
+	// to wait, and first come, first served is what the pool promises
+	// otherwise.
 	// default: 0 (off)
 	QueueTarget time.Duration
 	// QueueInterval is how long the oldest wait must stay above
-	// QueueTarget before the pool counts as overloaded.
+	// QueueTarget before the pool counts as overloaded, and under it
+	// before it no longer does.
 	// default: 100ms (when QueueTarget is set)
 	QueueInterval time.Duration
 	// DialTimeout bounds each dial, and each reset of a returned

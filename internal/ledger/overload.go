@@ -10,16 +10,19 @@ import (
 // overloaded; a returning connection then goes to the newest waiter, not
 // the oldest, and waiters past twice the target are failed (ErrOverloaded)
 // as connections come back, so that the callers who are served are served
-// fast and the rest learn early that they will not be. Once the line
-// empties or its oldest waiter is below the target, waiters are served
-// first come, first served again. Everything here runs under the lock, and only when a
+// fast and the rest learn early that they will not be. Once the oldest
+// wait has stayed under the target (or the line empty) for an interval,
+// waiters are served first come, first served again. Everything here runs under the lock, and only when a
 // connection comes back while callers wait.
 
 // overload is the state of overload control.
 type overload struct {
 	target, interval time.Duration // target 0: off
-	above            time.Time     // since when the oldest wait has stayed above target; zero: it has not
 	on               bool          // overloaded: newest first, shed past 2×target
+	// above: since when the oldest wait has stayed above the target (to
+	// turn on); below: since when it has stayed under it (to turn off).
+	// Zero: it has not.
+	above, below time.Time
 }
 
 // arrived is when r joined the line.
@@ -32,27 +35,14 @@ func (l *Ledger[C]) next(o *outbox[C]) *Request[C] {
 	if l.ov.target == 0 {
 		return l.line.popFront()
 	}
-	front := l.line.head
-	if front == nil || l.line.emptied {
-		// An episode ends when the line empties, however it emptied.
-		l.ov.on, l.ov.above, l.line.emptied = false, time.Time{}, false
-	}
-	if front == nil {
+	if l.line.head == nil && !l.ov.on { // the common case: no clock read
+		l.ov.above, l.line.emptied = time.Time{}, false
 		return nil
 	}
 	now := time.Now()
-	if now.Sub(front.arrived()) < l.ov.target {
-		l.ov.on, l.ov.above = false, time.Time{}
-	} else {
-		if l.ov.above.IsZero() {
-			// The oldest waiter has been in line, above the target, since
-			// it passed the target.
-			l.ov.above = front.arrived().Add(l.ov.target)
-		}
-		if !l.ov.on && now.Sub(l.ov.above) >= l.ov.interval {
-			l.ov.on = true
-			l.n.Overloads++
-		}
+	l.watch(now)
+	if l.line.head == nil {
+		return nil
 	}
 	if !l.ov.on {
 		return l.line.popFront()
@@ -69,4 +59,43 @@ func (l *Ledger[C]) next(o *outbox[C]) *Request[C] {
 			ErrOverloaded, waited.Round(time.Millisecond), l.ov.target, ErrAcquireTimeout), o)
 	}
 	return l.line.popBack()
+}
+
+// watch turns overload on once the oldest wait has stayed above the target
+// for an interval, and off once it has stayed under it (or the line empty)
+// for an interval: a line that empties for a moment, as a burst of
+// returning connections drains it, ends nothing.
+func (l *Ledger[C]) watch(now time.Time) {
+	ov := &l.ov
+	young := l.line.head == nil || now.Sub(l.line.head.arrived()) < ov.target
+	if l.line.emptied {
+		l.line.emptied = false
+		ov.above = time.Time{} // the oldest wait was not above the target all along
+		if ov.on && ov.below.IsZero() {
+			ov.below = now
+		}
+	}
+	switch {
+	case ov.on && young:
+		if ov.below.IsZero() {
+			ov.below = now
+		}
+		if now.Sub(ov.below) >= ov.interval {
+			ov.on, ov.below = false, time.Time{}
+		}
+	case ov.on:
+		ov.below = time.Time{}
+	case young:
+		ov.above = time.Time{}
+	default:
+		if ov.above.IsZero() {
+			// The oldest waiter has been in line, above the target, since
+			// it passed the target.
+			ov.above = l.line.head.arrived().Add(ov.target)
+		}
+		if now.Sub(ov.above) >= ov.interval {
+			ov.on, ov.above, ov.below = true, time.Time{}, time.Time{}
+			l.n.Overloads++
+		}
+	}
 }
