@@ -3,87 +3,24 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
 	"sync"
-	"testing"
 
+	"github.com/actorpool/actorpool/internal/testserver"
 	"github.com/actorpool/actorpool/internal/testserver/mariadbserver"
 	"github.com/actorpool/actorpool/internal/testserver/redisserver"
 )
 
-// harnessTB lets the test harness redisserver run outside a test. It
-// implements the four testing.TB methods redisserver calls (Helper,
-// TempDir, Cleanup, Fatalf); the embedded nil TB only satisfies the
-// interface, and any other method would panic. Fatalf panics with a
-// harnessFailure, which tryHarness turns back into an error.
-type harnessTB struct {
-	testing.TB
-
-	mu       sync.Mutex
-	cleanups []func()
-}
-
-type harnessFailure struct{ err error }
-
-func (t *harnessTB) Helper() {}
-
-func (t *harnessTB) Fatalf(format string, args ...any) {
-	panic(harnessFailure{fmt.Errorf(format, args...)})
-}
-
-func (t *harnessTB) TempDir() string {
-	dir, err := os.MkdirTemp("", "poolbench-redis")
-	if err != nil {
-		t.Fatalf("poolbench: %v", err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	return dir
-}
-
-func (t *harnessTB) Cleanup(f func()) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.cleanups = append(t.cleanups, f)
-}
-
-// cleanup runs the registered cleanups, last first, as testing does.
-func (t *harnessTB) cleanup() {
-	t.mu.Lock()
-	fs := t.cleanups
-	t.cleanups = nil
-	t.mu.Unlock()
-	for i := len(fs) - 1; i >= 0; i-- {
-		fs[i]()
-	}
-}
-
-// tryHarness runs f, turning a harness Fatalf into an error.
-func tryHarness(f func()) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			hf, ok := r.(harnessFailure)
-			if !ok {
-				panic(r)
-			}
-			err = hf.err
-		}
-	}()
-	f()
-	return nil
-}
-
 // redisServer is a redis-server started by the redisserver harness.
 type redisServer struct {
-	tb  *harnessTB
+	tb  *testserver.Harness
 	srv *redisserver.Server
 }
 
 func startRedis() (*redisServer, error) {
-	s := &redisServer{tb: &harnessTB{}}
-	err := tryHarness(func() { s.srv = redisserver.Start(s.tb) })
+	s := &redisServer{tb: testserver.NewHarness("poolbench-redis")}
+	err := testserver.Try(func() { s.srv = redisserver.Start(s.tb) })
 	if err != nil {
-		s.tb.cleanup()
+		s.tb.Close()
 		return nil, err
 	}
 	return s, nil
@@ -91,12 +28,12 @@ func startRedis() (*redisServer, error) {
 
 func (s *redisServer) Addr() string { return s.srv.Addr() }
 
-func (s *redisServer) Kill() error { return tryHarness(s.srv.Kill) }
+func (s *redisServer) Kill() error { return testserver.Try(s.srv.Kill) }
 
-func (s *redisServer) Restart() error { return tryHarness(s.srv.Restart) }
+func (s *redisServer) Restart() error { return testserver.Try(s.srv.Restart) }
 
 // Stop ends the server and removes its directory.
-func (s *redisServer) Stop() { s.tb.cleanup() }
+func (s *redisServer) Stop() { s.tb.Close() }
 
 // servers holds the servers a run started; Stop ends them all. It is safe
 // to call Stop from a signal handler's goroutine while the run goes on.

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
+
+	"github.com/actorpool/actorpool/internal/testserver"
 )
 
 // recoveryLimit: a pool that has not served anything this long after a
@@ -39,8 +41,8 @@ func schedule(srv *servers, proxy [2]*toxiproxy.Proxy) []fault {
 	}
 	fs = append(fs,
 		fault{name: "kill, restart", target: redisTarget,
-			apply: func() error { return tryHarness(srv.redis.Kill) },
-			heal:  func() error { return tryHarness(srv.redis.Restart) }},
+			apply: func() error { return testserver.Try(srv.redis.Kill) },
+			heal:  func() error { return testserver.Try(srv.redis.Restart) }},
 		fault{name: "kill, restart", target: mariaTarget,
 			apply: srv.maria.Kill,
 			heal:  func() error { return srv.maria.Restart(context.Background()) }},

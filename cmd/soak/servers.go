@@ -7,91 +7,29 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
 	"strings"
 	"sync"
-	"testing"
 
 	"go.uber.org/goleak"
 
+	"github.com/actorpool/actorpool/internal/testserver"
 	"github.com/actorpool/actorpool/internal/testserver/mariadbserver"
 	"github.com/actorpool/actorpool/internal/testserver/redisserver"
 )
 
-// harnessTB lets redisserver run outside a test: it implements the
-// testing.TB methods redisserver calls (Helper, TempDir, Cleanup, Fatalf);
-// any other would panic on the nil TB. Fatalf panics with a
-// harnessFailure, which tryHarness turns back into an error.
-type harnessTB struct {
-	testing.TB
-
-	mu       sync.Mutex
-	cleanups []func()
-}
-
-type harnessFailure struct{ err error }
-
-func (t *harnessTB) Helper() {}
-
-func (t *harnessTB) Fatalf(format string, args ...any) {
-	panic(harnessFailure{fmt.Errorf(format, args...)})
-}
-
-func (t *harnessTB) TempDir() string {
-	dir, err := os.MkdirTemp("", "soak-redis")
-	if err != nil {
-		t.Fatalf("soak: %v", err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	return dir
-}
-
-func (t *harnessTB) Cleanup(f func()) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.cleanups = append(t.cleanups, f)
-}
-
-// cleanup runs the registered cleanups, last first.
-func (t *harnessTB) cleanup() {
-	t.mu.Lock()
-	fs := t.cleanups
-	t.cleanups = nil
-	t.mu.Unlock()
-	for i := len(fs) - 1; i >= 0; i-- {
-		fs[i]()
-	}
-}
-
-// tryHarness runs f, turning a harness Fatalf into an error.
-func tryHarness(f func()) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			hf, ok := r.(harnessFailure)
-			if !ok {
-				panic(r)
-			}
-			err = hf.err
-		}
-	}()
-	f()
-	return nil
-}
-
 // servers are the redis-server and mariadbd of one run.
 type servers struct {
-	tb    *harnessTB
+	tb    *testserver.Harness
 	redis *redisserver.Server
 	maria *mariadbserver.Server
 }
 
 // startServers starts both servers at once.
 func startServers(ctx context.Context) (*servers, error) {
-	s := &servers{tb: &harnessTB{}}
+	s := &servers{tb: testserver.NewHarness("soak-redis")}
 	var wg sync.WaitGroup
 	var rerr, merr error
-	wg.Go(func() { rerr = tryHarness(func() { s.redis = redisserver.Start(s.tb) }) })
+	wg.Go(func() { rerr = testserver.Try(func() { s.redis = redisserver.Start(s.tb) }) })
 	wg.Go(func() { s.maria, merr = mariadbserver.Start(ctx) })
 	wg.Wait()
 	if err := errors.Join(rerr, merr); err != nil {
@@ -106,7 +44,7 @@ func (s *servers) stop() {
 	if s.redis != nil {
 		_ = s.redis.Resume()
 	}
-	s.tb.cleanup()
+	s.tb.Close()
 	if s.maria != nil {
 		_ = s.maria.Resume()
 		_ = s.maria.Stop()
