@@ -77,13 +77,16 @@ const soakName = "soak-"
 // harnessGoroutines are goroutines that are not the pools': those the
 // server harnesses start when a fault restarts a server (they wait for the
 // process), and toxiproxy's per-connection links (a link whose toxic was
-// removed mid-write can stay blocked until its proxy stops).
+// removed mid-write can stay blocked until its proxy stops, and a proxy's
+// own shutdown goroutines finish a moment after Stop returns).
 func harnessGoroutines() []goleak.Option {
 	return []goleak.Option{
 		goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2/toxics.(*ToxicStub).Run"),
 		goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2.(*ToxicLink).read"),
 		goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2.(*ToxicLink).write"),
 		goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2.(*ToxicLink).RemoveToxic.func1"),
+		goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2.(*Proxy).freeBlocker"),
+		goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2.(*Proxy).server"),
 		goleak.IgnoreAnyFunction("github.com/actorpool/actorpool/internal/testserver/redisserver.(*Server).start.func1"),
 		goleak.IgnoreAnyFunction("github.com/actorpool/actorpool/internal/testserver/mariadbserver.(*Server).start.func1"),
 		goleak.IgnoreAnyFunction("os/exec.(*Cmd).Start.func2"),
