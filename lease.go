@@ -1,6 +1,11 @@
 package actorpool
 
-import "github.com/actorpool/actorpool/internal/ledger"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/actorpool/actorpool/internal/ledger"
+)
 
 // Lease is a holder's handle on one pooled connection: Conn to use it,
 // Release to give it back, MarkBroken to have it replaced. It is a small
@@ -55,4 +60,41 @@ func (l Lease[C]) ID() uint64 {
 		return 0
 	}
 	return l.slot.ID
+}
+
+// Run runs fn on the leased connection and ends the lease: MarkBroken when
+// fn's error is fatal for the connection (isFatal, usually the backend's
+// IsFatal) or fn panics or ends its goroutine, Release otherwise. It
+// returns fn's error, or the lease's own error (ErrLeaseRevoked) when fn
+// succeeded on a lease the pool took back meanwhile. Pool.With is Acquire
+// then Run; it serves callers that acquire another way (a group of pools,
+// an actor's grant).
+func (l Lease[C]) Run(fn func(conn C) error, isFatal func(error) bool) (err error) {
+	ended := false
+	defer func() {
+		if ended {
+			return
+		}
+		// fn panicked, or ended its goroutine (runtime.Goexit): the
+		// connection's state is unknown.
+		r := recover()
+		if r == nil {
+			_ = l.MarkBroken(errors.New("actorpool: fn ended its goroutine in With"))
+			return
+		}
+		_ = l.MarkBroken(fmt.Errorf("actorpool: panic in With: %v", r))
+		panic(r)
+	}()
+	err = fn(l.Conn())
+	ended = true
+	var endErr error
+	if err != nil && isFatal(err) {
+		endErr = l.MarkBroken(err)
+	} else {
+		endErr = l.Release()
+	}
+	if err == nil && endErr != nil {
+		return endErr
+	}
+	return err
 }

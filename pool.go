@@ -2,7 +2,6 @@ package actorpool
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime/debug"
 	"sync"
@@ -183,38 +182,12 @@ func (p *Pool[C]) acquire(ctx context.Context) (Lease[C], error) {
 // the connection is marked broken and replaced. It returns fn's error, or
 // the lease's own error (ErrLeaseRevoked) when fn succeeded on a lease the
 // pool took back meanwhile.
-func (p *Pool[C]) With(ctx context.Context, fn func(conn C) error) (err error) {
+func (p *Pool[C]) With(ctx context.Context, fn func(conn C) error) error {
 	l, err := p.Acquire(ctx)
 	if err != nil {
 		return err
 	}
-	ended := false
-	defer func() {
-		if ended {
-			return
-		}
-		// fn panicked, or ended its goroutine (runtime.Goexit): the
-		// connection's state is unknown.
-		r := recover()
-		if r == nil {
-			_ = l.MarkBroken(errors.New("actorpool: fn ended its goroutine in With"))
-			return
-		}
-		_ = l.MarkBroken(fmt.Errorf("actorpool: panic in With: %v", r))
-		panic(r)
-	}()
-	err = fn(l.Conn())
-	ended = true
-	var endErr error
-	if err != nil && p.backend.IsFatal(err) {
-		endErr = l.MarkBroken(err)
-	} else {
-		endErr = l.Release()
-	}
-	if err == nil && endErr != nil {
-		return endErr
-	}
-	return err
+	return l.Run(fn, p.backend.IsFatal)
 }
 
 // Stats returns a snapshot read from the pool's ledger under its lock: no

@@ -272,38 +272,14 @@ func (g *Group[C]) WithRead(ctx context.Context, fn func(conn C) error) error {
 	return g.with(ctx, true, fn)
 }
 
-func (g *Group[C]) with(ctx context.Context, read bool, fn func(conn C) error) (err error) {
+func (g *Group[C]) with(ctx context.Context, read bool, fn func(conn C) error) error {
 	l, m, err := g.acquire(ctx, read)
 	if err != nil {
 		return err
 	}
-	ended := false
-	defer func() {
-		if ended {
-			return
-		}
-		r := recover()
-		if r == nil {
-			_ = l.MarkBroken(errors.New("actorpool: group: fn ended its goroutine in With"))
-			return
-		}
-		_ = l.MarkBroken(fmt.Errorf("actorpool: group: panic in With: %v", r))
-		panic(r)
-	}()
-	err = fn(l.Conn())
-	ended = true
-	var endErr error
-	fatal := err != nil && m.backend.IsFatal(err)
-	if fatal {
-		endErr = l.MarkBroken(err)
-	} else {
-		endErr = l.Release()
-	}
-	if fatal || (err != nil && m.roles != nil && m.roles.IsReadOnly(err)) {
-		g.checker.soon()
-	}
-	if err == nil && endErr != nil {
-		return endErr
+	err = l.Run(fn, m.backend.IsFatal)
+	if err != nil && (m.backend.IsFatal(err) || m.roles != nil && m.roles.IsReadOnly(err)) {
+		g.checker.soon() // the endpoint may have changed role
 	}
 	return err
 }
