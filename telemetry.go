@@ -26,7 +26,8 @@ const (
 	// AttrAcquireOutcome is the span's attribute telling how the acquire
 	// ended: "granted", "timeout" (ErrAcquireTimeout), "failed_fast"
 	// (ErrBackendUnavailable), "closed" (ErrPoolClosed), "rejected"
-	// (ErrTooManyWaiters) or "canceled" (the caller's ctx ended).
+	// (ErrTooManyWaiters), "shed" (ErrOverloaded) or "canceled" (the
+	// caller's ctx ended).
 	AttrAcquireOutcome = attribute.Key("actorpool.acquire.outcome")
 	// AttrAcquireWait is the span's attribute holding the wait, in
 	// seconds.
@@ -112,6 +113,8 @@ func acquireOutcome(err error) string {
 	switch {
 	case err == nil:
 		return "granted"
+	case errors.Is(err, ErrOverloaded): // before timeout, which it also matches
+		return "shed"
 	case errors.Is(err, ErrAcquireTimeout):
 		return "timeout"
 	case errors.Is(err, ErrBackendUnavailable):
