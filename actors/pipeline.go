@@ -37,7 +37,7 @@ func (a *connection[C]) newQueue(ctx actor.Context, conn C) *cmdq.Queue {
 		return nil
 	}
 	root, self := ctx.ActorSystem().Root, ctx.Self()
-	q := cmdq.NewQueue(func() { root.Send(self, drain) }, &cm.Set.Batches, &cm.Set.Commands)
+	q := cmdq.NewQueue(func() { root.Send(self, drain) }, cm.Set)
 	q.Write = func(work []any) error {
 		return guard(func() error { return cm.Pipeline(a.cfg.Ctx, conn, work) })
 	}

@@ -27,7 +27,6 @@ type Queue struct {
 
 	mu     sync.Mutex
 	ops    []*Op
-	open   bool  // takes work: from Open until Close or Fail
 	busy   bool  // a round trip is in flight
 	poked  bool  // a drain message is on its way to the actor
 	ending bool  // closed: the actor ends the lease once the queue is empty
@@ -35,28 +34,29 @@ type Queue struct {
 	gen    uint64
 	one    [1]any // the work of a direct write
 
-	// live mirrors open for pickers, who read it without the lock.
-	live atomic.Bool
+	// open: the queue takes work, from Open until Close or Fail. Written
+	// under the lock; pickers read it without.
+	open atomic.Bool
 	// pending counts ops pushed and not yet finished; pickers read it.
 	pending atomic.Int32
 	// deep counts batches that left work behind (a bound was reached);
 	// taken counts ops written. The dispatcher reads and resets both.
 	deep, taken atomic.Uint32
-	// Batches and Ops count what was written, for Stats.
-	Batches, Ops *atomic.Uint64
+	// set counts what was written, for Stats.
+	set *Set
 }
 
-// NewQueue returns a closed queue whose actor is reached by poke; batches
+// NewQueue returns a closed queue whose actor is reached by poke; set
 // and ops count what it writes.
-func NewQueue(poke func(), batches, ops *atomic.Uint64) *Queue {
-	return &Queue{poke: poke, Batches: batches, Ops: ops}
+func NewQueue(poke func(), set *Set) *Queue {
+	return &Queue{poke: poke, set: set}
 }
 
 // Open starts command mode on the queue's connection under lease gen.
 func (q *Queue) Open(gen uint64) {
 	q.mu.Lock()
-	q.open, q.ending, q.broke, q.gen = true, false, nil, gen
-	q.live.Store(true)
+	q.ending, q.broke, q.gen = false, nil, gen
+	q.open.Store(true)
 	q.mu.Unlock()
 }
 
@@ -68,7 +68,7 @@ func (q *Queue) Gen() uint64 {
 }
 
 // Live reports whether the queue takes work, without the lock.
-func (q *Queue) Live() bool { return q.live.Load() }
+func (q *Queue) Live() bool { return q.open.Load() }
 
 // Pending is the number of ops pushed and not yet finished.
 func (q *Queue) Pending() int { return int(q.pending.Load()) }
@@ -78,7 +78,7 @@ func (q *Queue) Pending() int { return int(q.pending.Load()) }
 // at once on the caller's goroutine and is finished when Push returns.
 func (q *Queue) Push(o *Op) bool {
 	q.mu.Lock()
-	if !q.open {
+	if !q.open.Load() {
 		q.mu.Unlock()
 		return false
 	}
@@ -155,8 +155,8 @@ func (q *Queue) Take(batch []*Op, maxOps, maxBytes int) (_ []*Op, more bool) {
 
 // Wrote counts a batch of n ops written, before their callers hear of it.
 func (q *Queue) Wrote(n int) {
-	q.Batches.Add(1)
-	q.Ops.Add(uint64(n))
+	q.set.Batches.Add(1)
+	q.set.Commands.Add(uint64(n))
 	q.taken.Add(uint32(n))
 }
 
@@ -188,12 +188,12 @@ func (q *Queue) Broken() error {
 // dispatcher calls it.
 func (q *Queue) Close() {
 	q.mu.Lock()
-	if !q.open {
+	if !q.open.Load() {
 		q.mu.Unlock()
 		return
 	}
-	q.open, q.ending = false, true
-	q.live.Store(false)
+	q.ending = true
+	q.open.Store(false)
 	poke := !q.poked && !q.busy
 	q.poked = q.poked || poke
 	q.mu.Unlock()
@@ -219,8 +219,8 @@ func (q *Queue) Ending() bool {
 func (q *Queue) Fail() []*Op {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.open, q.ending = false, false
-	q.live.Store(false)
+	q.ending = false
+	q.open.Store(false)
 	ops := q.ops
 	q.ops = nil
 	return ops
