@@ -115,12 +115,11 @@ func (c *roleChecker[C]) check(m *member[C]) {
 		c.g.cfg.Logger.Debug("actorpool: group: role check: no connection", slog.String("endpoint", m.name), slog.Any("error", err))
 		return
 	}
-	r, err := m.roles.Role(ctx, l.Conn())
-	if err != nil && m.backend.IsFatal(err) {
-		_ = l.MarkBroken(err)
-	} else {
-		_ = l.Release()
-	}
+	var r backends.Role
+	err = l.Run(func(conn C) (err error) {
+		r, err = m.roles.Role(ctx, conn)
+		return err
+	}, m.backend.IsFatal)
 	if err != nil {
 		c.g.cfg.Logger.Warn("actorpool: group: role check failed", slog.String("endpoint", m.name), slog.Any("error", err))
 		return

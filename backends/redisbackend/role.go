@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/redis/go-redis/v9"
 
@@ -36,8 +35,5 @@ func (b *Backend) Role(ctx context.Context, conn *Conn) (backends.Role, error) {
 // IsReadOnly reports whether err is a replica refusing a write (a READONLY
 // error reply).
 func (b *Backend) IsReadOnly(err error) bool {
-	if rerr, ok := errors.AsType[redis.Error](err); ok {
-		return strings.HasPrefix(rerr.Error(), "READONLY ")
-	}
-	return false
+	return redis.IsReadOnlyError(err)
 }
