@@ -40,7 +40,8 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 )
 
-// Config is read-only after New.
+// Config is read-only after New, except MaxWaiters, which SetLeasePolicy
+// changes under the lock.
 type Config[C any] struct {
 	MaxWaiters int // 0: unbounded
 	// QueueTarget and QueueInterval are overload control (overload.go);
@@ -76,10 +77,10 @@ type Config[C any] struct {
 type Ledger[C any] struct {
 	cfg  Config[C]
 	reqs sync.Pool // *Request[C] of goroutine callers, answered ones only
-	// stamp: a grant records when the lease started (WatchLeases or Used).
-	stamp bool
 
-	mu     sync.Mutex
+	mu sync.Mutex
+	// stamp: a grant records when the lease started (WatchLeases or Used).
+	stamp  bool
 	root   *actor.RootContext
 	broker *actor.PID
 	ov     overload // overload control (overload.go)
