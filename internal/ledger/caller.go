@@ -91,8 +91,8 @@ func (l *Ledger[C]) Acquire(ctx context.Context, timeout time.Duration, stack []
 }
 
 // takeIdle lends an idle connection (pop: the most recently used, or with
-// FIFO the longest idle) when nobody waits
-// and the pool is open. Under the lock.
+// FIFO the longest idle) when nobody waits and the pool is open. Under the
+// lock.
 func (l *Ledger[C]) takeIdle(owner *actor.PID, stack []byte) (*Slot[C], uint64, bool) {
 	if l.line.n > 0 || len(l.stack) == 0 || l.closed {
 		return nil, 0, false
