@@ -55,7 +55,7 @@ func schedule(srv *servers, proxy [2]*toxiproxy.Proxy) []fault {
 // runFaults applies the schedule until end, each fault for hold, with
 // hold/2 of calm after each recovery. It returns the first error from
 // applying or healing a fault (the harness failed, not the pool).
-func runFaults(t *tally, fs []fault, end time.Time, hold time.Duration, stop <-chan struct{}) error {
+func runFaults(t *tally, fs []fault, end time.Time, hold time.Duration) error {
 	for i := 0; time.Now().Add(hold).Before(end); i++ {
 		f := fs[i%len(fs)]
 		label := f.name + " / " + targetNames[f.target]
@@ -65,55 +65,36 @@ func runFaults(t *tally, fs []fault, end time.Time, hold time.Duration, stop <-c
 		t.mu.Lock()
 		t.applied = append(t.applied, label)
 		t.mu.Unlock()
-		wait(hold, stop)
+		time.Sleep(hold) // the fault stays on this long
 		if err := f.heal(); err != nil {
 			return fmt.Errorf("soak: heal %s: %w", label, err)
 		}
 		healed := time.Now()
 		t.faultEnd[f.target].Store(healed.UnixNano())
 		t.recovered[f.target].Store(0)
-		rec, ok := recovery(t, f.target, healed, stop)
+		rec, ok := recovery(t, f.target, healed)
 		t.mu.Lock()
 		if ok {
 			t.faults[label] = append(t.faults[label], rec)
 		}
 		t.mu.Unlock()
-		if !ok && !stopped(stop) {
+		if !ok {
 			t.violate("%s: nothing served within %s after the fault ended", label, recoveryLimit)
 		}
-		wait(hold/2, stop)
+		time.Sleep(hold / 2) // calm before the next fault
 	}
 	return nil
 }
 
 // recovery waits until an operation on target that started after healed
 // succeeded, and returns how long after healed it did.
-func recovery(t *tally, target int, healed time.Time, stop <-chan struct{}) (time.Duration, bool) {
+func recovery(t *tally, target int, healed time.Time) (time.Duration, bool) {
 	deadline := healed.Add(recoveryLimit)
 	for time.Now().Before(deadline) {
 		if at := t.recovered[target].Load(); at != 0 {
 			return time.Duration(at - healed.UnixNano()), true
 		}
-		if stopped(stop) {
-			return 0, false
-		}
 		time.Sleep(time.Millisecond)
 	}
 	return 0, false
-}
-
-func wait(d time.Duration, stop <-chan struct{}) {
-	select {
-	case <-time.After(d):
-	case <-stop:
-	}
-}
-
-func stopped(stop <-chan struct{}) bool {
-	select {
-	case <-stop:
-		return true
-	default:
-		return false
-	}
 }

@@ -124,7 +124,7 @@ func run(cfg config, out io.Writer) (result, error) {
 	go w.run()
 
 	started := time.Now()
-	faultErr := runFaults(t, schedule(srv, [2]*toxiproxy.Proxy{redisProxy, mariaProxy}), started.Add(cfg.duration), cfg.hold, nil)
+	faultErr := runFaults(t, schedule(srv, [2]*toxiproxy.Proxy{redisProxy, mariaProxy}), started.Add(cfg.duration), cfg.hold)
 	if rest := time.Until(started.Add(cfg.duration)); faultErr == nil && rest > 0 {
 		time.Sleep(rest)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/actorpool/actorpool"
 	"github.com/actorpool/actorpool/backends/mysqlbackend"
 	"github.com/actorpool/actorpool/backends/redisbackend"
+	"github.com/actorpool/actorpool/internal/pooltest"
 )
 
 // Targets, as the tally and the fault schedule number them.
@@ -62,9 +63,7 @@ func poolConfig(name string, minConns, maxConns int) actorpool.Config {
 // openPools opens the pools: Redis lease mode and command mode through
 // redisAddr, MariaDB through mariaAddr, with srv's credentials.
 func openPools(srv *servers, redisAddr, mariaAddr string) (*pools, error) {
-	ps := &pools{sys: actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return slog.New(slog.DiscardHandler)
-	}), actor.WithDeadLetterThrottleInterval(10*time.Millisecond))}
+	ps := &pools{sys: pooltest.NewSystem()}
 	redisOpts := func(name string) redisbackend.Options {
 		return redisbackend.Options{Addr: redisAddr, ClientName: soakName + name,
 			DialTimeout: 500 * time.Millisecond, ReadTimeout: opTimeout, WriteTimeout: opTimeout,
@@ -125,9 +124,8 @@ func (ps *pools) stats() map[string]actorpool.Stats {
 // final Close, nothing leased or waiting).
 func checkStats(t *tally, ps *pools, closed bool) {
 	for name, s := range ps.stats() {
-		if s.Total() != s.Idle()+s.Leased()+s.Dialing() || s.Idle() < 0 || s.Leased() < 0 || s.Dialing() < 0 || s.Waiting() < 0 {
-			t.violate("%s: stats do not add up: total %d, idle %d, leased %d, dialing %d, waiting %d",
-				name, s.Total(), s.Idle(), s.Leased(), s.Dialing(), s.Waiting())
+		if err := pooltest.StatsAddUp(s); err != nil {
+			t.violate("%s: %v", name, err)
 		}
 		if closed && (s.Leased() != 0 || s.Waiting() != 0) {
 			t.violate("%s: after Close %d leased, %d waiting", name, s.Leased(), s.Waiting())
