@@ -92,7 +92,7 @@ func openRedisGroup(t *testing.T, cfg group.Config, servers ...*redisserver.Serv
 		})
 	}
 	ignore := []goleak.Option{goleak.IgnoreCurrent(),
-		goleak.IgnoreAnyFunction("github.com/actorpool/actorpool/internal/testserver/redisserver.(*Server).start.func1")}
+		redisserver.Waiters()}
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore...) })
 	g, err := group.New(pooltest.NewSystem(), cfg, eps...)
 	require.NoError(t, err)

@@ -129,8 +129,7 @@ func newPool(t *testing.T, cfg actorpool.Config) (*mysqlPool, *mysqlbackend.Back
 	b, _ := newBackend(t)
 	f := pooltest.Open(t, b, cfg,
 		pooltest.IgnoreGoroutines(goleak.IgnoreCurrent(),
-			// The harness waits on the mariadbd it restarted.
-			goleak.IgnoreAnyFunction("github.com/actorpool/actorpool/internal/testserver/mariadbserver.(*Server).start.func1")),
+			mariadbserver.Waiters()),
 		pooltest.AfterClose(func(t testing.TB) {
 			assert.Eventually(t, sessionsAre(before), eventually, 10*time.Millisecond,
 				"the server still sees sessions of a closed pool")

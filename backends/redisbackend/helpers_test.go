@@ -32,8 +32,7 @@ func newPool(t *testing.T, cfg actorpool.Config, opts ...redisserver.Option) (*r
 	b := redisbackend.New(redisbackend.Options{Addr: s.Addr(), Password: s.Password(), ClientName: "pooled"})
 	f := pooltest.Open(t, b, cfg,
 		pooltest.IgnoreGoroutines(goleak.IgnoreCurrent(),
-			// The harness waits on the redis-server it restarted.
-			goleak.IgnoreAnyFunction("github.com/actorpool/actorpool/internal/testserver/redisserver.(*Server).start.func1")),
+			redisserver.Waiters()),
 		pooltest.AfterClose(func(t testing.TB) {
 			assertClients(t, s, 0, "the server still sees clients of a closed pool")
 		}))

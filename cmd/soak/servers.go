@@ -87,8 +87,8 @@ func harnessGoroutines() []goleak.Option {
 		goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2.(*ToxicLink).RemoveToxic.func1"),
 		goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2.(*Proxy).freeBlocker"),
 		goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2.(*Proxy).server"),
-		goleak.IgnoreAnyFunction("github.com/actorpool/actorpool/internal/testserver/redisserver.(*Server).start.func1"),
-		goleak.IgnoreAnyFunction("github.com/actorpool/actorpool/internal/testserver/mariadbserver.(*Server).start.func1"),
+		redisserver.Waiters(),
+		mariadbserver.Waiters(),
 		goleak.IgnoreAnyFunction("os/exec.(*Cmd).Start.func2"),
 	}
 }
