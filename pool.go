@@ -199,16 +199,18 @@ func (p *Pool[C]) Stats() Stats { return Stats{p.ledger.Stats(), p.commandStats(
 // it returns. A higher minimum is dialled at once. A lower maximum retires
 // idle connections at once (longest idle first), stops connection actors
 // still waiting to redial, and retires leased connections as they come
-// back: until then Stats may show more than maxConns. Limits that New would
-// reject (negative, maxConns below 1 or below minConns) return an error
-// wrapping ErrInvalidConfig and change nothing; after Close, ErrPoolClosed;
-// when ctx ends first, ctx's error (the limits may still be applied).
+// back: until then Stats may show more than maxConns. A maxConns of 0
+// pauses the pool: every connection goes as above, none is dialled, and
+// callers wait in line (until AcquireTimeout) for a higher limit. Negative
+// limits, or minConns above maxConns, return an error wrapping
+// ErrInvalidConfig and change nothing; after Close, ErrPoolClosed; when
+// ctx ends first, ctx's error (the limits may still be applied).
 func (p *Pool[C]) SetLimits(ctx context.Context, minConns, maxConns int) error {
 	switch {
 	case minConns < 0:
 		return fmt.Errorf("%w: MinConns is %d, must not be negative", ErrInvalidConfig, minConns)
-	case maxConns < 1:
-		return fmt.Errorf("%w: MaxConns is %d, must be at least 1", ErrInvalidConfig, maxConns)
+	case maxConns < 0:
+		return fmt.Errorf("%w: MaxConns is %d, must not be negative", ErrInvalidConfig, maxConns)
 	case minConns > maxConns:
 		return fmt.Errorf("%w: MinConns (%d) is above MaxConns (%d)", ErrInvalidConfig, minConns, maxConns)
 	}
