@@ -1,0 +1,212 @@
+package budget
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/eventstream"
+
+	"github.com/actorpool/actorpool"
+)
+
+// Pool is what a member needs of a pool: its snapshot and its run-time
+// limits. *actorpool.Pool[C] has both.
+type Pool interface {
+	Stats() actorpool.Stats
+	SetLimits(ctx context.Context, minConns, maxConns int) error
+}
+
+// ErrLeft: the member has left its budget.
+var ErrLeft = errors.New("budget: member has left")
+
+// Status is what one member last decided.
+type Status struct {
+	// Limit is the MaxConns the member gave its pool.
+	Limit int
+	// Share is the member's share of the budget in its view; Limit is
+	// below it until the others agree.
+	Share int
+	// Members is how many members share the budget in its view.
+	Members int
+	// Budget is the budget in force: the smallest any member was given.
+	Budget int
+	// Agreed says every other member reported the same view and claims
+	// no more than its share in it.
+	Agreed bool
+	// Demand is what the member asks for: its peak use, or the whole
+	// budget while its callers wait.
+	Demand int
+	// Claim is what the member counts against the budget.
+	Claim int
+}
+
+// Member is one cluster member's share of a budget. It ticks on its own
+// goroutine until Leave, or until the cluster's actor system stops.
+type Member struct {
+	c    *cluster.Cluster
+	pool Pool
+	cfg  Config
+	key  string
+
+	topo   atomic.Pointer[[]string] // written by the event stream
+	status atomic.Pointer[Status]   // written by run
+	sub    *eventstream.Subscription
+
+	leave    chan struct{} // closed by Leave
+	leaveOne sync.Once
+	left     chan struct{} // closed by run once Left is published
+	quit     chan struct{} // closed by stop
+	quitOne  sync.Once
+	done     chan struct{} // closed when run returns
+}
+
+// Join makes pool one of the pools sharing cfg.Budget connections across
+// the members of c that join a budget of the same cfg.Name. c must be
+// started (StartMember). Join first sets the pool's limits to 0: create
+// the pool with MinConns 0 and join it before it is used, since the
+// connections it already has are not in the others' count yet.
+//
+// From then on the member sets the pool's MaxConns (MinConns stays 0):
+// it shrinks to its share as soon as the share drops, and grows to it only
+// once every member of the budget reports the same allocation and holds
+// no more than its share in it. The shares follow demand: a member whose
+// callers wait asks for the whole budget, an idle one keeps Floor.
+func Join(c *cluster.Cluster, pool Pool, cfg Config) (*Member, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if c == nil || c.Gossip == nil || c.MemberList == nil || c.ActorSystem.IsStopped() {
+		return nil, fmt.Errorf("%w: the cluster is not started", actorpool.ErrInvalidConfig)
+	}
+	if err := pool.SetLimits(context.Background(), 0, 0); err != nil {
+		return nil, err
+	}
+	m := &Member{
+		c: c, pool: pool, cfg: cfg, key: "actorpool/budget/" + cfg.Name,
+		leave: make(chan struct{}), left: make(chan struct{}), quit: make(chan struct{}), done: make(chan struct{}),
+	}
+	m.sub = c.ActorSystem.EventStream.Subscribe(func(evt any) {
+		if t, ok := evt.(*cluster.ClusterTopology); ok {
+			ids := memberIDs(t.Members)
+			m.topo.Store(&ids)
+		}
+	})
+	if m.topo.Load() == nil {
+		ids := memberIDs(c.MemberList.Members().Members())
+		m.topo.CompareAndSwap(nil, &ids)
+	}
+	m.status.Store(&Status{Budget: cfg.Budget})
+	go m.run()
+	return m, nil
+}
+
+func memberIDs(ms []*cluster.Member) []string {
+	ids := make([]string, 0, len(ms))
+	for _, mb := range ms {
+		ids = append(ids, mb.Id)
+	}
+	return ids
+}
+
+// Status returns what the member last decided.
+func (m *Member) Status() Status { return *m.status.Load() }
+
+// Leave takes the member out of the budget: its pool's MaxConns goes to 0
+// (leased connections close as they come back), and once nothing is open
+// the member tells the others, who then share its part. Close the pool
+// after Leave returns. When ctx ends first, Leave stops publishing and
+// returns ctx's error: the others keep counting the member's last claim
+// until it leaves the cluster. A second Leave returns ErrLeft.
+func (m *Member) Leave(ctx context.Context) error {
+	first := false
+	m.leaveOne.Do(func() { first = true; close(m.leave) })
+	if !first {
+		<-m.done
+		return ErrLeft
+	}
+	var err error
+	select {
+	case <-m.left:
+	case <-m.done:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	m.stop()
+	return err
+}
+
+// stop ends run and waits for it.
+func (m *Member) stop() {
+	m.c.ActorSystem.EventStream.Unsubscribe(m.sub)
+	m.quitOne.Do(func() { close(m.quit) })
+	<-m.done
+}
+
+// leftRepeats is how many ticks a member that left keeps publishing so,
+// in case one gossip round loses it.
+const leftRepeats = 3
+
+// run ticks the member's share every Interval until stop, or until the
+// actor system stops.
+func (m *Member) run() {
+	defer close(m.done)
+	s := newShare(m.c.ActorSystem.ID, m.cfg, time.Now())
+	t := time.NewTicker(m.cfg.Interval)
+	defer t.Stop()
+	leave, repeats := m.leave, 0
+	for {
+		select {
+		case <-t.C:
+		case <-leave:
+			s.leave()
+			leave = nil
+		case <-m.quit:
+			return
+		}
+		if m.c.ActorSystem.IsStopped() {
+			return
+		}
+		if m.tick(s).Left {
+			if repeats++; repeats == leftRepeats {
+				close(m.left)
+			}
+		}
+	}
+}
+
+// tick reads the topology, the gossiped states and the pool, applies the
+// limit the share decides, and publishes the member's state: after the
+// pool has shrunk, before it may grow past what the others saw.
+func (m *Member) tick(s *share) peerState {
+	if ids := m.topo.Load(); ids != nil {
+		s.setTopology(*ids)
+	}
+	if states, err := m.c.Gossip.GetState(m.key); err != nil {
+		m.cfg.Logger.Warn("budget: reading the members' states failed", "budget", m.cfg.Name, "err", err)
+	} else {
+		for id, kv := range states {
+			if st, err := decode(kv.Value); err == nil {
+				s.observe(id, st)
+			}
+		}
+	}
+	st := m.pool.Stats()
+	limit, pub := s.step(time.Now(), sample{Leased: st.Leased(), Waiting: st.Waiting(), Open: st.Total()})
+	if limit != st.MaxConns() {
+		if err := m.pool.SetLimits(context.Background(), 0, limit); err != nil && !errors.Is(err, actorpool.ErrPoolClosed) {
+			m.cfg.Logger.Warn("budget: setting the pool's limit failed", "budget", m.cfg.Name, "limit", limit, "err", err)
+		}
+	}
+	m.c.Gossip.SetState(m.key, encode(pub))
+	m.status.Store(&Status{
+		Limit: limit, Share: s.mine, Members: len(s.last.IDs), Budget: s.last.Budget,
+		Agreed: s.agree, Demand: pub.Demand, Claim: pub.Claim,
+	})
+	return pub
+}
