@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -81,37 +82,33 @@ func Join(c *cluster.Cluster, pool Pool, cfg Config) (*Member, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c == nil || c.Gossip == nil || c.MemberList == nil || c.ActorSystem.IsStopped() {
-		return nil, fmt.Errorf("%w: the cluster is not started", actorpool.ErrInvalidConfig)
+	if c == nil || c.Gossip == nil || c.MemberList == nil || c.Remote == nil || c.ActorSystem.IsStopped() {
+		return nil, fmt.Errorf("%w: the cluster member is not started", actorpool.ErrInvalidConfig)
+	}
+	kind := kindName(cfg.Name)
+	if !slices.Contains(c.GetClusterKinds(), kind) {
+		return nil, fmt.Errorf("%w: the cluster was not configured with budget.Kind(%q)", actorpool.ErrInvalidConfig, cfg.Name)
 	}
 	if err := pool.SetLimits(context.Background(), 0, 0); err != nil {
 		return nil, err
 	}
 	m := &Member{
-		c: c, pool: pool, cfg: cfg, key: "actorpool/budget/" + cfg.Name,
+		c: c, pool: pool, cfg: cfg, key: kind,
 		leave: make(chan struct{}), left: make(chan struct{}), quit: make(chan struct{}), done: make(chan struct{}),
 	}
 	m.sub = c.ActorSystem.EventStream.Subscribe(func(evt any) {
 		if t, ok := evt.(*cluster.ClusterTopology); ok {
-			ids := memberIDs(t.Members)
+			ids := sharing(t.Members, kind)
 			m.topo.Store(&ids)
 		}
 	})
 	if m.topo.Load() == nil {
-		ids := memberIDs(c.MemberList.Members().Members())
+		ids := sharing(c.MemberList.Members().Members(), kind)
 		m.topo.CompareAndSwap(nil, &ids)
 	}
 	m.status.Store(&Status{Budget: cfg.Budget})
 	go m.run()
 	return m, nil
-}
-
-func memberIDs(ms []*cluster.Member) []string {
-	ids := make([]string, 0, len(ms))
-	for _, mb := range ms {
-		ids = append(ids, mb.Id)
-	}
-	return ids
 }
 
 // Status returns what the member last decided.
@@ -197,7 +194,7 @@ func (m *Member) tick(s *share) peerState {
 		}
 	}
 	st := m.pool.Stats()
-	limit, pub := s.step(time.Now(), sample{Leased: st.Leased(), Waiting: st.Waiting(), Open: st.Total()})
+	limit, pub := s.step(time.Now(), sample{Leased: st.Leased(), Waiting: st.Waiting(), Open: st.Total(), Replaced: st.Restarts()})
 	if limit != st.MaxConns() {
 		if err := m.pool.SetLimits(context.Background(), 0, limit); err != nil && !errors.Is(err, actorpool.ErrPoolClosed) {
 			m.cfg.Logger.Warn("budget: setting the pool's limit failed", "budget", m.cfg.Name, "limit", limit, "err", err)

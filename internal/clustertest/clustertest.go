@@ -1,0 +1,151 @@
+// Package clustertest starts protoactor cluster members in one process,
+// on loopback, over one in-memory membership agent: for the budget's
+// tests, its bench and its churn run. It guards what protoactor does not:
+// StartMember panics when it cannot listen, and a second Shutdown panics.
+package clustertest
+
+import (
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/cluster/clusterproviders/test"
+	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
+	"github.com/asynkron/protoactor-go/remote"
+)
+
+// Options shape every member a Cluster starts.
+type Options struct {
+	// Kinds are the cluster kinds every member carries (budget.Kind).
+	Kinds []*cluster.Kind
+	// GossipInterval (default 50ms) and HeartbeatExpiration (default 1s)
+	// are short, so that tests see changes within a second.
+	GossipInterval, HeartbeatExpiration time.Duration
+	// Logger receives protoactor's records (default: none).
+	Logger *slog.Logger
+}
+
+// Cluster is the members started over one agent. Each test needs its own:
+// a stopped member stays subscribed to its agent.
+type Cluster struct {
+	Agent *test.InMemAgent
+	opts  Options
+}
+
+// New returns a cluster with no member yet.
+func New(opts Options) *Cluster {
+	if opts.GossipInterval == 0 {
+		opts.GossipInterval = 50 * time.Millisecond
+	}
+	if opts.HeartbeatExpiration == 0 {
+		opts.HeartbeatExpiration = time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Cluster{Agent: test.NewInMemAgent(), opts: opts}
+}
+
+// Member is one started member.
+type Member struct {
+	*cluster.Cluster
+	once sync.Once
+}
+
+// ID is the member's ID in the topology.
+func (m *Member) ID() string { return m.ActorSystem.ID }
+
+// Start starts one member on a free loopback port. It takes about a second
+// (protoactor's StartMember sleeps).
+func (c *Cluster) Start() (m *Member, err error) {
+	logger := c.opts.Logger
+	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
+	rc := remote.Configure("127.0.0.1", 0)
+	rc.MaxRetryCount = 1 // a survivor's Shutdown waits ~2 s per retry to a crashed peer
+	cfg := cluster.Configure("actorpool-test", test.NewTestProvider(c.Agent), disthash.New(), rc,
+		cluster.WithKinds(c.opts.Kinds...), cluster.WithHeartbeatExpiration(c.opts.HeartbeatExpiration))
+	cfg.GossipInterval = c.opts.GossipInterval
+	cl := cluster.New(sys, cfg)
+	defer func() {
+		if r := recover(); r != nil {
+			sys.Shutdown()
+			m, err = nil, fmt.Errorf("clustertest: StartMember: %v", r)
+		}
+	}()
+	cl.StartMember()
+	return &Member{Cluster: cl}, nil
+}
+
+// StartN starts n members at once (their start-up sleeps overlap).
+func (c *Cluster) StartN(n int) ([]*Member, error) {
+	ms := make([]*Member, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { ms[i], errs[i] = c.Start() })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			for _, m := range ms {
+				if m != nil {
+					m.Leave()
+				}
+			}
+			return nil, fmt.Errorf("member %d: %w", i, err)
+		}
+	}
+	return ms, nil
+}
+
+// Leave shuts the member down gracefully: it leaves the membership at once.
+// It takes about 2 s (protoactor's Shutdown sleeps); later calls do nothing.
+func (m *Member) Leave() { m.once.Do(func() { m.Shutdown(true) }) }
+
+// Crash stops the member without a word to the others, as a killed process
+// would: it stays in the membership until the gossip heartbeat blocks it
+// and the provider's next update drops it (Refresh). Later calls, and
+// Leave after it, do nothing.
+func (m *Member) Crash() {
+	m.once.Do(func() {
+		m.ActorSystem.Shutdown()
+		m.Remote.Shutdown(false)
+	})
+}
+
+// Refresh has every member re-read the membership, as a provider's
+// periodic update does (the test provider has none of its own). Members
+// the gossip heartbeat blocked are dropped then.
+func (c *Cluster) Refresh() { c.Agent.ForceUpdate() }
+
+// OwnGoroutines lists the goroutines running code of this module, other
+// than the caller's and test helpers': what must not outlive the pools and
+// members a test closed. protoactor's and grpc's own goroutines, some of
+// which outlive Shutdown by up to a minute, are not listed.
+func OwnGoroutines() []string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	var own []string
+	for i, g := range strings.Split(string(buf), "\n\n") {
+		if i == 0 || !strings.Contains(g, "github.com/actorpool/actorpool/") {
+			continue // the caller's own goroutine comes first
+		}
+		if strings.Contains(g, "testing.tRunner") || strings.Contains(g, "/internal/testserver/") {
+			continue
+		}
+		own = append(own, g)
+	}
+	return own
+}
