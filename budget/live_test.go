@@ -15,11 +15,12 @@ import (
 	"github.com/actorpool/actorpool/backends"
 	"github.com/actorpool/actorpool/backends/mysqlbackend"
 	"github.com/actorpool/actorpool/backends/redisbackend"
+	"github.com/actorpool/actorpool/internal/clustertest"
 	"github.com/actorpool/actorpool/internal/testserver/mariadbserver"
 	"github.com/actorpool/actorpool/internal/testserver/redisserver"
 )
 
-func redisSite(t *testing.T, size int) (*site[*redisbackend.Conn], *redisserver.Server) {
+func redisSite(t *testing.T, size int) (*clustertest.Site[*redisbackend.Conn], *redisserver.Server) {
 	srv := redisserver.Start(t)
 	s := newSite(t, "redis", size,
 		func() backends.Backend[*redisbackend.Conn] {
@@ -31,15 +32,14 @@ func redisSite(t *testing.T, size int) (*site[*redisbackend.Conn], *redisserver.
 
 func TestALoneMemberGetsTheWholeBudget(t *testing.T) {
 	s, srv := redisSite(t, 6)
-	seen := sample(t, 6, srv.ClientCount)
-	n := s.start(1)[0]
-	took := s.settled(5 * time.Second)
-	t.Logf("a lone member holds the budget %v after joining", took)
-	assert.Equal(t, 6, n.b.Status().Limit)
-	n.busy(20, 2*time.Millisecond)
-	waitFor(t, 5*time.Second, "the pool opens the whole budget", func() bool { return n.pool.Stats().Total() == 6 })
-	n.quiet()
-	seen.check(t, 6)
+	check := sample(t, 6, srv.ClientCount)
+	n := start(t, s, 1)[0]
+	t.Logf("a lone member holds the budget %v after joining", settled(t, s))
+	assert.Equal(t, 6, n.Share.Status().Limit)
+	n.Busy(20, 2*time.Millisecond)
+	waitFor(t, 5*time.Second, "the pool opens the whole budget", func() bool { return n.Pool.Stats().Total() == 6 })
+	n.Quiet()
+	check()
 }
 
 // The budget follows the load from member to member, and the server never
@@ -48,59 +48,44 @@ func TestALoneMemberGetsTheWholeBudget(t *testing.T) {
 func TestTheServerNeverSeesMoreThanTheBudgetWhileMembersComeGoAndTheLoadMoves(t *testing.T) {
 	const size = 10
 	s, srv := redisSite(t, size)
-	seen := sample(t, size, srv.ClientCount)
-	ns := s.start(3)
-	t.Logf("join: three members agree %v after starting", s.settled(5*time.Second))
+	check := sample(t, size, srv.ClientCount)
+	ns := start(t, s, 3)
+	t.Logf("join: three members agree %v after starting", settled(t, s))
 
-	ns[0].busy(24, 2*time.Millisecond)
+	ns[0].Busy(24, 2*time.Millisecond)
 	took := waitFor(t, 5*time.Second, "the loaded member gets all but the idle ones' floors", func() bool {
-		return ns[0].b.Status().Limit == size-2 && ns[0].pool.Stats().Total() == size-2
+		return ns[0].Share.Status().Limit == size-2 && ns[0].Pool.Stats().Total() == size-2
 	})
 	t.Logf("demand: the loaded member has %d of %d connections open %v after its load began", size-2, size, took)
 
-	ns[1].busy(24, 2*time.Millisecond)
-	took = waitFor(t, 5*time.Second, "the second member asks for more", func() bool { return ns[1].b.Status().Demand == size })
-	took += s.settled(5 * time.Second)
+	ns[1].Busy(24, 2*time.Millisecond)
+	took = waitFor(t, 5*time.Second, "the second member asks for more", func() bool { return ns[1].Share.Status().Demand == size })
+	took += settled(t, s)
 	t.Logf("demand: two loaded members agree %v after the second's load began", took)
-	assert.Equal(t, size-1, ns[0].b.Status().Limit+ns[1].b.Status().Limit, "two loaded members split all but the idle floor")
+	assert.Equal(t, size-1, ns[0].Share.Status().Limit+ns[1].Share.Status().Limit, "two loaded members split all but the idle floor")
 
-	ns[0].quiet()
+	ns[0].Quiet()
 	took = waitFor(t, 5*time.Second, "the load moves to the second member", func() bool {
-		return ns[1].b.Status().Limit == size-2 && ns[1].b.Status().Agreed
+		st := ns[1].Share.Status()
+		return st.Limit == size-2 && st.Agreed
 	})
 	t.Logf("demand: the allocation moved %v after the first's load stopped", took)
 
-	joined := s.start(1)[0]
-	t.Logf("join: a fourth member agrees %v after starting", s.settled(5*time.Second))
-	assert.Equal(t, 1, joined.b.Status().Limit, "the newcomer keeps a floor while the loaded member keeps the rest")
+	joined := start(t, s, 1)[0]
+	t.Logf("join: a fourth member agrees %v after starting", settled(t, s))
+	assert.Equal(t, 1, joined.Share.Status().Limit, "the newcomer keeps a floor while the loaded member keeps the rest")
 
-	start := time.Now()
-	ns[2].leaveBudget()
-	s.settled(5 * time.Second)
-	t.Logf("leave: the others agree %v after a member began to leave the budget", time.Since(start))
-	ns[2].leave()
-	assert.Equal(t, size-2, ns[1].b.Status().Limit)
+	begin := time.Now()
+	require.NoError(t, ns[2].LeaveBudget(context.Background()))
+	settled(t, s)
+	t.Logf("leave: the others agree %v after a member began to leave the budget", time.Since(begin))
+	assert.Equal(t, size-2, ns[1].Share.Status().Limit)
 
-	start = time.Now()
-	ns[1].crash()
-	refresh := time.NewTicker(100 * time.Millisecond) // the provider's periodic update
-	defer refresh.Stop()
-	waitFor(t, 10*time.Second, "the crashed member's share is reclaimed", func() bool {
-		select {
-		case <-refresh.C:
-			s.cl.Refresh()
-		default:
-		}
-		for _, n := range s.live() {
-			if st := n.b.Status(); st.Members != 2 || !st.Agreed || st.Limit != st.Share {
-				return false
-			}
-		}
-		return true
-	})
-	t.Logf("crash: the survivors reclaimed the crashed member's share %v after the crash", time.Since(start))
-	assert.Equal(t, size, ns[0].b.Status().Limit+joined.b.Status().Limit)
-	seen.check(t, size)
+	ns[1].Crash()
+	took = reclaimed(t, s, func() bool { return len(s.Live()) == 2 && s.Settled() })
+	t.Logf("crash: the survivors reclaimed the crashed member's share %v after the crash", took)
+	assert.Equal(t, size, ns[0].Share.Status().Limit+joined.Share.Status().Limit)
+	check()
 }
 
 func TestMariaDBSessionsStayWithinTheBudgetAsTheLoadMovesAndAMemberCrashes(t *testing.T) {
@@ -118,37 +103,29 @@ func TestMariaDBSessionsStayWithinTheBudgetAsTheLoadMovesAndAMemberCrashes(t *te
 			_, err := c.ExecContext(ctx, "DO 1")
 			return err
 		})
-	seen := sample(t, size, srv.SessionCount)
-	ns := s.start(2)
-	s.settled(5 * time.Second)
+	check := sample(t, size, srv.SessionCount)
+	ns := start(t, s, 2)
+	settled(t, s)
 
-	ns[0].busy(12, 2*time.Millisecond)
+	ns[0].Busy(12, 2*time.Millisecond)
 	took := waitFor(t, 5*time.Second, "the loaded member gets all but the idle one's floor", func() bool {
-		return ns[0].b.Status().Limit == size-1 && ns[0].pool.Stats().Total() == size-1
+		return ns[0].Share.Status().Limit == size-1 && ns[0].Pool.Stats().Total() == size-1
 	})
 	t.Logf("demand: %d of %d sessions open on the loaded member %v after its load began", size-1, size, took)
 
-	ns[1].busy(12, 2*time.Millisecond)
-	ns[0].quiet()
+	ns[1].Busy(12, 2*time.Millisecond)
+	ns[0].Quiet()
 	took = waitFor(t, 5*time.Second, "the load moves to the other member", func() bool {
-		st := ns[1].b.Status()
+		st := ns[1].Share.Status()
 		return st.Limit == size-1 && st.Agreed
 	})
 	t.Logf("demand: the allocation moved %v after the load moved", took)
 
-	start := time.Now()
-	ns[1].crash()
-	refresh := time.NewTicker(100 * time.Millisecond)
-	defer refresh.Stop()
-	waitFor(t, 10*time.Second, "the crashed member's share is reclaimed", func() bool {
-		select {
-		case <-refresh.C:
-			s.cl.Refresh()
-		default:
-		}
-		st := ns[0].b.Status()
+	ns[1].Crash()
+	took = reclaimed(t, s, func() bool {
+		st := ns[0].Share.Status()
 		return st.Members == 1 && st.Limit == size
 	})
-	t.Logf("crash: reclaimed %v after the crash", time.Since(start))
-	seen.check(t, size)
+	t.Logf("crash: reclaimed %v after the crash", took)
+	check()
 }
