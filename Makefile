@@ -9,6 +9,7 @@ test: deps vet
 	# code once a member runs (none in this module). -race above runs the
 	# budget's allocation tests and leaves these out (build tag !race).
 	go test -count=1 -timeout 3m ./budget/
+	go test -count=1 -timeout 3m -run W8 ./cmd/poolbench/
 
 deps:
 	./scripts/test-deps.sh

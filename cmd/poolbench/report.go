@@ -37,6 +37,7 @@ type report struct {
 	cases   []*caseResult
 	multi   []*multiCase // W6
 	w7      *w7Case
+	w8      *w8Case
 	notes   []string
 }
 
@@ -85,6 +86,7 @@ func (r *report) markdown() string {
 	}
 	r.multiMarkdown(&b)
 	r.w7Markdown(&b)
+	r.w8Markdown(&b)
 	if len(r.notes) > 0 {
 		b.WriteString("\n")
 		for _, n := range r.notes {
