@@ -56,18 +56,14 @@ func newShare(id string, cfg Config, now time.Time) *share {
 	return s
 }
 
-// setTopology takes the cluster's members. A change bumps the own
-// version, so that a view seen before the change can never be mistaken
-// for one after it.
+// setTopology takes the members of the cluster that share the budget. A
+// change bumps the own version, so that a view seen before the change can
+// never be mistaken for one after it. A member not in the topology (not
+// yet, or no longer: the membership dropped it) has no share: its limit
+// is 0.
 func (s *share) setTopology(ids []string) {
 	ids = slices.Clone(ids)
 	slices.Sort(ids)
-	if !slices.Contains(ids, s.id) {
-		// The member list may not have us yet (or any more): our own
-		// state still counts, so our claim is never dropped by ourselves.
-		ids = append(ids, s.id)
-		slices.Sort(ids)
-	}
 	if slices.Equal(ids, s.topo) {
 		return
 	}

@@ -166,3 +166,19 @@ func TestAConnectionReplacedWithinSettleCountsTwice(t *testing.T) {
 	_, pub = s.step(now.Add(s.cfg.Settle+2*time.Millisecond), sample{Open: 5, Replaced: 9})
 	assert.Equal(t, 5, pub.Claim)
 }
+
+func TestAMemberTheMembershipDoesNotListHasNoShare(t *testing.T) {
+	now := time.Now()
+	s := newShare("a", testConfig(5), now)
+	s.setTopology([]string{"b"})
+	now = now.Add(s.cfg.Window)
+	limit, _ := s.step(now, sample{})
+	assert.Zero(t, limit, "not listed yet")
+	s.setTopology([]string{"a"})
+	limit, _ = s.step(now.Add(time.Millisecond), sample{})
+	assert.Equal(t, 5, limit)
+	s.setTopology(nil)
+	limit, pub := s.step(now.Add(2*time.Millisecond), sample{Open: 3})
+	assert.Zero(t, limit, "dropped while alive: it closes what it has")
+	assert.Equal(t, 5, pub.Claim, "and counts it until it is closed")
+}
