@@ -50,4 +50,7 @@
 //	queued commands as one batch                when the connection is idle,  to an idle queue sends the actor one
 //	                                            the caller of a command that  message; a broken batch ends its lease
 //	                                            meets it: written at once)    broken
+//	a pool's limits when it shares a cluster    its budget member (package    the member calls SetLimits; the others
+//	budget (package budget)                     budget), from the view every  read its share from the gossip
+//	                                            member computes alike
 package actorpool
