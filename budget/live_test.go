@@ -12,10 +12,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/actorpool/actorpool"
 	"github.com/actorpool/actorpool/backends"
+	"github.com/actorpool/actorpool/backends/membackend"
 	"github.com/actorpool/actorpool/backends/mysqlbackend"
 	"github.com/actorpool/actorpool/backends/redisbackend"
+	"github.com/actorpool/actorpool/budget"
 	"github.com/actorpool/actorpool/internal/clustertest"
+	"github.com/actorpool/actorpool/internal/pooltest"
 	"github.com/actorpool/actorpool/internal/testserver/mariadbserver"
 	"github.com/actorpool/actorpool/internal/testserver/redisserver"
 )
@@ -128,4 +132,17 @@ func TestMariaDBSessionsStayWithinTheBudgetAsTheLoadMovesAndAMemberCrashes(t *te
 	})
 	t.Logf("crash: reclaimed %v after the crash", took)
 	check()
+}
+
+func TestJoinRefusesAMemberWithoutTheBudgetsKind(t *testing.T) {
+	cl := clustertest.New(clustertest.Options{})
+	m, err := cl.Start()
+	require.NoError(t, err)
+	defer m.Leave()
+	p, err := actorpool.New(pooltest.NewSystem(), membackend.New(), actorpool.Config{})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	_, err = budget.Join(m.Cluster, p, budget.Config{Name: "db", Budget: 4})
+	assert.ErrorIs(t, err, actorpool.ErrInvalidConfig)
+	assert.Equal(t, 10, p.Stats().MaxConns(), "the pool's limits are untouched")
 }

@@ -82,6 +82,9 @@ func Join(c *cluster.Cluster, pool Pool, cfg Config) (*Member, error) {
 	if err != nil {
 		return nil, err
 	}
+	if pool == nil {
+		return nil, fmt.Errorf("%w: no pool to join", actorpool.ErrInvalidConfig)
+	}
 	if c == nil || c.Gossip == nil || c.MemberList == nil || c.Remote == nil || c.ActorSystem.IsStopped() {
 		return nil, fmt.Errorf("%w: the cluster member is not started", actorpool.ErrInvalidConfig)
 	}
