@@ -4,11 +4,12 @@
 # the race detector. The tests start their own servers on free loopback ports.
 test: deps vet
 	go test -race -count=1 -timeout 9m ./...
-	# The budget's live cluster members, without -race: the race detector
-	# reports races inside protoactor-go's and grpc's remote and gossip
-	# code once a member runs (none in this module). -race above runs the
-	# budget's allocation tests and leaves these out (build tag !race).
-	go test -count=1 -timeout 3m ./budget/
+	# The budget's live cluster members and its 15-second churn run,
+	# without -race: the race detector reports races inside protoactor-go's
+	# and grpc's remote and gossip code once a member runs (none in this
+	# module). -race above runs the budget's allocation tests and the churn
+	# run's schedule tests and leaves these out (build tag !race).
+	go test -count=1 -timeout 3m ./budget/ ./cmd/budgetchurn/
 
 deps:
 	./scripts/test-deps.sh
