@@ -1,4 +1,4 @@
-.PHONY: test deps vet bench poolbench soak fuzz
+.PHONY: test deps vet bench poolbench soak budgetchurn fuzz
 
 # Installs redis-server and MariaDB when missing, then runs every test with
 # the race detector. The tests start their own servers on free loopback ports.
@@ -30,6 +30,14 @@ poolbench: deps
 SOAK ?= 2m
 soak: deps
 	go run ./cmd/soak -duration $(SOAK)
+
+# The budget's churn run: members sharing a budget of 12 on redis-server
+# join, leave, crash and change their load every 1-4 s while the server's
+# connections are counted every 2 ms (default 5m; on MariaDB:
+# go run ./cmd/budgetchurn -backend mariadb).
+BUDGETCHURN ?= 5m
+budgetchurn: deps
+	go run ./cmd/budgetchurn -duration $(BUDGETCHURN)
 
 # Explores the ledger's rules, then a real pool under stress, beyond the
 # committed seeds (FUZZTIME=2m each).
