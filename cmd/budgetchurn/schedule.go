@@ -55,21 +55,34 @@ func allowed(k kind, members int) bool {
 	return true
 }
 
+// weight is how likely each kind is, among those allowed: a join as
+// likely as a leave or a crash, so that the number of members wanders
+// between the bounds rather than drifting to one.
+var weight = map[kind]int{join: 2, leave: 1, crash: 1, demand: 2}
+
 // next returns the kind of the next event while members are running: the
-// opening ones first, then any allowed kind, each as likely.
+// opening ones first, then an allowed kind drawn by weight.
 func (s *schedule) next(members int) kind {
 	i := s.events
 	s.events++
 	if i < len(opening) && allowed(opening[i], members) {
 		return opening[i]
 	}
-	var ks []kind
+	total := 0
 	for _, k := range kinds {
 		if allowed(k, members) {
-			ks = append(ks, k)
+			total += weight[k]
 		}
 	}
-	return ks[s.rng.IntN(len(ks))]
+	n := s.rng.IntN(total)
+	for _, k := range kinds {
+		if allowed(k, members) {
+			if n -= weight[k]; n < 0 {
+				return k
+			}
+		}
+	}
+	panic("unreachable")
 }
 
 // gap is how long to wait before the next event: 1 to 4 s.

@@ -35,10 +35,12 @@ func TestTheScheduleKeepsBetweenOneAndSixMembersAndDrawsEveryKind(t *testing.T) 
 	s := newSchedule(7, 12)
 	members := startMembers
 	seen := map[kind]int{}
+	sum := 0 // of the members after each event
 	for range 10000 {
 		k := s.next(members)
 		seen[k]++
 		members += delta(k)
+		sum += members
 		require.GreaterOrEqual(t, members, minMembers)
 		require.LessOrEqual(t, members, maxMembers)
 
@@ -52,6 +54,7 @@ func TestTheScheduleKeepsBetweenOneAndSixMembersAndDrawsEveryKind(t *testing.T) 
 	for _, k := range kinds {
 		assert.Greater(t, seen[k], 1000, "%s", k)
 	}
+	assert.Greater(t, float64(sum)/10000, 3.0, "members join as often as they go: on average, more than three run")
 }
 
 func TestTheSameSeedGivesTheSameSchedule(t *testing.T) {
