@@ -46,6 +46,11 @@ type event struct {
 	took    time.Duration // how long the action itself took
 	members int           // live members after it
 	settled time.Duration // since it began; -1: not settled by the next
+	// first is when the members were first settled after it, since it
+	// began (-1: never); relapses is how often they were unsettled again
+	// after that, with no event between.
+	first    time.Duration
+	relapses int
 }
 
 // churner is one run. Its fields are owned by the goroutine that runs the
@@ -193,39 +198,53 @@ func (c *churner[C]) end(ev *event) {
 	began := c.began.Add(ev.at)
 	ev.took = time.Since(began)
 	ev.members = c.live()
-	ev.settled = c.settle(began, time.Now().Add(c.sched.gap()))
+	c.settle(ev, began, time.Now().Add(c.sched.gap()))
 	c.events = append(c.events, *ev)
 	settled := "not settled: " + c.unsettled()
 	if ev.settled >= 0 {
 		settled = "settled " + ms(ev.settled)
 	}
+	if ev.relapses > 0 {
+		settled += fmt.Sprintf(" (first at %s, then unsettled again %d×)", ms(ev.first), ev.relapses)
+	}
 	fmt.Fprintf(c.out, "%8.3fs  %-6s  %-14s  members %d  took %-7s  %s\n",
 		ev.at.Seconds(), ev.what, ev.detail, ev.members, ms(ev.took), settled)
 }
 
-// settle watches the members every 5 ms until until, and returns how long
-// after began they last became settled, having stayed so since; -1 if
-// they were not settled at until.
-func (c *churner[C]) settle(began, until time.Time) time.Duration {
+// settle watches the members every 5 ms until until and records in ev
+// how long after began they last became settled, having stayed so since
+// (-1 if they were not settled at until), when they first were, and how
+// often they were unsettled again in between.
+func (c *churner[C]) settle(ev *event, began, until time.Time) {
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-	var since time.Time // zero while not settled
+	var since, first time.Time // since is zero while not settled
 	for {
 		now := time.Now()
-		if !c.site.Settled() {
+		switch {
+		case !c.site.Settled():
+			if !since.IsZero() {
+				ev.relapses++
+			}
 			since = time.Time{}
-		} else if since.IsZero() {
+		case since.IsZero():
 			since = now
+			if first.IsZero() {
+				first = now
+			}
 		}
 		if !now.Before(until) {
 			break
 		}
 		<-tick.C
 	}
-	if since.IsZero() {
-		return -1
+	ev.settled, ev.first = -1, -1
+	if !since.IsZero() {
+		ev.settled = since.Sub(began)
 	}
-	return since.Sub(began)
+	if !first.IsZero() {
+		ev.first = first.Sub(began)
+	}
 }
 
 // unsettled says which live members keep the site from being settled,

@@ -12,17 +12,21 @@
 // six), leaves gracefully (the budget, then the cluster), crashes (goes
 // silent; the others drop it once its gossip heartbeat expires), or its
 // demand changes (a number of workers from 0 to 3 × the budget, or none).
-// The first four events are a join, a demand change, a leave and a crash;
-// at least one member always remains. The last event is watched for its
+// A join is as likely as a leave or a crash, and as a demand change. The
+// first four events are a join, a demand change, a leave and a crash; at
+// least one member always remains. The last event is watched for its
 // full gap, past -duration.
 //
 // Meanwhile the server's connections are counted every 2 ms. After each
 // event the run measures how long until the members settled again (every
 // live member agrees with the others and holds its share) and stayed so
 // until the next event, from the event's start; an event after which they
-// had not settled when the next one came counts as not settled. A sample
-// above the budget is recorded with every member's budget status and pool
-// stats at that moment.
+// had not settled when the next one came counts as not settled. It also
+// counts how often the members, once settled, were unsettled again with no
+// event between: a late effect of the event (a demand that fell a Window
+// after its load did), or the allocation moving by itself. A sample above
+// the budget is recorded with every member's budget status and pool stats
+// at that moment.
 //
 // It prints a line per event, then the samples, the most connections seen,
 // the samples above the budget, the events by kind and their convergence

@@ -43,6 +43,15 @@ func (c *churner[C]) report(res result) {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%d\t\n", what, len(ds), pct(ds, 50), pct(ds, 90), pct(ds, 100), unsettled[what])
 	}
 	_ = tw.Flush()
+	relapses, after := 0, 0
+	for _, ev := range c.events {
+		if ev.relapses > 0 {
+			relapses += ev.relapses
+			after++
+		}
+	}
+	fmt.Fprintf(out, "settled, then unsettled again with no event between: %d times, after %d of %d events\n",
+		relapses, after, len(c.events))
 
 	c.mu.Lock()
 	seen := c.over.seen
