@@ -263,7 +263,7 @@ func (c *churner[C]) unsettled() string {
 		st := m.node.Share.Status()
 		var w []string
 		if st.Members != len(live) {
-			w = append(w, fmt.Sprintf("sees %d members", st.Members))
+			w = append(w, fmt.Sprintf("sees %d members", st.Members)+blocks(m, live))
 		}
 		if !st.Agreed {
 			w = append(w, "not agreed")
@@ -276,6 +276,22 @@ func (c *churner[C]) unsettled() string {
 		}
 	}
 	return strings.Join(why, "; ")
+}
+
+// blocks names the live members m's cluster member has blocked (it
+// never unblocks one), if any: one it takes for crashed or left.
+func blocks[C any](m *member[C], live []*member[C]) string {
+	bl := m.node.Member.Remote.BlockList()
+	var names []string
+	for _, o := range live {
+		if bl.IsBlocked(o.node.Member.ID()) {
+			names = append(names, o.name)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return " (blocks " + strings.Join(names, " ") + ")"
 }
 
 // setLoad gives m's pool workers (Busy), or none (Quiet) when workers < 0.
