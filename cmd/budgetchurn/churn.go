@@ -250,14 +250,7 @@ func (c *churner[C]) settle(ev *event, began, until time.Time) {
 // unsettled says which live members keep the site from being settled,
 // and why.
 func (c *churner[C]) unsettled() string {
-	c.mu.Lock()
-	var live []*member[C]
-	for _, m := range c.members {
-		if m.state == "live" {
-			live = append(live, m)
-		}
-	}
-	c.mu.Unlock()
+	live := c.liveMembers()
 	var why []string
 	for _, m := range live {
 		st := m.node.Share.Status()
@@ -316,29 +309,25 @@ func (c *churner[C]) setState(m *member[C], state string) {
 	c.mu.Unlock()
 }
 
-// live returns how many members are live.
-func (c *churner[C]) live() int {
+// liveMembers returns the live members, in the order they joined.
+func (c *churner[C]) liveMembers() []*member[C] {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	n := 0
-	for _, m := range c.members {
-		if m.state == "live" {
-			n++
-		}
-	}
-	return n
-}
-
-// pickLive returns one of the live members, as the schedule picks.
-func (c *churner[C]) pickLive() *member[C] {
-	c.mu.Lock()
 	var live []*member[C]
 	for _, m := range c.members {
 		if m.state == "live" {
 			live = append(live, m)
 		}
 	}
-	c.mu.Unlock()
+	return live
+}
+
+// live returns how many members are live.
+func (c *churner[C]) live() int { return len(c.liveMembers()) }
+
+// pickLive returns one of the live members, as the schedule picks.
+func (c *churner[C]) pickLive() *member[C] {
+	live := c.liveMembers()
 	return live[c.sched.pick(len(live))]
 }
 
