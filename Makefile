@@ -1,15 +1,16 @@
-.PHONY: test deps vet bench poolbench soak fuzz
+.PHONY: test deps vet bench poolbench soak budgetchurn fuzz
 
 # Installs redis-server and MariaDB when missing, then runs every test with
 # the race detector. The tests start their own servers on free loopback ports.
 test: deps vet
 	go test -race -count=1 -timeout 9m ./...
 	# The live cluster members (the budget's tests, the cluster example,
-	# poolbench's W8), without -race: the race detector reports races
-	# inside protoactor-go's and grpc's remote and gossip code once a
-	# member runs (none in this module). -race above runs the budget's
-	# allocation tests and leaves these out (build tag !race).
-	go test -count=1 -timeout 3m ./budget/ ./examples/cluster/
+	# the churn run's 15-second test, poolbench's W8), without -race: the
+	# race detector reports races inside protoactor-go's and grpc's remote
+	# and gossip code once a member runs (none in this module). -race above
+	# runs the budget's allocation tests and the churn schedule's, and
+	# leaves these out (build tag !race).
+	go test -count=1 -timeout 3m ./budget/ ./examples/cluster/ ./cmd/budgetchurn/
 	go test -count=1 -timeout 3m -run W8 ./cmd/poolbench/
 
 deps:
@@ -31,6 +32,14 @@ poolbench: deps
 SOAK ?= 2m
 soak: deps
 	go run ./cmd/soak -duration $(SOAK)
+
+# The budget's churn run: members sharing a budget of 12 on redis-server
+# join, leave, crash and change their load every 1-4 s while the server's
+# connections are counted every 2 ms (default 5m; on MariaDB:
+# go run ./cmd/budgetchurn -backend mariadb).
+BUDGETCHURN ?= 5m
+budgetchurn: deps
+	go run ./cmd/budgetchurn -duration $(BUDGETCHURN)
 
 # Explores the ledger's rules, then a real pool under stress, beyond the
 # committed seeds (FUZZTIME=2m each).
