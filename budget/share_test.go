@@ -28,11 +28,12 @@ func TestSharesSplitMaxMinFairlyWithAFloorAndNeverExceedTheBudget(t *testing.T) 
 		{20, 1, []int{0}, []int{20}},
 		{20, 1, []int{0, 0, 0, 0}, []int{5, 5, 5, 5}},
 		{20, 1, []int{20, 20}, []int{10, 10}},
-		{10, 1, []int{10, 10, 10}, []int{3, 3, 4}},
-		{20, 1, []int{6, 20, 0}, []int{6, 13, 1}},
+		{10, 1, []int{10, 10, 10}, []int{4, 3, 3}},
+		{20, 1, []int{6, 20, 0}, []int{7, 12, 1}},
 		{20, 1, []int{6, 5, 0}, []int{9, 8, 3}},
-		{3, 1, []int{0, 0, 0, 0, 0}, []int{0, 0, 1, 1, 1}},
-		{5, 2, []int{5, 5, 5}, []int{1, 2, 2}},
+		{12, 1, []int{4, 12, 12, 0}, []int{4, 4, 3, 1}}, // a member using 4 keeps 4 at an even split of 3.7
+		{3, 1, []int{0, 0, 0, 0, 0}, []int{1, 1, 1, 0, 0}},
+		{5, 2, []int{5, 5, 5}, []int{2, 2, 1}},
 	} {
 		v := view{Budget: c.budget, Floor: c.floor, Demands: c.demands}
 		for i := range c.demands {
@@ -81,7 +82,7 @@ func TestAViewChangesWithTheMembersTheirDemandAndTheirVersionAndSkipsThoseWithou
 	v := newView([]string{"c", "b", "a", "d"}, states)
 	assert.Equal(t, []string{"a", "b", "d"}, v.IDs, "c left; d has no state yet but keeps its place")
 	next, share, agreed := decide(v, "a", 1, states)
-	assert.Equal(t, []any{1, 4, false}, []any{next, share, agreed}, "nobody grows before d's state arrives")
+	assert.Equal(t, []any{1, 5, false}, []any{next, share, agreed}, "nobody grows before d's state arrives")
 	assert.Equal(t, 8, v.Budget, "the smallest budget applies")
 	assert.Equal(t, 1, v.Floor)
 

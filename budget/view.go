@@ -89,11 +89,15 @@ func newView(topology []string, states map[string]peerState) view {
 	return v
 }
 
-// shares divides the budget max-min fairly (by IDs): every member wants at
-// least the floor, those wanting less than an equal split of what is left
-// get all they want, the rest split it evenly; what nobody wants is
-// spread evenly too, so a lone member gets the whole budget. Remainders go
-// to the first members by ID. The shares never add up to more than Budget.
+// shares divides the budget max-min fairly (by IDs). A member wants one
+// more connection than its demand (room for a burst without waiting),
+// and at least the floor. Taking members from the smallest want up, each
+// gets what it wants if that is within an even split of what is left,
+// rounded up, else that split: so a member wanting 4 when the even split
+// is 3.7 gets its 4, and does not wait for the one it misses. What nobody
+// wants is spread evenly, so a lone member gets the whole budget.
+// Remainders go to the first members by ID. The shares never add up to
+// more than Budget.
 func (v view) shares() []int {
 	n := len(v.IDs)
 	out := make([]int, n)
@@ -104,11 +108,18 @@ func (v view) shares() []int {
 	for i := range order {
 		order[i] = i
 	}
-	want := func(i int) int { return min(max(v.Demands[i], v.Floor), v.Budget) }
+	want := func(i int) int {
+		w := v.Demands[i]
+		if w > 0 {
+			w++
+		}
+		return min(max(w, v.Floor), v.Budget)
+	}
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(want(a), want(b)) })
 	left := v.Budget
 	for k, i := range order {
-		out[i] = min(want(i), left/(n-k))
+		m := n - k
+		out[i] = min(want(i), (left+m-1)/m)
 		left -= out[i]
 	}
 	for i := range out {

@@ -26,6 +26,10 @@ type Options struct {
 	// GossipInterval (default 50ms) and HeartbeatExpiration (default 1s)
 	// are short, so that tests see changes within a second.
 	GossipInterval, HeartbeatExpiration time.Duration
+	// TTL is how long after a crash the membership forgets the member, as
+	// a provider's TTL does (default 3s; the in-memory provider has none
+	// of its own, and members crashed and never forgotten pile up in it).
+	TTL time.Duration
 	// Logger receives protoactor's records (default: none).
 	Logger *slog.Logger
 }
@@ -45,6 +49,9 @@ func New(opts Options) *Cluster {
 	if opts.HeartbeatExpiration == 0 {
 		opts.HeartbeatExpiration = time.Second
 	}
+	if opts.TTL == 0 {
+		opts.TTL = 3 * time.Second
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -54,6 +61,7 @@ func New(opts Options) *Cluster {
 // Member is one started member.
 type Member struct {
 	*cluster.Cluster
+	of   *Cluster
 	once sync.Once
 }
 
@@ -78,7 +86,7 @@ func (c *Cluster) Start() (m *Member, err error) {
 		}
 	}()
 	cl.StartMember()
-	return &Member{Cluster: cl}, nil
+	return &Member{Cluster: cl, of: c}, nil
 }
 
 // StartN starts n members at once (their start-up sleeps overlap).
@@ -109,12 +117,14 @@ func (m *Member) Leave() { m.once.Do(func() { m.Shutdown(true) }) }
 
 // Crash stops the member without a word to the others, as a killed process
 // would: it stays in the membership until the gossip heartbeat blocks it
-// and the provider's next update drops it (Refresh). Later calls, and
-// Leave after it, do nothing.
+// and the provider's next update drops it (Refresh), or the provider
+// forgets it after TTL. Later calls, and Leave after it, do nothing.
 func (m *Member) Crash() {
 	m.once.Do(func() {
 		m.ActorSystem.Shutdown()
 		m.Remote.Shutdown(false)
+		id, agent := m.ID(), m.of.Agent
+		time.AfterFunc(m.of.opts.TTL, func() { agent.DeregisterService(id) })
 	})
 }
 
