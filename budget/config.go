@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/actorpool/actorpool"
 )
 
@@ -33,6 +35,11 @@ type Config struct {
 	// against the budget: the reserve for connections still closing.
 	// default: 2 × Interval
 	Settle time.Duration
+	// MeterProvider receives the member's Status as OpenTelemetry gauges
+	// (actorpool.budget.limit, .share, .claim, .demand, .members, .size,
+	// .agreed), with the attribute actorpool.budget.name.
+	// default: none
+	MeterProvider metric.MeterProvider
 	// Logger receives the member's errors (a failed SetLimits, gossip
 	// that cannot be read).
 	// default: slog.Default()

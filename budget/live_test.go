@@ -9,8 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/cluster"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/actorpool/actorpool"
 	"github.com/actorpool/actorpool/backends"
@@ -145,4 +148,45 @@ func TestJoinRefusesAMemberWithoutTheBudgetsKind(t *testing.T) {
 	_, err = budget.Join(m.Cluster, p, budget.Config{Name: "db", Budget: 4})
 	assert.ErrorIs(t, err, actorpool.ErrInvalidConfig)
 	assert.Equal(t, 10, p.Stats().MaxConns(), "the pool's limits are untouched")
+}
+
+func TestAMemberReportsItsStatusAsGauges(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	cl := clustertest.New(clustertest.Options{Kinds: []*cluster.Kind{budget.Kind("db")}})
+	m, err := cl.Start()
+	require.NoError(t, err)
+	defer m.Leave()
+	p, err := actorpool.New(pooltest.NewSystem(), membackend.New(), actorpool.Config{})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	cfg := testBudget
+	cfg.Name, cfg.Budget, cfg.MeterProvider = "db", 5, sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	b, err := budget.Join(m.Cluster, p, cfg)
+	require.NoError(t, err)
+	waitFor(t, 5*time.Second, "the lone member holds the budget", func() bool { return b.Status().Limit == 5 })
+
+	gauges := func() map[string]int64 {
+		var rm metricdata.ResourceMetrics
+		require.NoError(t, reader.Collect(context.Background(), &rm))
+		out := map[string]int64{}
+		for _, sm := range rm.ScopeMetrics {
+			for _, mt := range sm.Metrics {
+				g, ok := mt.Data.(metricdata.Gauge[int64])
+				require.True(t, ok, mt.Name)
+				require.Len(t, g.DataPoints, 1, mt.Name)
+				name, _ := g.DataPoints[0].Attributes.Value("actorpool.budget.name")
+				assert.Equal(t, "db", name.AsString(), mt.Name)
+				out[mt.Name] = g.DataPoints[0].Value
+			}
+		}
+		return out
+	}
+	got := gauges()
+	assert.Equal(t, map[string]int64{
+		"actorpool.budget.limit": 5, "actorpool.budget.share": 5, "actorpool.budget.claim": 5,
+		"actorpool.budget.demand": 0, "actorpool.budget.members": 1, "actorpool.budget.size": 5,
+		"actorpool.budget.agreed": 1,
+	}, got)
+	require.NoError(t, b.Leave(context.Background()))
+	assert.Empty(t, gauges(), "a member that left reports nothing")
 }

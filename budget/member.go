@@ -11,6 +11,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/cluster"
 	"github.com/asynkron/protoactor-go/eventstream"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/actorpool/actorpool"
 )
@@ -54,6 +55,7 @@ type Member struct {
 	cfg  Config
 	key  string
 
+	reg    metric.Registration      // the gauges' callback; nil without MeterProvider
 	topo   atomic.Pointer[[]string] // written by the event stream
 	status atomic.Pointer[Status]   // written by run
 	sub    *eventstream.Subscription
@@ -110,6 +112,12 @@ func Join(c *cluster.Cluster, pool Pool, cfg Config) (*Member, error) {
 		m.topo.CompareAndSwap(nil, &ids)
 	}
 	m.status.Store(&Status{Budget: cfg.Budget})
+	if cfg.MeterProvider != nil {
+		if m.reg, err = m.observe(cfg.MeterProvider); err != nil {
+			c.ActorSystem.EventStream.Unsubscribe(m.sub)
+			return nil, err
+		}
+	}
 	go m.run()
 	return m, nil
 }
@@ -144,6 +152,9 @@ func (m *Member) Leave(ctx context.Context) error {
 // stop ends run and waits for it.
 func (m *Member) stop() {
 	m.c.ActorSystem.EventStream.Unsubscribe(m.sub)
+	if m.reg != nil {
+		_ = m.reg.Unregister()
+	}
 	m.quitOne.Do(func() { close(m.quit) })
 	<-m.done
 }
