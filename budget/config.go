@@ -32,7 +32,8 @@ type Config struct {
 	// default: 1s
 	Window time.Duration
 	// Settle is how long a connection the pool let go still counts
-	// against the budget: the reserve for connections still closing.
+	// against the budget: the reserve for connections still closing. At
+	// least Interval.
 	// default: 2 × Interval
 	Settle time.Duration
 	// MeterProvider receives the member's Status as OpenTelemetry gauges
@@ -40,8 +41,8 @@ type Config struct {
 	// .agreed), with the attribute actorpool.budget.name.
 	// default: none
 	MeterProvider metric.MeterProvider
-	// Logger receives the member's errors (a failed SetLimits, gossip
-	// that cannot be read).
+	// Logger receives the member's warnings: a failed SetLimits, gossip
+	// that cannot be read, a member's state that does not decode.
 	// default: slog.Default()
 	Logger *slog.Logger
 }
@@ -68,6 +69,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Settle == 0 {
 		c.Settle = 2 * c.Interval
+	}
+	if c.Settle < c.Interval {
+		return c, fmt.Errorf("%w: Settle (%v) is below Interval (%v)", actorpool.ErrInvalidConfig, c.Settle, c.Interval)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

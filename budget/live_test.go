@@ -190,3 +190,24 @@ func TestAMemberReportsItsStatusAsGauges(t *testing.T) {
 	require.NoError(t, b.Leave(context.Background()))
 	assert.Empty(t, gauges(), "a member that left reports nothing")
 }
+
+func TestAMemberWhoseClusterStopsFirstClosesItsPoolAndOneMemberHasOnePoolPerBudget(t *testing.T) {
+	cl := clustertest.New(clustertest.Options{Kinds: []*cluster.Kind{budget.Kind("db")}})
+	m, err := cl.Start()
+	require.NoError(t, err)
+	p, err := actorpool.New(pooltest.NewSystem(), membackend.New(), actorpool.Config{})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	cfg := testBudget
+	cfg.Name, cfg.Budget = "db", 5
+	b, err := budget.Join(m.Cluster, p, cfg)
+	require.NoError(t, err)
+	_, err = budget.Join(m.Cluster, p, cfg)
+	assert.ErrorIs(t, err, actorpool.ErrInvalidConfig, "a second pool in the same budget on the same member")
+	waitFor(t, 5*time.Second, "the lone member holds the budget", func() bool { return p.Stats().MaxConns() == 5 })
+
+	m.Leave() // the cluster member shuts down before the budget is left
+	waitFor(t, 5*time.Second, "the pool is set to 0", func() bool { return p.Stats().MaxConns() == 0 })
+	assert.ErrorIs(t, b.Leave(context.Background()), budget.ErrStopped)
+	assert.ErrorIs(t, b.Leave(context.Background()), budget.ErrLeft)
+}

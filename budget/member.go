@@ -23,8 +23,14 @@ type Pool interface {
 	SetLimits(ctx context.Context, minConns, maxConns int) error
 }
 
-// ErrLeft: the member has left its budget.
-var ErrLeft = errors.New("budget: member has left")
+// Errors from Leave.
+var (
+	// ErrLeft: Leave was called already.
+	ErrLeft = errors.New("budget: member has left")
+	// ErrStopped: the cluster's actor system stopped before Leave; the
+	// member set its pool's MaxConns to 0 then.
+	ErrStopped = errors.New("budget: the cluster member stopped before Leave")
+)
 
 // Status is what one member last decided.
 type Status struct {
@@ -53,12 +59,15 @@ type Member struct {
 	c    *cluster.Cluster
 	pool Pool
 	cfg  Config
-	key  string
+	key  string // the gossip key, and the kind
+	id   string // the key in joined
 
 	reg    metric.Registration      // the gauges' callback; nil without MeterProvider
 	topo   atomic.Pointer[[]string] // written by the event stream
 	status atomic.Pointer[Status]   // written by run
 	sub    *eventstream.Subscription
+
+	unreadable map[string]bool // members whose state did not decode, logged once; owned by run
 
 	leave    chan struct{} // closed by Leave
 	leaveOne sync.Once
@@ -94,12 +103,23 @@ func Join(c *cluster.Cluster, pool Pool, cfg Config) (*Member, error) {
 	if !slices.Contains(c.GetClusterKinds(), kind) {
 		return nil, fmt.Errorf("%w: the cluster was not configured with budget.Kind(%q)", actorpool.ErrInvalidConfig, cfg.Name)
 	}
-	if err := pool.SetLimits(context.Background(), 0, 0); err != nil {
-		return nil, err
-	}
 	m := &Member{
-		c: c, pool: pool, cfg: cfg, key: kind,
+		c: c, pool: pool, cfg: cfg, key: kind, id: c.ActorSystem.ID + "/" + kind, unreadable: map[string]bool{},
 		leave: make(chan struct{}), left: make(chan struct{}), quit: make(chan struct{}), done: make(chan struct{}),
+	}
+	if _, taken := joined.LoadOrStore(m.id, m); taken {
+		return nil, fmt.Errorf("%w: this cluster member has a pool in budget %q already", actorpool.ErrInvalidConfig, cfg.Name)
+	}
+	m.status.Store(&Status{Budget: cfg.Budget})
+	if cfg.MeterProvider != nil {
+		if m.reg, err = m.observe(cfg.MeterProvider); err != nil {
+			joined.Delete(m.id)
+			return nil, err
+		}
+	}
+	if err := pool.SetLimits(context.Background(), 0, 0); err != nil {
+		m.release()
+		return nil, err
 	}
 	m.sub = c.ActorSystem.EventStream.Subscribe(func(evt any) {
 		if t, ok := evt.(*cluster.ClusterTopology); ok {
@@ -111,62 +131,68 @@ func Join(c *cluster.Cluster, pool Pool, cfg Config) (*Member, error) {
 		ids := sharing(c.MemberList.Members().Members(), kind)
 		m.topo.CompareAndSwap(nil, &ids)
 	}
-	m.status.Store(&Status{Budget: cfg.Budget})
-	if cfg.MeterProvider != nil {
-		if m.reg, err = m.observe(cfg.MeterProvider); err != nil {
-			c.ActorSystem.EventStream.Unsubscribe(m.sub)
-			return nil, err
-		}
-	}
 	go m.run()
 	return m, nil
 }
+
+// joined holds the live members by cluster member and budget: one cluster
+// member has one state per budget in the gossip, so it may have one pool
+// in each.
+var joined sync.Map
 
 // Status returns what the member last decided.
 func (m *Member) Status() Status { return *m.status.Load() }
 
 // Leave takes the member out of the budget: its pool's MaxConns goes to 0
 // (leased connections close as they come back), and once nothing is open
-// the member tells the others, who then share its part. Close the pool
-// after Leave returns. When ctx ends first, Leave stops publishing and
-// returns ctx's error: the others keep counting the member's last claim
-// until it leaves the cluster. A second Leave returns ErrLeft.
+// the member tells the others, who then share its part. Call it before
+// the pool's Close and before the cluster member's Shutdown. When ctx
+// ends first, Leave stops publishing and returns ctx's error: the others
+// keep counting the member's last claim until it leaves the cluster.
+// After the cluster's actor system stopped, the member has set its pool's
+// MaxConns to 0 by itself and Leave returns ErrStopped. A second Leave
+// returns ErrLeft.
 func (m *Member) Leave(ctx context.Context) error {
 	first := false
 	m.leaveOne.Do(func() { first = true; close(m.leave) })
 	if !first {
-		<-m.done
 		return ErrLeft
 	}
 	var err error
 	select {
 	case <-m.left:
 	case <-m.done:
+		err = ErrStopped
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
-	m.stop()
+	m.quitOne.Do(func() { close(m.quit) })
+	<-m.done
 	return err
 }
 
-// stop ends run and waits for it.
-func (m *Member) stop() {
-	m.c.ActorSystem.EventStream.Unsubscribe(m.sub)
+// release undoes what Join registered.
+func (m *Member) release() {
+	if m.sub != nil {
+		m.c.ActorSystem.EventStream.Unsubscribe(m.sub)
+	}
 	if m.reg != nil {
 		_ = m.reg.Unregister()
 	}
-	m.quitOne.Do(func() { close(m.quit) })
-	<-m.done
+	joined.Delete(m.id)
 }
 
 // leftRepeats is how many ticks a member that left keeps publishing so,
 // in case one gossip round loses it.
 const leftRepeats = 3
 
-// run ticks the member's share every Interval until stop, or until the
-// actor system stops.
+// run ticks the member's share every Interval until Leave is done, or
+// until the cluster's actor system stops: then the member can no longer
+// tell the others anything, and the others drop it once the membership
+// does, so it sets its pool's MaxConns to 0 first.
 func (m *Member) run() {
 	defer close(m.done)
+	defer m.release()
 	s := newShare(m.c.ActorSystem.ID, m.cfg, time.Now())
 	t := time.NewTicker(m.cfg.Interval)
 	defer t.Stop()
@@ -181,6 +207,7 @@ func (m *Member) run() {
 			return
 		}
 		if m.c.ActorSystem.IsStopped() {
+			m.setLimit(0)
 			return
 		}
 		if m.tick(s).Left {
@@ -202,17 +229,24 @@ func (m *Member) tick(s *share) peerState {
 		m.cfg.Logger.Warn("budget: reading the members' states failed", "budget", m.cfg.Name, "err", err)
 	} else {
 		for id, kv := range states {
-			if st, err := decode(kv.Value); err == nil {
-				s.observe(id, st)
+			st, err := decode(kv.Value)
+			if err != nil {
+				if !m.unreadable[id] {
+					m.unreadable[id] = true
+					m.cfg.Logger.Warn("budget: a member's state is unreadable; nobody grows while it is in the view",
+						"budget", m.cfg.Name, "member", id, "err", err)
+				}
+				continue
 			}
+			s.observe(id, st)
 		}
 	}
 	st := m.pool.Stats()
-	limit, pub := s.step(time.Now(), sample{Leased: st.Leased(), Waiting: st.Waiting(), Open: st.Total(), Replaced: st.Restarts()})
-	if limit != st.MaxConns() {
-		if err := m.pool.SetLimits(context.Background(), 0, limit); err != nil && !errors.Is(err, actorpool.ErrPoolClosed) {
-			m.cfg.Logger.Warn("budget: setting the pool's limit failed", "budget", m.cfg.Name, "limit", limit, "err", err)
-		}
+	limit, pub := s.step(time.Now(), sample{
+		Leased: st.Leased(), Waiting: st.Waiting(), Open: st.Total(), Max: st.MaxConns(), Replaced: st.Restarts(),
+	})
+	if limit != st.MaxConns() && !m.setLimit(limit) {
+		return pub // the claim went out without this limit; the next tick counts the pool's own
 	}
 	m.c.Gossip.SetState(m.key, encode(pub))
 	m.status.Store(&Status{
@@ -221,3 +255,21 @@ func (m *Member) tick(s *share) peerState {
 	})
 	return pub
 }
+
+// setLimit sets the pool's MaxConns (MinConns 0), bounded in time; it
+// reports whether the pool took it. A closed pool has nothing open and
+// counts as taken.
+func (m *Member) setLimit(n int) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), setLimitTimeout)
+	defer cancel()
+	err := m.pool.SetLimits(ctx, 0, n)
+	if err != nil && !errors.Is(err, actorpool.ErrPoolClosed) {
+		m.cfg.Logger.Warn("budget: setting the pool's limit failed", "budget", m.cfg.Name, "limit", n, "err", err)
+		return false
+	}
+	return true
+}
+
+// setLimitTimeout bounds one SetLimits: the broker answers at once unless
+// it is gone.
+const setLimitTimeout = 5 * time.Second

@@ -13,6 +13,9 @@ import (
 // sample is what a member reads of its pool at a tick.
 type sample struct {
 	Leased, Waiting, Open int
+	// Max is the pool's MaxConns: the member's own last limit, unless
+	// setting it failed.
+	Max int
 	// Replaced counts, since the pool started, the connections that
 	// replaced one the pool had just closed: the server may still see the
 	// old one for a moment, next to its replacement.
@@ -104,7 +107,7 @@ func (s *share) step(now time.Time, m sample) (limit int, publish peerState) {
 		s.limit = next
 	}
 	s.own.View = s.last.Hash
-	s.own.Claim = s.claim(now, max(s.limit, m.Open), m.Replaced)
+	s.own.Claim = s.claim(now, max(s.limit, m.Max, m.Open), m.Replaced)
 	if s.leaving && s.own.Claim == 0 && !s.own.Left {
 		s.own.Left = true
 		s.own.Version++

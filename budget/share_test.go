@@ -103,7 +103,8 @@ func TestTheWireFormKeepsEveryField(t *testing.T) {
 }
 
 func TestConfigIsValidatedAndDefaulted(t *testing.T) {
-	for _, c := range []Config{{Budget: 3}, {Name: "x"}, {Name: "x", Budget: 3, Floor: -1}, {Name: "x", Budget: 3, Settle: -1}} {
+	for _, c := range []Config{{Budget: 3}, {Name: "x"}, {Name: "x", Budget: 3, Floor: -1}, {Name: "x", Budget: 3, Settle: -1},
+		{Name: "x", Budget: 3, Interval: time.Second, Settle: time.Millisecond}} {
 		_, err := c.withDefaults()
 		assert.Error(t, err, "%+v", c)
 	}

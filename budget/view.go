@@ -22,8 +22,9 @@ type peerState struct {
 	// Version grows whenever Demand or Left changes, or the member saw
 	// the membership change; it never goes back, so that no view repeats.
 	Version int64
-	// Claim is how many connections the member may have open: the larger
-	// of its limit and its open connections, over the last Settle.
+	// Claim is how many connections the member may have open: the largest
+	// of its limit, its pool's MaxConns and its open connections over the
+	// last Settle, plus the connections replaced within it.
 	Claim int
 	// View is the hash of the view the member last computed.
 	View uint64
@@ -33,8 +34,9 @@ type peerState struct {
 
 // view is who shares the budget as one member sees it: the members of
 // the cluster's topology that take part in the budget, minus those that
-// left. A member whose state has not arrived yet is in the view, known
-// false: its share is kept, and nobody grows until its state arrives.
+// left. A member whose state has not arrived yet is in the view too, with
+// no demand and a mark of its own in the hash: its share is kept, and
+// nobody grows until its state arrives.
 type view struct {
 	Budget, Floor int
 	IDs           []string // sorted

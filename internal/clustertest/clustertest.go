@@ -23,11 +23,13 @@ import (
 type Options struct {
 	// Kinds are the cluster kinds every member carries (budget.Kind).
 	Kinds []*cluster.Kind
-	// GossipInterval (default 50ms) and HeartbeatExpiration (default 1s)
-	// are short, so that tests see changes within a second.
+	// GossipInterval (default 50ms) and HeartbeatExpiration (default 3s)
+	// are short, so that tests see changes within seconds; the heartbeat
+	// leaves room for a busy machine, whose late gossip would otherwise
+	// have live members block each other for good.
 	GossipInterval, HeartbeatExpiration time.Duration
 	// TTL is how long after a crash the membership forgets the member, as
-	// a provider's TTL does (default 3s; the in-memory provider has none
+	// a provider's TTL does (default 2 × HeartbeatExpiration; the in-memory provider has none
 	// of its own, and members crashed and never forgotten pile up in it).
 	TTL time.Duration
 	// Logger receives protoactor's records (default: none).
@@ -47,10 +49,10 @@ func New(opts Options) *Cluster {
 		opts.GossipInterval = 50 * time.Millisecond
 	}
 	if opts.HeartbeatExpiration == 0 {
-		opts.HeartbeatExpiration = time.Second
+		opts.HeartbeatExpiration = 3 * time.Second
 	}
 	if opts.TTL == 0 {
-		opts.TTL = 3 * time.Second
+		opts.TTL = 2 * opts.HeartbeatExpiration
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

@@ -2,6 +2,7 @@ package clustertest
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -11,6 +12,7 @@ type Sampler struct {
 	limit          int
 	n, max, over   atomic.Int64
 	stop, finished chan struct{}
+	once           sync.Once
 }
 
 // Sample starts counting with count every interval; a sample above limit
@@ -48,11 +50,7 @@ func Sample(limit int, every time.Duration, count func(context.Context) (int, er
 // Stop stops the sampler (once) and returns how many samples it took, the
 // most connections one saw, and how many were above the limit.
 func (s *Sampler) Stop() (samples, most, over int64) {
-	select {
-	case <-s.stop:
-	default:
-		close(s.stop)
-	}
+	s.once.Do(func() { close(s.stop) })
 	<-s.finished
 	return s.n.Load(), s.max.Load(), s.over.Load()
 }
