@@ -246,3 +246,20 @@ func TestDoWaitsOutASlowReplacement(t *testing.T) {
 	}
 	assert.Equal(t, 1, broken, "only the batch in flight on the broken connection fails")
 }
+
+// A Do that finds no connection for command mode fails after the
+// AcquireTimeout in force, the one SetLifecycle gave, not New's.
+func TestDoTimesOutAfterTheAcquireTimeoutSetLifecycleGave(t *testing.T) {
+	f := newFixture(t, actorpool.Config{MaxConns: 1, AcquireTimeout: time.Minute})
+	held := f.acquire(t) // command mode finds no connection to take
+	defer func() { assert.NoError(t, held.Release()) }()
+	lc := f.p.Lifecycle()
+	lc.AcquireTimeout = 50 * time.Millisecond
+	require.NoError(t, f.p.SetLifecycle(testCtx(t), lc))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := do(ctx, f.p, nil)
+	assert.ErrorIs(t, err, actorpool.ErrAcquireTimeout)
+	assert.NoError(t, ctx.Err(), "it failed within the new timeout, not at the caller's deadline")
+}
