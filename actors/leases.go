@@ -10,7 +10,6 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"github.com/actorpool/actorpool/internal/ledger"
 	"github.com/actorpool/actorpool/internal/proto"
 )
 
@@ -18,15 +17,15 @@ func (b *broker[C]) handleLeaseTick(ctx actor.Context) {
 	if b.closing {
 		return
 	}
-	revoked := b.l.ScanLeases(time.Now(), b.cfg.LeaseTimeout, b.cfg.LeakWarnAfter, func(h ledger.Held, revoked bool) {
-		if revoked {
-			b.cfg.Logger.Warn("actorpool: lease revoked after LeaseTimeout; closing its connection",
-				"conn", h.ID, "held", h.Held.Round(time.Millisecond))
-			return
-		}
+	revoked, warned := b.l.ScanLeases(time.Now(), b.cfg.LeaseTimeout, b.cfg.LeakWarnAfter)
+	for _, h := range revoked {
+		b.cfg.Logger.Warn("actorpool: lease revoked after LeaseTimeout; closing its connection",
+			"conn", h.ID, "held", h.Held.Round(time.Millisecond))
+	}
+	for _, h := range warned {
 		b.cfg.Logger.Warn("actorpool: connection leak suspected: lease held past LeakWarnAfter",
 			"conn", h.ID, "held", h.Held.Round(time.Millisecond), "acquired_at", string(h.Stack))
-	})
+	}
 	for _, h := range revoked {
 		ctx.Send(h.Actor, &proto.Revoke{Reason: "lease timeout"})
 	}

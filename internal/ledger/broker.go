@@ -304,11 +304,9 @@ type Held struct {
 
 // ScanLeases revokes the leases held longer than timeout (when positive)
 // and marks, once, those held longer than warnAfter (when positive). It
-// calls report for each (revoked says which), under the lock, just before
-// the lease changes and is counted: whoever sees the change (Release,
-// Valid, Stats) finds its log line written. report must not call the
-// ledger. It returns the revoked leases, whose actors the broker tells.
-func (l *Ledger[C]) ScanLeases(now time.Time, timeout, warnAfter time.Duration, report func(h Held, revoked bool)) (revoked []Held) {
+// returns both, for the broker to log and to tell the revoked leases'
+// actors after the lock is released.
+func (l *Ledger[C]) ScanLeases(now time.Time, timeout, warnAfter time.Duration) (revoked, warned []Held) {
 	l.lock()
 	defer l.mu.Unlock()
 	for i := len(l.live) - 1; i >= 0; i-- {
@@ -319,17 +317,16 @@ func (l *Ledger[C]) ScanLeases(now time.Time, timeout, warnAfter time.Duration, 
 		h := Held{ID: s.ID, Actor: s.Actor, Held: now.Sub(s.leasedAt), Stack: s.stack}
 		switch {
 		case timeout > 0 && h.Held >= timeout:
-			report(h, true)
 			l.revoke(s, endRevoked)
 			l.n.Revoked++
 			revoked = append(revoked, h)
 		case warnAfter > 0 && h.Held >= warnAfter && !s.warned:
-			report(h, false)
 			s.warned = true
 			l.n.LeakWarnings++
+			warned = append(warned, h)
 		}
 	}
-	return revoked
+	return revoked, warned
 }
 
 // ServeCommands marks lease gen on s as command mode's: the pool's lease

@@ -304,7 +304,8 @@ func (w *world) place() {
 func (w *world) revoke(n int) {
 	var revoked int
 	if n%2 == 0 {
-		revoked = len(w.l.ScanLeases(time.Now().Add(time.Hour), time.Minute, 0, func(Held, bool) {}))
+		r, _ := w.l.ScanLeases(time.Now().Add(time.Hour), time.Minute, 0)
+		revoked = len(r)
 	} else {
 		revoked = w.l.RevokeAll()
 	}
