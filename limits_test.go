@@ -95,21 +95,8 @@ func TestAPoolAtMaxConnsZeroClosesEverythingAndItsCallersWaitForAHigherLimit(t *
 	require.Eventually(t, func() bool { return f.b.Live() == 0 && f.p.Stats().Total() == 0 }, eventually, time.Millisecond,
 		"the released connection is retired, not put back")
 
-	got := make(chan error, 1)
-	go func() {
-		l, err := f.p.Acquire(context.Background())
-		if err == nil {
-			err = l.Release()
-		}
-		got <- err
-	}()
-	require.Eventually(t, func() bool { return f.p.Stats().Waiting() == 1 }, eventually, time.Millisecond)
+	got := queue(t, f, 1)
 	assert.Zero(t, f.b.Live(), "nothing is dialled at MaxConns 0")
 	require.NoError(t, f.p.SetLimits(context.Background(), 0, 1))
-	select {
-	case err := <-got:
-		assert.NoError(t, err, "the waiter is served once the limit rises")
-	case <-time.After(eventually):
-		t.Fatal("the waiter was not served after the limit rose")
-	}
+	assert.NoError(t, recv(t, got), "the waiter is served once the limit rises")
 }

@@ -12,24 +12,13 @@ import (
 	"github.com/actorpool/actorpool/backends/membackend"
 )
 
-// waiter is an Acquire on its own goroutine; its result arrives on res.
-type waiter struct {
-	res chan error
-}
-
-// queue starts a waiter and waits until it is in line (n waiting).
-func queue(t *testing.T, p *memPool, n int) waiter {
+// queue starts an Acquire on another goroutine (acquireLater) and waits
+// until it is in line, n waiting.
+func queue(t *testing.T, f *fixture, n int) <-chan error {
 	t.Helper()
-	w := waiter{res: make(chan error, 1)}
-	go func() {
-		l, err := p.Acquire(context.Background())
-		if err == nil {
-			err = l.Release()
-		}
-		w.res <- err
-	}()
-	require.Eventually(t, func() bool { return p.Stats().Waiting() == n }, eventually, time.Millisecond)
-	return w
+	res := f.acquireLater(context.Background())
+	require.Eventually(t, func() bool { return f.p.Stats().Waiting() == n }, eventually, time.Millisecond)
+	return res
 }
 
 // Overloaded (the oldest waiter past QueueTarget for a QueueInterval), a
@@ -39,18 +28,18 @@ func TestOverloadServesNewestAndShedsTheStale(t *testing.T) {
 	const target = 20 * time.Millisecond
 	f := newFixture(t, actorpool.Config{MaxConns: 1, QueueTarget: target, QueueInterval: target})
 	held := f.acquire(t)
-	var stale []waiter
+	var stale []<-chan error
 	for i := range 4 {
-		stale = append(stale, queue(t, f.p, i+1))
+		stale = append(stale, queue(t, f, i+1))
 	}
 	// What is tested is a wait longer than twice the target.
 	time.Sleep(3 * target)
-	fresh := queue(t, f.p, 5)
+	fresh := queue(t, f, 5)
 	require.NoError(t, held.Release())
 
-	require.NoError(t, <-fresh.res, "the newest waiter is served")
+	require.NoError(t, recv(t, fresh), "the newest waiter is served")
 	for i, w := range stale {
-		err := <-w.res
+		err := recv(t, w)
 		assert.ErrorIs(t, err, actorpool.ErrOverloaded, "stale waiter %d", i)
 		assert.ErrorIs(t, err, actorpool.ErrAcquireTimeout, "stale waiter %d", i)
 	}
@@ -79,7 +68,7 @@ func TestOverloadControlKeepsFIFOBelowTarget(t *testing.T) {
 	}
 	require.NoError(t, held.Release())
 	for want := range 3 {
-		assert.Equal(t, want, <-order, "first come, first served")
+		assert.Equal(t, want, recv(t, order), "first come, first served")
 	}
 	assert.Zero(t, f.p.Stats().Shed())
 }

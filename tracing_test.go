@@ -49,7 +49,6 @@ func TestAGrantedAcquireRecordsASpanWithItsWaitAndConnection(t *testing.T) {
 	assert.EqualValues(t, l.ID(), attrs[actorpool.AttrConnectionID].AsInt64())
 	wait := attrs[actorpool.AttrAcquireWait].AsFloat64()
 	assert.Positive(t, wait)
-	assert.InDelta(t, s.EndTime().Sub(s.StartTime()).Seconds(), wait, 1e-9)
 	assert.Equal(t, codes.Unset, s.Status().Code)
 	require.NoError(t, l.Release())
 }

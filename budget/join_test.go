@@ -15,16 +15,16 @@ import (
 )
 
 func TestJoinRefusesABadConfigNoPoolAndAClusterNotStarted(t *testing.T) {
-	for _, cfg := range []budget.Config{{Budget: 4}, {Name: "db"}, {Name: "db", Budget: 4, Floor: -1}} {
-		_, err := budget.Join(nil, nil, cfg)
-		assert.ErrorIs(t, err, actorpool.ErrInvalidConfig, "%+v", cfg)
-	}
-	_, err := budget.Join(nil, nil, budget.Config{Name: "db", Budget: 4})
-	assert.ErrorIs(t, err, actorpool.ErrInvalidConfig, "no pool")
-
 	p, err := actorpool.New(pooltest.NewSystem(), membackend.New(), actorpool.Config{})
 	require.NoError(t, err)
 	defer p.Close(context.Background())
+	for field, cfg := range map[string]budget.Config{"Name": {Budget: 4}, "Budget": {Name: "db"}, "Floor": {Name: "db", Budget: 4, Floor: -1}} {
+		_, err := budget.Join(&cluster.Cluster{}, p, cfg)
+		assert.ErrorIs(t, err, actorpool.ErrInvalidConfig, "%+v", cfg)
+		assert.ErrorContains(t, err, field, "the error names the field")
+	}
+	_, err = budget.Join(nil, nil, budget.Config{Name: "db", Budget: 4})
+	assert.ErrorIs(t, err, actorpool.ErrInvalidConfig, "no pool")
 	_, err = budget.Join(nil, p, budget.Config{Name: "db", Budget: 4})
 	assert.ErrorIs(t, err, actorpool.ErrInvalidConfig, "no cluster")
 	_, err = budget.Join(&cluster.Cluster{}, p, budget.Config{Name: "db", Budget: 4})

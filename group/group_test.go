@@ -15,6 +15,7 @@ import (
 	"github.com/actorpool/actorpool/backends"
 	"github.com/actorpool/actorpool/backends/membackend"
 	"github.com/actorpool/actorpool/group"
+	"github.com/actorpool/actorpool/internal/pooltest"
 )
 
 func TestLeasesComeFromEveryEndpointAndEndOnTheirOwnPool(t *testing.T) {
@@ -262,12 +263,23 @@ func TestStatsAddUpUnderLoad(t *testing.T) {
 			}
 		})
 	}
-	for range 50 {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	snapshots := 0
+	for running := true; running; snapshots++ {
+		select {
+		case <-done:
+			running = false
+		default:
+		}
 		s := g.Stats()
 		assert.LessOrEqual(t, s.Total(), 9)
 		assert.LessOrEqual(t, s.Leased(), 9)
+		for _, ep := range s.Endpoints() {
+			pooltest.RequireStatsAddUp(t, ep.Pool())
+		}
 	}
-	wg.Wait()
+	t.Logf("%d snapshots while the load ran", snapshots)
 	assert.Equal(t, uint64(16*200), g.Stats().Acquired())
 }
 

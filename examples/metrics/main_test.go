@@ -181,13 +181,17 @@ func TestThePoolIsNamedAfterItsServerWithoutAPassword(t *testing.T) {
 	verifyNoLeaks(t)
 	s := start(t)
 	fams := scrape(t, s.addr)
+	require.Contains(t, fams, "db_client_connection_max")
+	named := 0
 	for _, m := range fams["db_client_connection_max"].GetMetric() {
 		for _, l := range m.GetLabel() {
 			if l.GetName() == "db_client_connection_pool_name" {
+				named++
 				assert.Regexp(t, `^redis://127\.0\.0\.1:\d+/0$`, l.GetValue())
 			}
 		}
 	}
+	assert.Equal(t, 1, named, "one pool, named once")
 }
 
 // dashboard is the part of a Grafana dashboard the test reads.
