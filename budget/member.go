@@ -69,12 +69,11 @@ type Member struct {
 
 	unreadable map[string]bool // members whose state did not decode, logged once; owned by run
 
-	leave    chan struct{} // closed by Leave
-	leaveOne sync.Once
-	left     chan struct{} // closed by run once Left is published
-	quit     chan struct{} // closed by stop
-	quitOne  sync.Once
-	done     chan struct{} // closed when run returns
+	leave   chan struct{} // closed by Leave
+	leaving atomic.Bool   // set by the first Leave
+	left    chan struct{} // closed by run once Left is published
+	quit    chan struct{} // closed by Leave: run returns
+	done    chan struct{} // closed when run returns
 }
 
 // Join makes pool one of the pools sharing cfg.Budget connections across
@@ -113,7 +112,7 @@ func Join(c *cluster.Cluster, pool Pool, cfg Config) (*Member, error) {
 	m.status.Store(&Status{Budget: cfg.Budget})
 	if cfg.MeterProvider != nil {
 		if m.reg, err = m.observe(cfg.MeterProvider); err != nil {
-			joined.Delete(m.id)
+			m.release()
 			return nil, err
 		}
 	}
@@ -153,11 +152,10 @@ func (m *Member) Status() Status { return *m.status.Load() }
 // MaxConns to 0 by itself and Leave returns ErrStopped. A second Leave
 // returns ErrLeft.
 func (m *Member) Leave(ctx context.Context) error {
-	first := false
-	m.leaveOne.Do(func() { first = true; close(m.leave) })
-	if !first {
+	if !m.leaving.CompareAndSwap(false, true) {
 		return ErrLeft
 	}
+	close(m.leave)
 	var err error
 	select {
 	case <-m.left:
@@ -166,7 +164,7 @@ func (m *Member) Leave(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
-	m.quitOne.Do(func() { close(m.quit) })
+	close(m.quit)
 	<-m.done
 	return err
 }

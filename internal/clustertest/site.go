@@ -49,7 +49,6 @@ type Node[C any] struct {
 	Pool   *actorpool.Pool[C]
 	Share  *budget.Member
 
-	ops    atomic.Uint64
 	load   context.CancelFunc
 	wg     sync.WaitGroup
 	joined atomic.Bool
@@ -61,25 +60,40 @@ func (s *Site[C]) Start(n int) ([]*Node[C], error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*Node[C], n)
+	out := make([]*Node[C], 0, n)
 	for i, m := range ms {
-		p, err := actorpool.New(pooltest.NewSystem(), s.Backend(), actorpool.Config{MaxConns: 1, AcquireTimeout: 10 * time.Second})
-		if err == nil {
-			out[i] = &Node[C]{s: s, Member: m, Pool: p}
-			out[i].Share, err = budget.Join(m.Cluster, p, s.Budget)
-		}
+		n, err := s.join(m)
 		if err != nil {
-			for _, m := range ms {
+			for _, n := range out {
+				_ = n.Leave()
+			}
+			for _, m := range ms[i:] {
 				m.Leave()
 			}
 			return nil, fmt.Errorf("clustertest: member %d: %w", i, err)
 		}
-		out[i].joined.Store(true)
+		out = append(out, n)
 	}
 	s.mu.Lock()
 	s.nodes = append(s.nodes, out...)
 	s.mu.Unlock()
 	return out, nil
+}
+
+// join gives member m a pool joined to the budget.
+func (s *Site[C]) join(m *Member) (*Node[C], error) {
+	p, err := actorpool.New(pooltest.NewSystem(), s.Backend(), actorpool.Config{MaxConns: 1, AcquireTimeout: 10 * time.Second})
+	if err != nil {
+		return nil, err
+	}
+	share, err := budget.Join(m.Cluster, p, s.Budget)
+	if err != nil {
+		_ = p.Close(context.Background())
+		return nil, err
+	}
+	n := &Node[C]{s: s, Member: m, Pool: p, Share: share}
+	n.joined.Store(true)
+	return n, nil
 }
 
 // Live returns the nodes still in the budget.
@@ -140,7 +154,6 @@ func (n *Node[C]) Busy(workers int, hold time.Duration) {
 					continue
 				}
 				if err = n.s.Use(ctx, l.Conn()); err == nil {
-					n.ops.Add(1)
 					select {
 					case <-time.After(hold):
 					case <-ctx.Done():
@@ -160,9 +173,6 @@ func (n *Node[C]) Quiet() {
 		n.load = nil
 	}
 }
-
-// Ops is how many units of work the node's workers did.
-func (n *Node[C]) Ops() uint64 { return n.ops.Load() }
 
 // LeaveBudget takes the node's pool out of the budget and closes it.
 func (n *Node[C]) LeaveBudget(ctx context.Context) error {
