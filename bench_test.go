@@ -6,7 +6,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"runtime"
 	"testing"
 
 	"github.com/jackc/puddle/v2"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/actorpool/actorpool"
 	"github.com/actorpool/actorpool/backends/membackend"
+	"github.com/actorpool/actorpool/internal/pooltest"
 )
 
 // BenchmarkAcquireRelease is workload W3: the cost of one Acquire+Release
@@ -36,7 +36,7 @@ func BenchmarkAcquireRelease(b *testing.B) {
 				}
 				p := newBenchPool(b, cfg)
 				ctx := context.Background()
-				runCallers(b, callers, func() {
+				pooltest.RunCallers(b, callers, func() {
 					l, err := p.Acquire(ctx)
 					if err != nil {
 						b.Error(err)
@@ -55,7 +55,7 @@ func BenchmarkAcquireRelease(b *testing.B) {
 			require.NoError(b, err)
 			defer p.Close()
 			ctx := context.Background()
-			runCallers(b, callers, func() {
+			pooltest.RunCallers(b, callers, func() {
 				r, err := p.Acquire(ctx)
 				if err != nil {
 					b.Error(err)
@@ -70,7 +70,7 @@ func BenchmarkAcquireRelease(b *testing.B) {
 			db.SetMaxIdleConns(conns)
 			defer db.Close()
 			ctx := context.Background()
-			runCallers(b, callers, func() {
+			pooltest.RunCallers(b, callers, func() {
 				c, err := db.Conn(ctx)
 				if err != nil {
 					b.Error(err)
@@ -84,7 +84,7 @@ func BenchmarkAcquireRelease(b *testing.B) {
 			for range conns {
 				ch <- &membackend.Conn{}
 			}
-			runCallers(b, callers, func() {
+			pooltest.RunCallers(b, callers, func() {
 				c := <-ch
 				ch <- c
 			})
@@ -108,26 +108,6 @@ func newBenchPool(b *testing.B, cfg actorpool.Config) *actorpool.Pool[*membacken
 		require.NoError(b, l.Release())
 	}
 	return p
-}
-
-// runCallers runs op b.N times, from one goroutine when callers is 1, else
-// from callers goroutines.
-func runCallers(b *testing.B, callers int, op func()) {
-	b.ReportAllocs()
-	if callers == 1 {
-		b.ResetTimer()
-		for range b.N {
-			op()
-		}
-		return
-	}
-	b.SetParallelism((callers + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			op()
-		}
-	})
 }
 
 // nopConnector is a database/sql driver whose connections do nothing.

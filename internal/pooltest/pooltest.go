@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -182,4 +183,25 @@ func Recv[T any](t testing.TB, ch <-chan T, d time.Duration) T {
 		var zero T
 		return zero
 	}
+}
+
+// RunCallers runs op b.N times: on the benchmark's goroutine for one
+// caller, else spread over about callers goroutines (RunParallel), so that
+// sub-benchmarks named Callers=n compare across pools.
+func RunCallers(b *testing.B, callers int, op func()) {
+	b.ReportAllocs()
+	if callers == 1 {
+		b.ResetTimer()
+		for range b.N {
+			op()
+		}
+		return
+	}
+	b.SetParallelism((callers + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			op()
+		}
+	})
 }
