@@ -203,6 +203,28 @@ func ExamplePool_Stats() {
 	// total 2 = idle 1 + leased 1 + dialing 0; limits 2..4; acquired 1
 }
 
+func ExamplePool_Load() {
+	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return slog.New(slog.DiscardHandler)
+	}))
+	p, _ := actorpool.New(sys, membackend.New(), actorpool.Config{MaxConns: 4})
+	defer p.Close(context.Background())
+
+	lease, err := p.Acquire(context.Background())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	outstanding, maxConns := p.Load() // what a picker weighs, without the rest of Stats
+	fmt.Printf("%d of %d\n", outstanding, maxConns)
+	_ = lease.Release()
+	outstanding, _ = p.Load()
+	fmt.Println(outstanding)
+	// Output:
+	// 1 of 4
+	// 0
+}
+
 func ExamplePool_SetLimits() {
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.DiscardHandler)

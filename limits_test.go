@@ -100,3 +100,15 @@ func TestAPoolAtMaxConnsZeroClosesEverythingAndItsCallersWaitForAHigherLimit(t *
 	require.NoError(t, f.p.SetLimits(context.Background(), 0, 1))
 	assert.NoError(t, recv(t, got), "the waiter is served once the limit rises")
 }
+
+func TestLoadIsLeasedPlusWaitingAndMaxConns(t *testing.T) {
+	f := newFixture(t, lifecycleOff(actorpool.Config{MaxConns: 1}))
+	held := f.acquire(t)
+	waiter := queue(t, f, 1)
+	outstanding, maxConns := f.p.Load()
+	s := f.p.Stats()
+	assert.Equal(t, []int{2, 1}, []int{outstanding, maxConns}, "one lease out, one caller waiting")
+	assert.Equal(t, s.Leased()+s.Waiting(), outstanding)
+	require.NoError(t, held.Release())
+	require.NoError(t, recv(t, waiter))
+}

@@ -195,6 +195,11 @@ func (p *Pool[C]) With(ctx context.Context, fn func(conn C) error) error {
 // too.
 func (p *Pool[C]) Stats() Stats { return Stats{p.ledger.Stats(), p.commandStats()} }
 
+// Load is the pool's load as a picker weighs it (package group): leases
+// out plus callers waiting, which is Stats' Leased() + Waiting(), and
+// MaxConns, read without taking the rest of the snapshot.
+func (p *Pool[C]) Load() (outstanding, maxConns int) { return p.ledger.Load() }
+
 // SetLimits changes MinConns and MaxConns; the broker has applied them when
 // it returns. A higher minimum is dialled at once. A lower maximum retires
 // idle connections at once (longest idle first), stops connection actors

@@ -121,9 +121,6 @@ type candidates[C any] []*member[C]
 
 func (c candidates[C]) Len() int { return len(c) }
 
-func (c candidates[C]) Load(i int) (int, int) {
-	s := c[i].pool.Stats()
-	return s.Leased() + s.Waiting(), s.MaxConns()
-}
+func (c candidates[C]) Load(i int) (int, int) { return c[i].pool.Load() }
 
 func (c candidates[C]) Weight(i int) int { return int(c[i].weight.Load()) }

@@ -164,6 +164,14 @@ func (l *Ledger[C]) Stats() Snapshot {
 	return s
 }
 
+// Load is what a picker weighs: leases out plus callers waiting, and
+// MaxConns, read under the lock without the rest of the snapshot.
+func (l *Ledger[C]) Load() (outstanding, maxConns int) {
+	l.lock()
+	defer l.mu.Unlock()
+	return len(l.live) - l.idle() + l.line.n, l.max
+}
+
 // idle counts idle connections: on the stack, stale, being pinged, or on
 // their way to the broker.
 // Under the lock.
