@@ -83,11 +83,8 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 	commands := p.commandMode(backend)
 	bc := &actors.BrokerConfig[C]{
 		MinConns: cfg.MinConns, MaxConns: cfg.MaxConns,
-		AcquireTimeout: cfg.AcquireTimeout, LeaseTimeout: cfg.LeaseTimeout,
-		LeakWarnAfter: cfg.LeakWarnAfter, MaxWaiters: cfg.MaxWaiters,
+		Lifecycle:   proto.Lifecycle(*p.life.Load()),
 		QueueTarget: cfg.QueueTarget, QueueInterval: cfg.QueueInterval,
-		IdleTimeout: cfg.IdleTimeout, MaxLifetime: cfg.MaxLifetime,
-		KeepaliveInterval: cfg.KeepaliveInterval, ValidateAfterIdle: cfg.ValidateAfterIdle,
 		Backoff: backoff.Policy{Min: cfg.BackoffMin, Max: cfg.BackoffMax},
 		Logger:  cfg.Logger, FIFO: cfg.IdleOrder == FIFO,
 		Granted: func(s *ledger.Slot[C], gen uint64) any { return &Granted[C]{Lease: Lease[C]{slot: s, gen: gen}} },

@@ -32,6 +32,14 @@ func lifecycleOf(cfg Config) *Lifecycle {
 	}
 }
 
+// withLifecycle is c with l's settings, the inverse of lifecycleOf.
+func (c Config) withLifecycle(l Lifecycle) Config {
+	c.AcquireTimeout, c.LeaseTimeout, c.LeakWarnAfter = l.AcquireTimeout, l.LeaseTimeout, l.LeakWarnAfter
+	c.MaxWaiters, c.IdleTimeout, c.MaxLifetime = l.MaxWaiters, l.IdleTimeout, l.MaxLifetime
+	c.KeepaliveInterval, c.ValidateAfterIdle = l.KeepaliveInterval, l.ValidateAfterIdle
+	return c
+}
+
 // Lifecycle returns the lifecycle settings in force, defaults filled in;
 // a setting that is off reads Off (0 for LeaseTimeout, LeakWarnAfter and
 // MaxWaiters), so that the value given back to SetLifecycle changes
@@ -59,11 +67,7 @@ func (p *Pool[C]) Lifecycle() Lifecycle {
 // KeepaliveInterval and ValidateAfterIdle at the next maintenance tick;
 // MaxLifetime to connections dialled from now on.
 func (p *Pool[C]) SetLifecycle(ctx context.Context, l Lifecycle) error {
-	c := p.cfg
-	c.AcquireTimeout, c.LeaseTimeout, c.LeakWarnAfter = l.AcquireTimeout, l.LeaseTimeout, l.LeakWarnAfter
-	c.MaxWaiters, c.IdleTimeout, c.MaxLifetime = l.MaxWaiters, l.IdleTimeout, l.MaxLifetime
-	c.KeepaliveInterval, c.ValidateAfterIdle = l.KeepaliveInterval, l.ValidateAfterIdle
-	c, err := c.withDefaults()
+	c, err := p.cfg.withLifecycle(l).withDefaults()
 	if err != nil {
 		return err
 	}
@@ -73,12 +77,7 @@ func (p *Pool[C]) SetLifecycle(ctx context.Context, l Lifecycle) error {
 		return ErrPoolClosed
 	}
 	next := lifecycleOf(c)
-	msg := &proto.SetLifecycle{
-		AcquireTimeout: next.AcquireTimeout, LeaseTimeout: next.LeaseTimeout, LeakWarnAfter: next.LeakWarnAfter,
-		IdleTimeout: next.IdleTimeout, MaxLifetime: next.MaxLifetime,
-		KeepaliveInterval: next.KeepaliveInterval, ValidateAfterIdle: next.ValidateAfterIdle,
-		MaxWaiters: next.MaxWaiters, Done: make(chan error, 1),
-	}
+	msg := &proto.SetLifecycle{Lifecycle: proto.Lifecycle(*next), Done: make(chan error, 1)}
 	p.root.Send(p.broker, msg)
 	p.life.Store(next) // the broker takes msg too, even if ctx ends first
 	select {

@@ -27,20 +27,14 @@ import (
 // when the lifecycle settings change (settings.go).
 type BrokerConfig[C any] struct {
 	MinConns, MaxConns int
-	AcquireTimeout     time.Duration
-	LeaseTimeout       time.Duration // 0: off
-	LeakWarnAfter      time.Duration // 0: off
-	MaxWaiters         int           // 0: unbounded
+	// The settings SetLifecycle changes; 0 is off (MaxWaiters 0:
+	// unbounded).
+	proto.Lifecycle
 	// Overload control, for the ledger; QueueTarget 0: off.
 	QueueTarget, QueueInterval time.Duration
-	// Lifecycle of idle connections; 0: off.
-	IdleTimeout       time.Duration
-	MaxLifetime       time.Duration
-	KeepaliveInterval time.Duration
-	ValidateAfterIdle time.Duration
-	Backoff           backoff.Policy
-	Logger            *slog.Logger
-	FIFO              bool // lend the connection idle longest first
+	Backoff                    backoff.Policy
+	Logger                     *slog.Logger
+	FIFO                       bool // lend the connection idle longest first
 
 	// NeedsReset, LeaseUsed, Granted and Failed go to the ledger
 	// (ledger.Config; LeaseUsed is its Used).

@@ -22,10 +22,7 @@ func (b *broker[C]) handleSetLifecycle(msg *proto.SetLifecycle) {
 		return
 	}
 	c := *b.cfg
-	c.AcquireTimeout, c.LeaseTimeout, c.LeakWarnAfter = msg.AcquireTimeout, msg.LeaseTimeout, msg.LeakWarnAfter
-	c.IdleTimeout, c.MaxLifetime = msg.IdleTimeout, msg.MaxLifetime
-	c.KeepaliveInterval, c.ValidateAfterIdle = msg.KeepaliveInterval, msg.ValidateAfterIdle
-	c.MaxWaiters = msg.MaxWaiters
+	c.Lifecycle = msg.Lifecycle
 	b.cfg = &c
 
 	watch := c.LeaseTimeout > 0 || c.LeakWarnAfter > 0
