@@ -102,7 +102,8 @@ func (b *broker[C]) Receive(ctx actor.Context) {
 	case *actor.Started:
 		b.root, b.self = ctx.ActorSystem().Root, ctx.Self()
 		b.supervisor = ctx.Spawn(b.cfg.Supervisor(ctx.Self(), b.l))
-		b.startTimers()
+		b.armMaintenance()
+		b.armLeases()
 		b.spawn(ctx, b.cfg.MinConns) // counted by ledger.New
 		b.grow(ctx)
 	case *actor.Terminated:
@@ -217,14 +218,36 @@ func checkEvery(limits ...time.Duration) time.Duration {
 	return max(every, time.Millisecond)
 }
 
-func (b *broker[C]) startTimers() {
+// armMaintenance arms the maintenance timer for the settings in force:
+// created on first use, reset to the sweep period, stopped while every
+// setting it serves is off.
+func (b *broker[C]) armMaintenance() {
 	c := b.cfg
-	if c.IdleTimeout > 0 || c.MaxLifetime > 0 || c.KeepaliveInterval > 0 || c.ValidateAfterIdle > 0 {
-		b.maint = time.AfterFunc(b.sweepEvery, b.timerFunc(&proto.MaintenanceTick{}))
+	on := c.IdleTimeout > 0 || c.MaxLifetime > 0 || c.KeepaliveInterval > 0 || c.ValidateAfterIdle > 0
+	b.maint = b.arm(b.maint, on, b.sweepEvery, &proto.MaintenanceTick{})
+}
+
+// armLeases arms the lease timer likewise, while LeaseTimeout or
+// LeakWarnAfter is on.
+func (b *broker[C]) armLeases() {
+	c := b.cfg
+	b.leases = b.arm(b.leases, c.LeaseTimeout > 0 || c.LeakWarnAfter > 0, checkEvery(c.LeaseTimeout, c.LeakWarnAfter), &proto.LeaseTick{})
+}
+
+// arm returns t set to post msg after every (a new timer when t is nil),
+// or stopped when not on.
+func (b *broker[C]) arm(t *time.Timer, on bool, every time.Duration, msg any) *time.Timer {
+	switch {
+	case !on:
+		if t != nil {
+			t.Stop()
+		}
+	case t == nil:
+		return time.AfterFunc(every, b.timerFunc(msg))
+	default:
+		t.Reset(every)
 	}
-	if c.LeaseTimeout > 0 || c.LeakWarnAfter > 0 {
-		b.leases = time.AfterFunc(checkEvery(c.LeaseTimeout, c.LeakWarnAfter), b.timerFunc(&proto.LeaseTick{}))
-	}
+	return t
 }
 
 func (b *broker[C]) stopTimers() {

@@ -32,5 +32,5 @@ func (b *broker[C]) handleLeaseTick(ctx actor.Context) {
 	if len(revoked) > 0 {
 		b.afterLoss(ctx)
 	}
-	b.leases.Reset(checkEvery(b.cfg.LeaseTimeout, b.cfg.LeakWarnAfter))
+	b.armLeases()
 }

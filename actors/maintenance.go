@@ -36,7 +36,7 @@ func (b *broker[C]) handleMaintenance(ctx actor.Context) {
 		ctx.Send(s.Actor, &proto.Ping{})
 	}
 	b.retire(ctx, replace, retire...)
-	b.maint.Reset(b.sweepEvery)
+	b.armMaintenance()
 }
 
 // verdict decides about one idle connection, longest idle first: retire

@@ -25,25 +25,9 @@ func (b *broker[C]) handleSetLifecycle(msg *proto.SetLifecycle) {
 	c.Lifecycle = msg.Lifecycle
 	b.cfg = &c
 
-	watch := c.LeaseTimeout > 0 || c.LeakWarnAfter > 0
-	b.l.SetLeasePolicy(c.MaxWaiters, watch, time.Now())
+	b.l.SetLeasePolicy(c.MaxWaiters, c.LeaseTimeout > 0 || c.LeakWarnAfter > 0, time.Now())
 	b.sweepEvery = checkEvery(c.IdleTimeout, c.MaxLifetime, c.KeepaliveInterval, c.ValidateAfterIdle)
-	// A timer whose settings are all off keeps ticking, at most once a
-	// second, and finds nothing to do.
-	if c.IdleTimeout > 0 || c.MaxLifetime > 0 || c.KeepaliveInterval > 0 || c.ValidateAfterIdle > 0 {
-		if b.maint == nil {
-			b.maint = time.AfterFunc(b.sweepEvery, b.timerFunc(&proto.MaintenanceTick{}))
-		} else {
-			b.maint.Reset(b.sweepEvery)
-		}
-	}
-	if watch {
-		every := checkEvery(c.LeaseTimeout, c.LeakWarnAfter)
-		if b.leases == nil {
-			b.leases = time.AfterFunc(every, b.timerFunc(&proto.LeaseTick{}))
-		} else {
-			b.leases.Reset(every)
-		}
-	}
+	b.armMaintenance()
+	b.armLeases()
 	msg.Done <- nil
 }
