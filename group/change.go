@@ -19,16 +19,9 @@ func (g *Group[C]) Add(ep Endpoint[C]) error {
 	if g.closed.Load() {
 		return actorpool.ErrPoolClosed
 	}
-	if ep.Name != "" && g.has(ep.Name) {
-		return fmt.Errorf("%w: the group has an endpoint named %q", actorpool.ErrInvalidConfig, ep.Name)
-	}
-	m, err := newMember(g, ep)
+	m, err := newMember(g, ep, g.has)
 	if err != nil {
 		return err
-	}
-	if g.has(m.name) {
-		_ = m.pool.Close(context.Background())
-		return fmt.Errorf("%w: the group has an endpoint named %q", actorpool.ErrInvalidConfig, m.name)
 	}
 	ms := append(slices.Clone(*g.members.Load()), m)
 	g.members.Store(&ms)

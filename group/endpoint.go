@@ -54,7 +54,7 @@ type member[C any] struct {
 }
 
 // newMember starts the endpoint's pool on g's actor system.
-func newMember[C any](g *Group[C], ep Endpoint[C]) (*member[C], error) {
+func newMember[C any](g *Group[C], ep Endpoint[C], taken func(name string) bool) (*member[C], error) {
 	if ep.Backend == nil {
 		return nil, fmt.Errorf("%w: endpoint %q has no backend", actorpool.ErrInvalidConfig, ep.Name)
 	}
@@ -66,6 +66,9 @@ func newMember[C any](g *Group[C], ep Endpoint[C]) (*member[C], error) {
 	}
 	if name == "" {
 		return nil, fmt.Errorf("%w: endpoint has no Name and its backend none", actorpool.ErrInvalidConfig)
+	}
+	if taken(name) {
+		return nil, fmt.Errorf("%w: the group has an endpoint named %q", actorpool.ErrInvalidConfig, name)
 	}
 	if ep.Weight < 0 {
 		return nil, fmt.Errorf("%w: endpoint %q: Weight is %d, must not be negative", actorpool.ErrInvalidConfig, name, ep.Weight)

@@ -99,11 +99,7 @@ func New[C any](sys *actor.ActorSystem, cfg Config, endpoints ...Endpoint[C]) (*
 	g := &Group[C]{sys: sys, cfg: cfg}
 	ms := make([]*member[C], 0, len(endpoints))
 	for _, ep := range endpoints {
-		m, err := newMember(g, ep)
-		if err == nil && named(ms, m.name) != nil {
-			_ = m.pool.Close(context.Background())
-			err = fmt.Errorf("%w: two endpoints are named %q", actorpool.ErrInvalidConfig, m.name)
-		}
+		m, err := newMember(g, ep, func(name string) bool { return named(ms, name) != nil })
 		if err != nil {
 			for _, m := range ms {
 				_ = m.pool.Close(context.Background())
