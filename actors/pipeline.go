@@ -144,5 +144,4 @@ func (a *connection[C]) bounce() {
 			cmdq.Put(o)
 		}
 	}
-	a.slot.Queue.Forget(len(ops))
 }

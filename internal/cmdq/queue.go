@@ -47,7 +47,7 @@ type Queue struct {
 }
 
 // NewQueue returns a closed queue whose actor is reached by poke; set
-// and ops count what it writes.
+// counts what it writes.
 func NewQueue(poke func(), set *Set) *Queue {
 	return &Queue{poke: poke, set: set}
 }
@@ -214,8 +214,9 @@ func (q *Queue) Ending() bool {
 	return true
 }
 
-// Fail stops taking work and returns what is queued, for the actor to
-// bounce (its connection broke, or its actor is going away).
+// Fail stops taking work and returns what is queued, no longer counted as
+// pending here, for the actor to bounce (its connection broke, or its
+// actor is going away).
 func (q *Queue) Fail() []*Op {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -223,6 +224,7 @@ func (q *Queue) Fail() []*Op {
 	q.open.Store(false)
 	ops := q.ops
 	q.ops = nil
+	q.pending.Add(int32(-len(ops)))
 	return ops
 }
 
@@ -231,6 +233,3 @@ func (q *Queue) Fail() []*Op {
 func (q *Queue) Sample() (taken, deep uint32) {
 	return q.taken.Swap(0), q.deep.Swap(0)
 }
-
-// Forget records that n ops taken out by Fail were finished elsewhere.
-func (q *Queue) Forget(n int) { q.pending.Add(int32(-n)) }
