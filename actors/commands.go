@@ -86,7 +86,7 @@ func (d *dispatcher[C]) grow(ctx actor.Context) {
 	}
 	before := len(d.queues)
 	d.prune()
-	if d.closed || len(d.queues) >= d.cfg.Ledger.Stats().MaxConns {
+	if d.closed || len(d.queues) >= d.cfg.Ledger.Counts().Max {
 		d.cfg.Set.Answered()
 		if len(d.queues) != before {
 			d.publish(nil)
