@@ -42,7 +42,7 @@ budgetchurn: deps
 	go run ./cmd/budgetchurn -duration $(BUDGETCHURN)
 
 # Explores the ledger's rules, then a real pool under stress, beyond the
-# committed seeds (FUZZTIME=2m each).
+# committed seeds (FUZZTIME=1m each by default).
 FUZZTIME ?= 1m
 fuzz:
 	go test ./internal/ledger -run '^$$' -fuzz FuzzLedgerRules -fuzztime $(FUZZTIME)

@@ -10,7 +10,6 @@ import (
 	"github.com/actorpool/actorpool/backends"
 	"github.com/actorpool/actorpool/backends/mysqlbackend"
 	"github.com/actorpool/actorpool/backends/redisbackend"
-	"github.com/actorpool/actorpool/internal/testserver"
 	"github.com/actorpool/actorpool/internal/testserver/mariadbserver"
 	"github.com/actorpool/actorpool/internal/testserver/redisserver"
 )
@@ -35,10 +34,8 @@ type target[C any] struct {
 const clientPrefix = "churn-"
 
 func startRedis() (*target[*redisbackend.Conn], error) {
-	h := testserver.NewHarness("budgetchurn-redis")
-	var srv *redisserver.Server
-	if err := testserver.Try(func() { srv = redisserver.Start(h) }); err != nil {
-		h.Close()
+	srv, stop, err := redisserver.StartDetached("budgetchurn-redis")
+	if err != nil {
 		return nil, err
 	}
 	return &target[*redisbackend.Conn]{
@@ -56,7 +53,7 @@ func startRedis() (*target[*redisbackend.Conn], error) {
 			}
 			return by, err
 		},
-		stop: h.Close,
+		stop: stop,
 	}, nil
 }
 

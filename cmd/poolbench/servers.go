@@ -12,18 +12,16 @@ import (
 
 // redisServer is a redis-server started by the redisserver harness.
 type redisServer struct {
-	tb  *testserver.Harness
-	srv *redisserver.Server
+	srv  *redisserver.Server
+	stop func()
 }
 
 func startRedis() (*redisServer, error) {
-	s := &redisServer{tb: testserver.NewHarness("poolbench-redis")}
-	err := testserver.Try(func() { s.srv = redisserver.Start(s.tb) })
+	srv, stop, err := redisserver.StartDetached("poolbench-redis")
 	if err != nil {
-		s.tb.Close()
 		return nil, err
 	}
-	return s, nil
+	return &redisServer{srv: srv, stop: stop}, nil
 }
 
 func (s *redisServer) Addr() string { return s.srv.Addr() }
@@ -33,7 +31,7 @@ func (s *redisServer) Kill() error { return testserver.Try(s.srv.Kill) }
 func (s *redisServer) Restart() error { return testserver.Try(s.srv.Restart) }
 
 // Stop ends the server and removes its directory.
-func (s *redisServer) Stop() { s.tb.Close() }
+func (s *redisServer) Stop() { s.stop() }
 
 // servers holds the servers a run started; Stop ends them all. It is safe
 // to call Stop from a signal handler's goroutine while the run goes on.

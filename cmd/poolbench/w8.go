@@ -111,7 +111,7 @@ func runW8(ctx context.Context, e *env, rep *report) error {
 					})
 				})
 			if pool != loaded.Pool {
-				_ = pool.Close(context.Background())
+				closePool(pool)
 			}
 			if ctx.Err() != nil {
 				return nil

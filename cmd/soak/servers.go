@@ -12,24 +12,23 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/actorpool/actorpool/internal/testserver"
 	"github.com/actorpool/actorpool/internal/testserver/mariadbserver"
 	"github.com/actorpool/actorpool/internal/testserver/redisserver"
 )
 
 // servers are the redis-server and mariadbd of one run.
 type servers struct {
-	tb    *testserver.Harness
-	redis *redisserver.Server
-	maria *mariadbserver.Server
+	stopRedis func()
+	redis     *redisserver.Server
+	maria     *mariadbserver.Server
 }
 
 // startServers starts both servers at once.
 func startServers(ctx context.Context) (*servers, error) {
-	s := &servers{tb: testserver.NewHarness("soak-redis")}
+	s := &servers{}
 	var wg sync.WaitGroup
 	var rerr, merr error
-	wg.Go(func() { rerr = testserver.Try(func() { s.redis = redisserver.Start(s.tb) }) })
+	wg.Go(func() { s.redis, s.stopRedis, rerr = redisserver.StartDetached("soak-redis") })
 	wg.Go(func() { s.maria, merr = mariadbserver.Start(ctx) })
 	wg.Wait()
 	if err := errors.Join(rerr, merr); err != nil {
@@ -43,8 +42,8 @@ func startServers(ctx context.Context) (*servers, error) {
 func (s *servers) stop() {
 	if s.redis != nil {
 		_ = s.redis.Resume()
+		s.stopRedis()
 	}
-	s.tb.Close()
 	if s.maria != nil {
 		_ = s.maria.Resume()
 		_ = s.maria.Stop()
@@ -62,12 +61,6 @@ func (s *servers) redisClients(ctx context.Context) (int, error) {
 		}
 	}
 	return n, err
-}
-
-// mariaSessions counts the sessions of the pools' user (the harness's
-// checks run as root and are not counted).
-func (s *servers) mariaSessions(ctx context.Context) (int, error) {
-	return s.maria.SessionCount(ctx)
 }
 
 // soakName prefixes the client name of every Redis connection the soak's

@@ -56,7 +56,7 @@ func (w *watcher) run() {
 		}
 		checkStats(w.t, w.ps, false)
 		w.check(redisTarget, []actorpool.Stats{w.ps.redisLease.Stats(), w.ps.redisCmd.Stats()}, w.srv.redisClients)
-		w.check(mariaTarget, []actorpool.Stats{w.ps.maria.Stats()}, w.srv.mariaSessions)
+		w.check(mariaTarget, []actorpool.Stats{w.ps.maria.Stats()}, w.srv.maria.SessionCount)
 	}
 }
 
@@ -103,7 +103,7 @@ func (w *watcher) check(target int, stats []actorpool.Stats, count func(context.
 // drained waits until neither server sees any of the pools' connections,
 // at most 5 s, and records a violation for each that still does.
 func drained(t *tally, srv *servers) {
-	for target, count := range []func(context.Context) (int, error){srv.redisClients, srv.mariaSessions} {
+	for target, count := range []func(context.Context) (int, error){srv.redisClients, srv.maria.SessionCount} {
 		deadline := time.Now().Add(5 * time.Second)
 		for {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)

@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// Harness lets the server harnesses run outside a test (cmd/poolbench,
-// cmd/soak). It implements the testing.TB methods they call (Helper,
+// Harness lets the server harnesses run outside a test (the commands under
+// cmd/; redisserver.StartDetached wraps it). It implements the testing.TB methods they call (Helper,
 // TempDir, Cleanup, Fatalf); the embedded nil TB only satisfies the
 // interface, and any other method would panic. Fatalf panics with a
 // failure that Try turns back into an error.

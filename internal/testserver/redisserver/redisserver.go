@@ -317,3 +317,16 @@ func tail(path string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// StartDetached starts a server outside a test (commands such as
+// cmd/poolbench and cmd/soak) on a testserver.Harness named name; stop
+// ends it and removes its directory. Its methods that can fail the test
+// (Kill, Restart) must run under testserver.Try.
+func StartDetached(name string, opts ...Option) (s *Server, stop func(), err error) {
+	h := testserver.NewHarness(name)
+	if err := testserver.Try(func() { s = Start(h, opts...) }); err != nil {
+		h.Close()
+		return nil, nil, err
+	}
+	return s, h.Close, nil
+}
