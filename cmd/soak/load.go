@@ -54,7 +54,7 @@ func (ld *load) start() {
 	for w := range 3 {
 		ld.loop(func(i int) {
 			key := fmt.Sprintf("soak:%d:%d", w, i%64)
-			ld.leaseOp(redisTarget, "redis get/set", ps.redisLease, redisFatal, func(ctx context.Context, c *redisbackend.Conn) error {
+			leaseOp(ld, redisTarget, "redis get/set", ps.redisLease, redisFatal, func(ctx context.Context, c *redisbackend.Conn) error {
 				if err := c.Set(ctx, key, "0123456789abcdef", time.Minute).Err(); err != nil {
 					return err
 				}
@@ -63,7 +63,7 @@ func (ld *load) start() {
 		})
 	}
 	ld.loop(func(i int) {
-		ld.leaseOp(redisTarget, "redis transaction", ps.redisLease, redisFatal, func(ctx context.Context, c *redisbackend.Conn) error {
+		leaseOp(ld, redisTarget, "redis transaction", ps.redisLease, redisFatal, func(ctx context.Context, c *redisbackend.Conn) error {
 			_, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 				p.Incr(ctx, "soak:counter")
 				p.Expire(ctx, "soak:counter", time.Minute)
@@ -74,7 +74,7 @@ func (ld *load) start() {
 	})
 	// A holder that keeps its lease past LeaseTimeout: the pool revokes it.
 	ld.loop(func(i int) {
-		ld.leaseOp(redisTarget, "redis held past LeaseTimeout", ps.redisLease, redisFatal, func(ctx context.Context, c *redisbackend.Conn) error {
+		leaseOp(ld, redisTarget, "redis held past LeaseTimeout", ps.redisLease, redisFatal, func(ctx context.Context, c *redisbackend.Conn) error {
 			ld.sleep(leaseTimeout * 2)
 			return nil
 		}, false)
@@ -188,12 +188,6 @@ func (ld *load) taken(conn any, who string) {
 		ld.t.violate("%s: a revoked connection was lent again", who)
 	}
 	ld.t.take(conn, who)
-}
-
-// leaseOp is the generic leaseOp with ld first.
-func (ld *load) leaseOp(target int, who string, p *actorpool.Pool[*redisbackend.Conn], fatal func(error) bool,
-	fn func(context.Context, *redisbackend.Conn) error, again bool) {
-	leaseOp(ld, target, who, p, fatal, fn, again)
 }
 
 // cancelling is a caller whose ctx ends within 0-20 ms, often while it
