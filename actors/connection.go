@@ -97,7 +97,7 @@ func (a *connection[C]) dial(ctx actor.Context) {
 		func(s *ledger.Slot[C]) any { return &proto.Returned[C]{Slot: s} })
 	if q := a.newQueue(ctx, conn); q != nil {
 		s := a.slot
-		q.Expires = func() bool { return !s.RetireAt.IsZero() && !time.Now().Before(s.RetireAt) }
+		q.Expires = func() bool { return s.PastLifetime(time.Now()) }
 		s.Queue = q
 	}
 	a.open = true

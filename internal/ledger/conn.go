@@ -66,7 +66,7 @@ func (l *Ledger[C]) Pinged(s *Slot[C], validation bool, err error) {
 		return
 	}
 	s.CheckedAt = time.Now()
-	if !s.RetireAt.IsZero() && !s.CheckedAt.Before(s.RetireAt) {
+	if s.PastLifetime(s.CheckedAt) {
 		s.expired = true
 	}
 	o := l.outbox()

@@ -79,6 +79,13 @@ type Slot[C any] struct {
 	RetireAt  time.Time // dial time + MaxLifetime - jitter; zero: no limit
 }
 
+// PastLifetime reports whether s has reached RetireAt at now. RetireAt is
+// set before the slot is shared and never changes, so any goroutine may
+// ask.
+func (s *Slot[C]) PastLifetime(now time.Time) bool {
+	return !s.RetireAt.IsZero() && !now.Before(s.RetireAt)
+}
+
 // NewSlot prepares a slot for conn, owned by the connection actor self.
 // ended is the message a holder sends to self when a lease ends and the
 // connection needs its actor; returned is built once, for the slot, as the

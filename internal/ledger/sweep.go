@@ -33,7 +33,7 @@ func (l *Ledger[C]) Sweep(now time.Time, decide func(s *Slot[C], aboveMin, last 
 	l.lock()
 	defer l.mu.Unlock()
 	for _, s := range l.live {
-		if !s.expired && !s.RetireAt.IsZero() && !now.Before(s.RetireAt) {
+		if !s.expired && s.PastLifetime(now) {
 			s.expired = true
 		}
 	}
