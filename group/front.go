@@ -1,6 +1,7 @@
 package group
 
 import (
+	"context"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -24,7 +25,8 @@ type AcquireReadRequest struct {
 // Broker is the PID of the group's front actor. Actors lease from the
 // group by message as from a pool: *actorpool.AcquireRequest for a
 // primary, *AcquireReadRequest for a read. The front picks an endpoint as
-// Acquire does, without waiting, and passes the request on to that
+// Acquire does (waiting for one round of role checks when no role is known
+// yet, without blocking its mailbox), and passes the request on to that
 // endpoint's broker with the sender kept, so the grant (or the failure)
 // comes from there and the lease is the endpoint pool's. When no endpoint
 // can serve, the front answers *actorpool.AcquireFailed with
@@ -44,24 +46,59 @@ func spawnFront[C any](g *Group[C]) *actor.PID {
 func (f *front[C]) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actorpool.AcquireRequest:
-		f.forward(ctx, false, m)
+		f.forward(ctx, &pendingAcquire{req: m, sender: ctx.Sender()})
 	case *AcquireReadRequest:
-		f.forward(ctx, true, &actorpool.AcquireRequest{Timeout: m.Timeout, Owner: m.Owner})
+		f.forward(ctx, &pendingAcquire{read: true, req: &actorpool.AcquireRequest{Timeout: m.Timeout, Owner: m.Owner}, sender: ctx.Sender()})
+	case *pendingAcquire:
+		f.forward(ctx, m)
 	}
 }
 
-// forward passes req on to the picked endpoint's broker, as if the sender
-// had sent it there.
-func (f *front[C]) forward(ctx actor.Context, read bool, req *actorpool.AcquireRequest) {
+// pendingAcquire is a request the front took, with its sender; the front
+// sends it to itself again once a round of role checks has ended, when no
+// endpoint's role was known yet.
+type pendingAcquire struct {
+	read   bool
+	req    *actorpool.AcquireRequest
+	sender *actor.PID
+	waited bool
+}
+
+// forward passes a.req on to the picked endpoint's broker, as if the
+// sender had sent it there. When no endpoint can serve because a role is
+// not known yet, it waits for one round of role checks, as Acquire does,
+// on a goroutine of its own, so that the front's mailbox never blocks.
+func (f *front[C]) forward(ctx actor.Context, a *pendingAcquire) {
 	if f.g.closed.Load() {
-		ctx.Respond(&actorpool.AcquireFailed{Err: actorpool.ErrPoolClosed})
+		a.fail(ctx, actorpool.ErrPoolClosed)
 		return
 	}
-	cands, down, _ := f.g.eligible(read, nil)
+	cands, down, pending := f.g.eligible(a.read, nil)
+	if len(cands) == 0 && pending && !a.waited {
+		a.waited = true
+		root, self, limit := ctx.ActorSystem().Root, ctx.Self(), a.req.Timeout
+		if limit <= 0 {
+			limit = f.g.cfg.RoleCheckTimeout
+		}
+		go func() {
+			wctx, cancel := context.WithTimeout(context.Background(), limit)
+			_ = f.g.checker.await(wctx)
+			cancel()
+			root.Send(self, a)
+		}()
+		return
+	}
 	if len(cands) == 0 {
-		ctx.Respond(&actorpool.AcquireFailed{Err: unavailable(read, nil, down)})
+		a.fail(ctx, unavailable(a.read, nil, down))
 		return
 	}
 	m := cands[f.g.cfg.Picker.Pick(cands)]
-	ctx.RequestWithCustomSender(m.pool.Broker(), req, ctx.Sender())
+	ctx.RequestWithCustomSender(m.pool.Broker(), a.req, a.sender)
+}
+
+// fail answers the sender, if any, with err.
+func (a *pendingAcquire) fail(ctx actor.Context, err error) {
+	if a.sender != nil {
+		ctx.Send(a.sender, &actorpool.AcquireFailed{Err: err})
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/actorpool/actorpool"
+	"github.com/actorpool/actorpool/backends"
 	"github.com/actorpool/actorpool/backends/membackend"
 	"github.com/actorpool/actorpool/group"
 	"github.com/actorpool/actorpool/internal/pooltest"
@@ -81,4 +82,18 @@ func TestTheFrontFailsAtOnceWhenNoEndpointCanServe(t *testing.T) {
 	require.True(t, ok)
 	assert.ErrorIs(t, failed.Err, actorpool.ErrBackendUnavailable)
 	assert.ErrorIs(t, failed.Err, membackend.ErrDialRefused)
+}
+
+// Right after New, no role has been read yet: the front waits for one
+// round of role checks, as Acquire does, instead of failing the actor.
+func TestTheFrontWaitsForTheFirstRoundOfRoleChecks(t *testing.T) {
+	b := newRoleBackend(backends.RolePrimary)
+	sys := pooltest.NewSystem()
+	g := openGroupOn(t, sys, group.Config{}, group.Endpoint[*membackend.Conn]{Name: "a", Backend: b})
+	out := make(chan any, 1)
+	pid := sys.Root.Spawn(asker(g.Broker(), &messages.Acquire{Timeout: 5 * time.Second}, out))
+	defer func() { _ = sys.Root.StopFuture(pid).Wait() }()
+	granted, ok := pooltest.Recv(t, out, wait).(*messages.Granted[*membackend.Conn])
+	require.True(t, ok, "the actor is granted a lease from the primary once its role is known")
+	require.NoError(t, granted.Lease.Release())
 }
