@@ -120,10 +120,11 @@ func (m *member[C]) failingFast() bool {
 }
 
 // candidates is the Candidates a Picker sees.
-type candidates[C any] []*member[C]
+// Group.pick reuses them (Group.cands), so that a pick allocates nothing.
+type candidates[C any] struct{ ms []*member[C] }
 
-func (c candidates[C]) Len() int { return len(c) }
+func (c *candidates[C]) Len() int { return len(c.ms) }
 
-func (c candidates[C]) Load(i int) (int, int) { return c[i].pool.Load() }
+func (c *candidates[C]) Load(i int) (int, int) { return c.ms[i].pool.Load() }
 
-func (c candidates[C]) Weight(i int) int { return int(c[i].weight.Load()) }
+func (c *candidates[C]) Weight(i int) int { return int(c.ms[i].weight.Load()) }

@@ -73,8 +73,8 @@ func (f *front[C]) forward(ctx actor.Context, a *pendingAcquire) {
 		a.fail(ctx, actorpool.ErrPoolClosed)
 		return
 	}
-	cands, down, pending := f.g.eligible(a.read, nil)
-	if len(cands) == 0 && pending && !a.waited {
+	m, down, pending := f.g.pick(a.read, nil)
+	if m == nil && pending && !a.waited {
 		a.waited = true
 		root, self, limit := ctx.ActorSystem().Root, ctx.Self(), a.req.Timeout
 		if limit <= 0 {
@@ -88,11 +88,10 @@ func (f *front[C]) forward(ctx actor.Context, a *pendingAcquire) {
 		}()
 		return
 	}
-	if len(cands) == 0 {
+	if m == nil {
 		a.fail(ctx, unavailable(a.read, nil, down))
 		return
 	}
-	m := cands[f.g.cfg.Picker.Pick(cands)]
 	ctx.RequestWithCustomSender(m.pool.Broker(), a.req, a.sender)
 }
 

@@ -70,6 +70,8 @@ type Group[C any] struct {
 
 	checker *roleChecker[C]
 	front   *actor.PID
+	// cands holds *candidates for pick to reuse.
+	cands sync.Pool
 }
 
 // New starts a group on sys with a pool for each endpoint. It returns at
@@ -97,6 +99,7 @@ func New[C any](sys *actor.ActorSystem, cfg Config, endpoints ...Endpoint[C]) (*
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	g := &Group[C]{sys: sys, cfg: cfg}
+	g.cands.New = func() any { return new(candidates[C]) }
 	ms := make([]*member[C], 0, len(endpoints))
 	for _, ep := range endpoints {
 		m, err := newMember(g, ep, func(name string) bool { return named(ms, name) != nil })
@@ -156,8 +159,8 @@ func (g *Group[C]) acquire(ctx context.Context, read bool) (actorpool.Lease[C], 
 		if err := ctx.Err(); err != nil {
 			return actorpool.Lease[C]{}, nil, err
 		}
-		cands, down, pending := g.eligible(read, tried)
-		if len(cands) == 0 {
+		m, down, pending := g.pick(read, tried)
+		if m == nil {
 			if pending && !waited {
 				waited = true
 				if err := g.checker.await(ctx); err != nil {
@@ -167,7 +170,6 @@ func (g *Group[C]) acquire(ctx context.Context, read bool) (actorpool.Lease[C], 
 			}
 			return actorpool.Lease[C]{}, nil, unavailable(read, errs, down)
 		}
-		m := cands[g.cfg.Picker.Pick(cands)]
 		l, err := m.pool.Acquire(ctx)
 		if err == nil {
 			return l, m, nil
@@ -184,13 +186,25 @@ func (g *Group[C]) acquire(ctx context.Context, read bool) (actorpool.Lease[C], 
 	}
 }
 
-// eligible returns the endpoints that may serve a request now, leaving
-// out those in skip; down holds those left out for failing fast, and
-// pending reports that an endpoint's role is not known yet (or, for a
+// pick returns the endpoint the picker chooses among those eligible, or
+// nil when none is; down and pending are eligible's.
+func (g *Group[C]) pick(read bool, skip []*member[C]) (m *member[C], down []*member[C], pending bool) {
+	c := g.cands.Get().(*candidates[C])
+	c.ms, down, pending = g.eligible(c.ms[:0], read, skip)
+	if len(c.ms) > 0 {
+		m = c.ms[g.cfg.Picker.Pick(c)]
+	}
+	clear(c.ms)
+	g.cands.Put(c)
+	return m, down, pending
+}
+
+// eligible appends to cands the endpoints that may serve a request now,
+// leaving out those in skip; down holds those left out for failing fast,
+// and pending reports that an endpoint's role is not known yet (or, for a
 // write, that no primary is known while roles are read from servers).
-func (g *Group[C]) eligible(read bool, skip []*member[C]) (cands candidates[C], down []*member[C], pending bool) {
+func (g *Group[C]) eligible(cands []*member[C], read bool, skip []*member[C]) (_ []*member[C], down []*member[C], pending bool) {
 	ms := *g.members.Load()
-	cands = make(candidates[C], 0, len(ms))
 	want := backends.RolePrimary
 	if read {
 		want = backends.RoleReplica

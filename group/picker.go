@@ -22,7 +22,8 @@ type Picker interface {
 }
 
 // Candidates are the endpoints that may serve one request: not draining,
-// of the role the request needs, and not failing fast.
+// of the role the request needs, and not failing fast. They are valid
+// only during the Pick they are given to.
 type Candidates interface {
 	// Len is the number of candidates, at least 1.
 	Len() int
