@@ -201,7 +201,9 @@ func (p *Pool[C]) Load() (outstanding, maxConns int) { return p.ledger.Load() }
 // it returns. A higher minimum is dialled at once. A lower maximum retires
 // idle connections at once (longest idle first), stops connection actors
 // still waiting to redial, and retires leased connections as they come
-// back: until then Stats may show more than maxConns. A maxConns of 0
+// back: until then Stats may show more than maxConns. Command mode gives
+// back its connections above maxConns at once, once each wrote the
+// commands queued on it. A maxConns of 0
 // pauses the pool: every connection goes as above, none is dialled, and
 // callers wait in line (until AcquireTimeout) for a higher limit. Negative
 // limits, or minConns above maxConns, return an error wrapping
@@ -223,6 +225,9 @@ func (p *Pool[C]) SetLimits(ctx context.Context, minConns, maxConns int) error {
 	p.root.Send(p.broker, msg)
 	select {
 	case err := <-msg.Done:
+		if err == nil && p.cmds != nil {
+			p.root.Send(p.dispatcher, &proto.LimitsChanged{})
+		}
 		return err
 	case <-ctx.Done():
 		return ctx.Err()

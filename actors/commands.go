@@ -6,6 +6,12 @@ package actors
 // sits idle, or when it reaches its lifetime. It alone publishes the set
 // of queues that callers push to (cmdq.Set); the connection actors write
 // the batches.
+//
+// Command mode's connections are leases under the pool's limits like any
+// other (see limit): it never holds more than MaxConns, gives back those
+// above a lowered MaxConns (their queued work is written first), holds
+// none while MaxConns is 0, and holds one at most while lease callers
+// wait in the pool's line.
 
 import (
 	"time"
@@ -60,6 +66,10 @@ func (d *dispatcher[C]) Receive(ctx actor.Context) {
 	case *proto.CommandTick:
 		d.ticking = false
 		d.tick(ctx)
+	case *proto.LimitsChanged:
+		if d.trim() {
+			d.publish(nil)
+		}
 	case *proto.CloseCommands:
 		d.close()
 		close(msg.Done)
@@ -86,7 +96,9 @@ func (d *dispatcher[C]) grow(ctx actor.Context) {
 	}
 	before := len(d.queues)
 	d.prune()
-	if d.closed || len(d.queues) >= d.cfg.Ledger.Counts().Max {
+	// With no queue it asks even at MaxConns 0: its request waits in the
+	// pool's line as an Acquire would.
+	if d.closed || (len(d.queues) > 0 && len(d.queues) >= d.limit()) {
 		d.cfg.Set.Answered()
 		if len(d.queues) != before {
 			d.publish(nil)
@@ -105,7 +117,8 @@ func (d *dispatcher[C]) grow(ctx actor.Context) {
 func (d *dispatcher[C]) granted(ctx actor.Context, s *ledger.Slot[C], gen uint64) {
 	d.asking = false
 	d.cfg.Set.Answered()
-	if d.closed || s.Queue == nil || !d.cfg.Ledger.ServeCommands(s, gen) {
+	full := len(d.queues) > 0 && len(d.queues) >= d.limit()
+	if d.closed || full || s.Queue == nil || !d.cfg.Ledger.ServeCommands(s, gen) {
 		_ = d.cfg.Ledger.End(s, gen, false, nil)
 		d.publish(nil) // callers waiting for a queue look again
 		return
@@ -140,13 +153,44 @@ func (d *dispatcher[C]) tick(ctx actor.Context) {
 		kept = append(kept, q)
 	}
 	d.queues = kept
-	if !deep && len(d.queues) > 1 {
+	if !d.trim() && !deep && len(d.queues) > 1 {
 		last := d.queues[len(d.queues)-1]
 		d.queues = d.queues[:len(d.queues)-1]
 		d.giveBack(last)
 	}
 	d.publish(nil)
 	d.schedule(ctx)
+}
+
+// limit is how many connections command mode may hold now: MaxConns, or
+// one while lease callers wait in the pool's line (the dispatcher's own
+// request, when it waits there, is not one of them).
+func (d *dispatcher[C]) limit() int {
+	c := d.cfg.Ledger.Counts()
+	waiting := c.Waiting
+	if d.asking {
+		waiting--
+	}
+	if waiting > 0 {
+		return min(c.Max, 1)
+	}
+	return c.Max
+}
+
+// trim gives back the newest queues above limit; it reports whether it
+// gave any back.
+func (d *dispatcher[C]) trim() bool {
+	d.prune()
+	n := d.limit()
+	if len(d.queues) <= n {
+		return false
+	}
+	for _, q := range d.queues[n:] {
+		d.giveBack(q)
+	}
+	clear(d.queues[n:])
+	d.queues = d.queues[:n]
+	return true
 }
 
 // giveBack closes q: its actor writes what is queued, then ends the lease.

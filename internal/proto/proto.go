@@ -125,6 +125,11 @@ type Grow struct{}
 // own timer.
 type CommandTick struct{}
 
+// LimitsChanged tells the dispatcher that MaxConns changed, so that it
+// gives back at once the connections above the new limit. Sender:
+// Pool.SetLimits, after the broker applied the limits.
+type LimitsChanged struct{}
+
 // CloseCommands stops command mode: queues take no more work and give
 // their connections back once written. Reply: Done is closed.
 type CloseCommands struct{ Done chan struct{} }

@@ -1,0 +1,158 @@
+package redisbackend_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/actorpool/actorpool"
+	"github.com/actorpool/actorpool/backends/redisbackend"
+	"github.com/actorpool/actorpool/internal/testserver/redisserver"
+)
+
+// commandLoad keeps callers sending GETs in command mode until the test's
+// step ends; it counts the replies and the errors that are not the
+// expected ctx ends.
+type commandLoad struct {
+	ok, failed atomic.Int64
+	stop       context.CancelFunc
+	wg         sync.WaitGroup
+}
+
+func startCommandLoad(t *testing.T, rc *redisbackend.Commands, callers int) *commandLoad {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	l := &commandLoad{stop: stop}
+	for range callers {
+		l.wg.Go(func() {
+			for ctx.Err() == nil {
+				call, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+				err := rc.Get(call, "k").Err()
+				cancel()
+				switch {
+				case err == nil:
+					l.ok.Add(1)
+				case ctx.Err() != nil, errors.Is(err, context.DeadlineExceeded), errors.Is(err, actorpool.ErrAcquireTimeout):
+				default:
+					l.failed.Add(1)
+				}
+			}
+		})
+	}
+	t.Cleanup(l.end)
+	return l
+}
+
+func (l *commandLoad) end() { l.stop(); l.wg.Wait() }
+
+// serverClients is the number of clients redis-server sees, less the
+// test's own observer.
+func serverClients(s *redisserver.Server) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	n, err := s.ClientCount(ctx)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// A lower MaxConns takes command mode's connections back: the server and
+// Stats see no more than the new limit while command-mode load goes on.
+func TestCommandModeShrinksToALoweredMaxConns(t *testing.T) {
+	p, s := newPool(t, actorpool.Config{MaxConns: 4, MaxBatch: 2})
+	rc := redisbackend.NewCommands(p)
+	require.NoError(t, rc.Set(testCtx(t), "k", "v", 0).Err())
+	load := startCommandLoad(t, rc, 128)
+	require.Eventually(t, func() bool { return p.Stats().CommandConns() >= 2 }, eventually, time.Millisecond,
+		"command mode grows under 128 callers")
+
+	require.NoError(t, p.SetLimits(testCtx(t), 0, 2))
+	assert.Eventually(t, func() bool {
+		st := p.Stats()
+		return st.CommandConns() <= 2 && st.Total() <= 2 && serverClients(s) <= 2
+	}, eventually, 5*time.Millisecond, "command mode and the server come down to MaxConns 2")
+	before := load.ok.Load()
+	assert.Eventually(t, func() bool { return load.ok.Load() > before+100 }, eventually, time.Millisecond,
+		"command mode goes on serving at the lower limit")
+	for range 20 { // it stays within the limit while the load goes on
+		assert.LessOrEqual(t, serverClients(s), 2, "the server sees more clients than MaxConns")
+		assert.LessOrEqual(t, p.Stats().CommandConns(), 2)
+	}
+	load.end()
+	assert.Zero(t, load.failed.Load(), "no command failed but for its own deadline")
+}
+
+// MaxConns 0 pauses command mode as it pauses leases: no command is served
+// and the server sees none of the pool's clients until the limit rises.
+func TestCommandModeIsPausedByMaxConnsZero(t *testing.T) {
+	p, s := newPool(t, actorpool.Config{MaxConns: 4, MaxBatch: 4, AcquireTimeout: 100 * time.Millisecond})
+	rc := redisbackend.NewCommands(p)
+	require.NoError(t, rc.Set(testCtx(t), "k", "v", 0).Err())
+	load := startCommandLoad(t, rc, 16)
+	require.Eventually(t, func() bool { return load.ok.Load() > 100 }, eventually, time.Millisecond)
+
+	require.NoError(t, p.SetLimits(testCtx(t), 0, 0))
+	require.Eventually(t, func() bool {
+		return p.Stats().Total() == 0 && serverClients(s) == 0
+	}, eventually, 5*time.Millisecond, "MaxConns 0 closes every connection, command mode's too")
+	paused := load.ok.Load()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := rc.Get(ctx, "k").Err()
+	assert.Error(t, err, "a command is not served while MaxConns is 0")
+	assert.Equal(t, paused, load.ok.Load(), "no command was served while paused")
+
+	require.NoError(t, p.SetLimits(testCtx(t), 0, 4))
+	assert.Eventually(t, func() bool { return load.ok.Load() > paused+100 }, eventually, time.Millisecond,
+		"command mode serves again once the limit rises")
+	load.end()
+	assert.Zero(t, load.failed.Load())
+}
+
+// While lease callers wait, command mode gives connections back down to
+// one: leases are not starved by full batches.
+func TestCommandModeGivesWaitingLeasesItsConnectionsButOne(t *testing.T) {
+	p, _ := newPool(t, actorpool.Config{MaxConns: 4, MaxBatch: 4})
+	rc := redisbackend.NewCommands(p)
+	require.NoError(t, rc.Set(testCtx(t), "k", "v", 0).Err())
+	load := startCommandLoad(t, rc, 64)
+	require.Eventually(t, func() bool { return p.Stats().CommandConns() >= 3 }, eventually, time.Millisecond,
+		"command mode takes most connections under 64 callers")
+
+	// Lease callers that hold their lease for a while: they wait for one
+	// another and for command mode.
+	ctx, stop := context.WithCancel(context.Background())
+	var leases atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				err := p.With(ctx, func(c *redisbackend.Conn) error {
+					return c.Get(ctx, "k").Err()
+				})
+				if err == nil {
+					leases.Add(1)
+				}
+			}
+		})
+	}
+	defer func() { stop(); wg.Wait() }()
+	assert.Eventually(t, func() bool {
+		st := p.Stats()
+		return st.CommandConns() <= 1 && st.Waiting() > 0
+	}, eventually, time.Millisecond, "command mode keeps one connection while lease callers wait")
+	before := leases.Load()
+	assert.Eventually(t, func() bool { return leases.Load() > before+200 }, eventually, time.Millisecond,
+		"lease callers are served beside command mode")
+	stop()
+	wg.Wait()
+	load.end()
+	assert.Zero(t, load.failed.Load())
+}
