@@ -25,6 +25,9 @@ func TestJoinRefusesABadConfigNoPoolAndAClusterNotStarted(t *testing.T) {
 	}
 	_, err = budget.Join(nil, nil, budget.Config{Name: "db", Budget: 4})
 	assert.ErrorIs(t, err, actorpool.ErrInvalidConfig, "no pool")
+	_, err = budget.Join(&cluster.Cluster{}, (*actorpool.Pool[*membackend.Conn])(nil), budget.Config{Name: "db", Budget: 4})
+	assert.ErrorIs(t, err, actorpool.ErrInvalidConfig, "a nil *actorpool.Pool")
+	assert.ErrorContains(t, err, "nil *actorpool.Pool")
 	_, err = budget.Join(nil, p, budget.Config{Name: "db", Budget: 4})
 	assert.ErrorIs(t, err, actorpool.ErrInvalidConfig, "no cluster")
 	_, err = budget.Join(&cluster.Cluster{}, p, budget.Config{Name: "db", Budget: 4})

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -60,7 +59,7 @@ type Member struct {
 	pool Pool
 	cfg  Config
 	key  string // the gossip key, and the kind
-	id   string // the key in joined
+	id   string // its cluster member's place in the budget: the key in joined
 
 	reg    metric.Registration      // the gauges' callback; nil without MeterProvider
 	topo   atomic.Pointer[[]string] // written by the event stream
@@ -87,13 +86,21 @@ type Member struct {
 // once every member of the budget reports the same allocation and holds
 // no more than its share in it. The shares follow demand: a member whose
 // callers wait asks for the whole budget, an idle one keeps Floor.
+//
+// Join refuses a second pool of this cluster member in the same budget,
+// with an error that wraps actorpool.ErrInvalidConfig and names the
+// budget. A nil pool and a nil *actorpool.Pool[C] are refused with
+// actorpool.ErrInvalidConfig too; a pool closed already with an error
+// wrapping actorpool.ErrPoolClosed. A Join that fails, with an
+// error or a panic from the pool, leaves nothing behind: the cluster
+// member and the pool can join again.
 func Join(c *cluster.Cluster, pool Pool, cfg Config) (*Member, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	if pool == nil {
-		return nil, fmt.Errorf("%w: no pool to join", actorpool.ErrInvalidConfig)
+	if err := checkPool(pool); err != nil {
+		return nil, err
 	}
 	if c == nil || c.Gossip == nil || c.MemberList == nil || c.Remote == nil || c.ActorSystem.IsStopped() {
 		return nil, fmt.Errorf("%w: the cluster member is not started", actorpool.ErrInvalidConfig)
@@ -106,19 +113,26 @@ func Join(c *cluster.Cluster, pool Pool, cfg Config) (*Member, error) {
 		c: c, pool: pool, cfg: cfg, key: kind, id: c.ActorSystem.ID + "/" + kind, unreadable: map[string]bool{},
 		leave: make(chan struct{}), left: make(chan struct{}), quit: make(chan struct{}), done: make(chan struct{}),
 	}
-	if _, taken := joined.LoadOrStore(m.id, m); taken {
-		return nil, fmt.Errorf("%w: this cluster member has a pool in budget %q already", actorpool.ErrInvalidConfig, cfg.Name)
+	if err := joined.claim(m); err != nil {
+		return nil, err
 	}
+	running := false
+	defer func() {
+		if !running { // an error or a panic below: undo what Join registered
+			m.release()
+		}
+	}()
 	m.status.Store(&Status{Budget: cfg.Budget})
 	if cfg.MeterProvider != nil {
 		if m.reg, err = m.observe(cfg.MeterProvider); err != nil {
-			m.release()
 			return nil, err
 		}
 	}
-	if err := pool.SetLimits(context.Background(), 0, 0); err != nil {
-		m.release()
-		return nil, err
+	ctx, cancel := context.WithTimeout(context.Background(), setLimitTimeout)
+	err = pool.SetLimits(ctx, 0, 0)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("budget: setting the pool's limits to 0: %w", err)
 	}
 	m.sub = c.ActorSystem.EventStream.Subscribe(func(evt any) {
 		if t, ok := evt.(*cluster.ClusterTopology); ok {
@@ -130,14 +144,10 @@ func Join(c *cluster.Cluster, pool Pool, cfg Config) (*Member, error) {
 		ids := sharing(c.MemberList.Members().Members(), kind)
 		m.topo.CompareAndSwap(nil, &ids)
 	}
+	running = true
 	go m.run()
 	return m, nil
 }
-
-// joined holds the live members by cluster member and budget: one cluster
-// member has one state per budget in the gossip, so it may have one pool
-// in each.
-var joined sync.Map
 
 // Status returns what the member last decided.
 func (m *Member) Status() Status { return *m.status.Load() }
@@ -177,7 +187,7 @@ func (m *Member) release() {
 	if m.reg != nil {
 		_ = m.reg.Unregister()
 	}
-	joined.Delete(m.id)
+	joined.drop(m)
 }
 
 // leftRepeats is how many ticks a member that left keeps publishing so,

@@ -1,0 +1,61 @@
+package budget
+
+// This file is the record of the members that have joined a budget in
+// this process, and the check of a pool before Join records it. The record
+// answers which member holds a cluster member's place in a budget (one
+// gossip state per cluster member and budget). Its writers are claim and
+// drop, under its lock; a member is claimed by Join and dropped once, by
+// Join when it fails or by the member's run when it returns.
+
+import (
+	"fmt"
+	"reflect"
+	"sync"
+
+	"github.com/actorpool/actorpool"
+)
+
+// registry is the record of the live members.
+type registry struct {
+	mu      sync.Mutex
+	members map[string]*Member // by Member.id: the cluster member's ID and the budget's kind
+}
+
+var joined = registry{members: map[string]*Member{}}
+
+// claim records m, unless its cluster member has a pool in m's budget
+// already.
+func (r *registry) claim(m *Member) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.members[m.id]; ok {
+		return fmt.Errorf("%w: this cluster member has a pool in budget %q already", actorpool.ErrInvalidConfig, m.cfg.Name)
+	}
+	r.members[m.id] = m
+	return nil
+}
+
+// drop removes m's record; it leaves alone one another member holds.
+func (r *registry) drop(m *Member) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.members[m.id] == m {
+		delete(r.members, m.id)
+	}
+}
+
+// checkPool refuses a pool that is nil, or a nil pointer (or other nil
+// value) of a type that implements Pool.
+func checkPool(pool Pool) error {
+	if pool == nil {
+		return fmt.Errorf("%w: no pool to join", actorpool.ErrInvalidConfig)
+	}
+	v := reflect.ValueOf(pool)
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Chan, reflect.Func, reflect.UnsafePointer:
+		if v.IsNil() {
+			return fmt.Errorf("%w: the pool is a nil %T", actorpool.ErrInvalidConfig, pool)
+		}
+	}
+	return nil
+}
