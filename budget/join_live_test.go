@@ -141,3 +141,37 @@ func TestAJoinThatFailsLeavesNothingRegistered(t *testing.T) {
 	assert.Nil(t, b)
 	joinsAndLeaves(t, m, cfg, "a pool whose SetLimits panicked")
 }
+
+// A pool follows one budget: a second Join of it, to another budget, to
+// the same budget on another member or on the same member, is refused
+// naming the budget it is in, and nothing else sets its limits. Once it
+// left, it joins again.
+func TestAPoolIsInOneBudgetAtATime(t *testing.T) {
+	ms := members(t, 2, "orders", "billing")
+	p := memPool(t)
+	b, err := join(ms[0], p, budgetOf("orders", 4))
+	require.NoError(t, err)
+
+	for _, c := range []struct {
+		what string
+		m    *clustertest.Member
+		cfg  budget.Config
+	}{
+		{"another budget", ms[0], budgetOf("billing", 6)},
+		{"the same budget on another member", ms[1], budgetOf("orders", 4)},
+		{"the same budget on the same member", ms[0], budgetOf("orders", 4)},
+	} {
+		again, err := join(c.m, p, c.cfg)
+		assert.ErrorIs(t, err, actorpool.ErrInvalidConfig, c.what)
+		assert.ErrorContains(t, err, `in budget "orders"`, "%s: the error names the budget the pool is in", c.what)
+		if again != nil {
+			leave(t, again)
+		}
+	}
+	assert.Equal(t, 0, p.Stats().MaxConns(), "the pool's limits are the budget's: 0 until the other member has published")
+
+	leave(t, b)
+	b, err = join(ms[0], p, budgetOf("billing", 6))
+	require.NoError(t, err, "the pool joins another budget after Leave")
+	leave(t, b)
+}

@@ -16,7 +16,9 @@ import (
 )
 
 // Pool is what a member needs of a pool: its snapshot and its run-time
-// limits. *actorpool.Pool[C] has both.
+// limits. *actorpool.Pool[C] has both. Join tells pools apart by comparing
+// them (a *actorpool.Pool[C] by its pointer): a pool is in one budget at a
+// time, and a wrapper around a pool is a pool of its own.
 type Pool interface {
 	Stats() actorpool.Stats
 	SetLimits(ctx context.Context, minConns, maxConns int) error
@@ -87,11 +89,14 @@ type Member struct {
 // no more than its share in it. The shares follow demand: a member whose
 // callers wait asks for the whole budget, an idle one keeps Floor.
 //
-// Join refuses a second pool of this cluster member in the same budget,
-// with an error that wraps actorpool.ErrInvalidConfig and names the
-// budget. A nil pool and a nil *actorpool.Pool[C] are refused with
-// actorpool.ErrInvalidConfig too; a pool closed already with an error
-// wrapping actorpool.ErrPoolClosed. A Join that fails, with an
+// A pool is in one budget at a time: Join refuses a pool that is in a
+// budget (this one or another, on any cluster member of the process) until
+// that member's Leave has returned or its cluster member has stopped, and
+// a second pool of this cluster member in the same budget; both errors
+// wrap actorpool.ErrInvalidConfig and name the budget. A nil pool, a nil
+// *actorpool.Pool[C] and a pool of a type that cannot be compared are
+// refused with actorpool.ErrInvalidConfig too; a pool closed already with
+// an error wrapping actorpool.ErrPoolClosed. A Join that fails, with an
 // error or a panic from the pool, leaves nothing behind: the cluster
 // member and the pool can join again.
 func Join(c *cluster.Cluster, pool Pool, cfg Config) (*Member, error) {
@@ -154,7 +159,9 @@ func (m *Member) Status() Status { return *m.status.Load() }
 
 // Leave takes the member out of the budget: its pool's MaxConns goes to 0
 // (leased connections close as they come back), and once nothing is open
-// the member tells the others, who then share its part. Call it before
+// the member tells the others, who then share its part. It waits only for
+// those leases: nothing else sets the pool's limits, since a pool is in
+// one budget at a time. Call it before
 // the pool's Close and before the cluster member's Shutdown. When ctx
 // ends first, Leave stops publishing and returns ctx's error: the others
 // keep counting the member's last claim until it leaves the cluster.
