@@ -14,6 +14,12 @@ import (
 	"github.com/actorpool/actorpool/internal/pooltest"
 )
 
+// uncomparablePool is a Pool that == cannot tell apart from another.
+type uncomparablePool struct{ _ []int }
+
+func (uncomparablePool) Stats() actorpool.Stats                    { return actorpool.Stats{} }
+func (uncomparablePool) SetLimits(context.Context, int, int) error { return nil }
+
 func TestJoinRefusesABadConfigNoPoolAndAClusterNotStarted(t *testing.T) {
 	p, err := actorpool.New(pooltest.NewSystem(), membackend.New(), actorpool.Config{})
 	require.NoError(t, err)
@@ -25,6 +31,12 @@ func TestJoinRefusesABadConfigNoPoolAndAClusterNotStarted(t *testing.T) {
 	}
 	_, err = budget.Join(nil, nil, budget.Config{Name: "db", Budget: 4})
 	assert.ErrorIs(t, err, actorpool.ErrInvalidConfig, "no pool")
+	_, err = budget.Join(&cluster.Cluster{}, (*actorpool.Pool[*membackend.Conn])(nil), budget.Config{Name: "db", Budget: 4})
+	assert.ErrorIs(t, err, actorpool.ErrInvalidConfig, "a nil *actorpool.Pool")
+	assert.ErrorContains(t, err, "nil *actorpool.Pool")
+	_, err = budget.Join(&cluster.Cluster{}, uncomparablePool{}, budget.Config{Name: "db", Budget: 4})
+	assert.ErrorIs(t, err, actorpool.ErrInvalidConfig, "a pool that cannot be compared")
+	assert.ErrorContains(t, err, "cannot be compared")
 	_, err = budget.Join(nil, p, budget.Config{Name: "db", Budget: 4})
 	assert.ErrorIs(t, err, actorpool.ErrInvalidConfig, "no cluster")
 	_, err = budget.Join(&cluster.Cluster{}, p, budget.Config{Name: "db", Budget: 4})

@@ -202,8 +202,12 @@ func TestAMemberWhoseClusterStopsFirstClosesItsPoolAndOneMemberHasOnePoolPerBudg
 	cfg.Name, cfg.Budget = "db", 5
 	b, err := budget.Join(m.Cluster, p, cfg)
 	require.NoError(t, err)
-	_, err = budget.Join(m.Cluster, p, cfg)
+	other, err := actorpool.New(pooltest.NewSystem(), membackend.New(), actorpool.Config{})
+	require.NoError(t, err)
+	defer other.Close(context.Background())
+	_, err = budget.Join(m.Cluster, other, cfg)
 	assert.ErrorIs(t, err, actorpool.ErrInvalidConfig, "a second pool in the same budget on the same member")
+	assert.ErrorContains(t, err, "this cluster member has a pool in budget")
 	waitFor(t, 5*time.Second, "the lone member holds the budget", func() bool { return p.Stats().MaxConns() == 5 })
 
 	m.Leave() // the cluster member shuts down before the budget is left

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,7 +16,9 @@ import (
 )
 
 // Pool is what a member needs of a pool: its snapshot and its run-time
-// limits. *actorpool.Pool[C] has both.
+// limits. *actorpool.Pool[C] has both. Join tells pools apart by comparing
+// them (a *actorpool.Pool[C] by its pointer): a pool is in one budget at a
+// time, and a wrapper around a pool is a pool of its own.
 type Pool interface {
 	Stats() actorpool.Stats
 	SetLimits(ctx context.Context, minConns, maxConns int) error
@@ -60,7 +61,7 @@ type Member struct {
 	pool Pool
 	cfg  Config
 	key  string // the gossip key, and the kind
-	id   string // the key in joined
+	id   string // its cluster member's place in the budget: the key in joined
 
 	reg    metric.Registration      // the gauges' callback; nil without MeterProvider
 	topo   atomic.Pointer[[]string] // written by the event stream
@@ -87,13 +88,24 @@ type Member struct {
 // once every member of the budget reports the same allocation and holds
 // no more than its share in it. The shares follow demand: a member whose
 // callers wait asks for the whole budget, an idle one keeps Floor.
+//
+// A pool is in one budget at a time: Join refuses a pool that is in a
+// budget (this one or another, on any cluster member of the process) until
+// that member's Leave has returned or its cluster member has stopped, and
+// a second pool of this cluster member in the same budget; both errors
+// wrap actorpool.ErrInvalidConfig and name the budget. A nil pool, a nil
+// *actorpool.Pool[C] and a pool of a type that cannot be compared are
+// refused with actorpool.ErrInvalidConfig too; a pool closed already with
+// an error wrapping actorpool.ErrPoolClosed. A Join that fails, with an
+// error or a panic from the pool, leaves nothing behind: the cluster
+// member and the pool can join again.
 func Join(c *cluster.Cluster, pool Pool, cfg Config) (*Member, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	if pool == nil {
-		return nil, fmt.Errorf("%w: no pool to join", actorpool.ErrInvalidConfig)
+	if err := checkPool(pool); err != nil {
+		return nil, err
 	}
 	if c == nil || c.Gossip == nil || c.MemberList == nil || c.Remote == nil || c.ActorSystem.IsStopped() {
 		return nil, fmt.Errorf("%w: the cluster member is not started", actorpool.ErrInvalidConfig)
@@ -106,19 +118,26 @@ func Join(c *cluster.Cluster, pool Pool, cfg Config) (*Member, error) {
 		c: c, pool: pool, cfg: cfg, key: kind, id: c.ActorSystem.ID + "/" + kind, unreadable: map[string]bool{},
 		leave: make(chan struct{}), left: make(chan struct{}), quit: make(chan struct{}), done: make(chan struct{}),
 	}
-	if _, taken := joined.LoadOrStore(m.id, m); taken {
-		return nil, fmt.Errorf("%w: this cluster member has a pool in budget %q already", actorpool.ErrInvalidConfig, cfg.Name)
+	if err := joined.claim(m); err != nil {
+		return nil, err
 	}
+	running := false
+	defer func() {
+		if !running { // an error or a panic below: undo what Join registered
+			m.release()
+		}
+	}()
 	m.status.Store(&Status{Budget: cfg.Budget})
 	if cfg.MeterProvider != nil {
 		if m.reg, err = m.observe(cfg.MeterProvider); err != nil {
-			m.release()
 			return nil, err
 		}
 	}
-	if err := pool.SetLimits(context.Background(), 0, 0); err != nil {
-		m.release()
-		return nil, err
+	ctx, cancel := context.WithTimeout(context.Background(), setLimitTimeout)
+	err = pool.SetLimits(ctx, 0, 0)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("budget: setting the pool's limits to 0: %w", err)
 	}
 	m.sub = c.ActorSystem.EventStream.Subscribe(func(evt any) {
 		if t, ok := evt.(*cluster.ClusterTopology); ok {
@@ -130,21 +149,19 @@ func Join(c *cluster.Cluster, pool Pool, cfg Config) (*Member, error) {
 		ids := sharing(c.MemberList.Members().Members(), kind)
 		m.topo.CompareAndSwap(nil, &ids)
 	}
+	running = true
 	go m.run()
 	return m, nil
 }
-
-// joined holds the live members by cluster member and budget: one cluster
-// member has one state per budget in the gossip, so it may have one pool
-// in each.
-var joined sync.Map
 
 // Status returns what the member last decided.
 func (m *Member) Status() Status { return *m.status.Load() }
 
 // Leave takes the member out of the budget: its pool's MaxConns goes to 0
 // (leased connections close as they come back), and once nothing is open
-// the member tells the others, who then share its part. Call it before
+// the member tells the others, who then share its part. It waits only for
+// those leases: nothing else sets the pool's limits, since a pool is in
+// one budget at a time. Call it before
 // the pool's Close and before the cluster member's Shutdown. When ctx
 // ends first, Leave stops publishing and returns ctx's error: the others
 // keep counting the member's last claim until it leaves the cluster.
@@ -177,7 +194,7 @@ func (m *Member) release() {
 	if m.reg != nil {
 		_ = m.reg.Unregister()
 	}
-	joined.Delete(m.id)
+	joined.drop(m)
 }
 
 // leftRepeats is how many ticks a member that left keeps publishing so,
