@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -85,16 +86,31 @@ func openRedisGroup(t *testing.T, cfg group.Config, servers ...*redisserver.Serv
 	t.Helper()
 	var eps []group.Endpoint[*redisbackend.Conn]
 	for i, s := range servers {
+		eps = append(eps, redisEndpoint(fmt.Sprintf("s%d", i), s.Addr()))
+	}
+	return openRedisGroupOf(t, pooltest.NewSystem(), cfg, servers, eps...)
+}
+
+// redisEndpoint is an endpoint called name over the server at addr, its
+// connections named "pooled" on the server.
+func redisEndpoint(name, addr string) group.Endpoint[*redisbackend.Conn] {
+	return group.Endpoint[*redisbackend.Conn]{
+		Name:    name,
+		Backend: redisbackend.New(redisbackend.Options{Addr: addr, ClientName: "pooled"}),
+	}
+}
+
+// openRedisGroupOf is openRedisGroup on sys over given endpoints; servers
+// are those checked for connections left when the test ends.
+func openRedisGroupOf(t *testing.T, sys *actor.ActorSystem, cfg group.Config, servers []*redisserver.Server, eps ...group.Endpoint[*redisbackend.Conn]) *redisGroup {
+	t.Helper()
+	for _, s := range servers {
 		s.Observer()
-		eps = append(eps, group.Endpoint[*redisbackend.Conn]{
-			Name:    fmt.Sprintf("s%d", i),
-			Backend: redisbackend.New(redisbackend.Options{Addr: s.Addr(), ClientName: "pooled"}),
-		})
 	}
 	ignore := []goleak.Option{goleak.IgnoreCurrent(),
 		redisserver.Waiters()}
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore...) })
-	g, err := group.New(pooltest.NewSystem(), cfg, eps...)
+	g, err := group.New(sys, cfg, eps...)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), pooltest.CloseTimeout)
