@@ -1,15 +1,20 @@
 package group_test
 
 import (
+	"context"
+	"errors"
 	"net"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/actorpool/actorpool"
+	"github.com/actorpool/actorpool/backends"
+	"github.com/actorpool/actorpool/backends/membackend"
 	"github.com/actorpool/actorpool/backends/redisbackend"
 	"github.com/actorpool/actorpool/group"
 	"github.com/actorpool/actorpool/internal/pooltest"
@@ -103,4 +108,37 @@ func TestRedisAnEndpointRefusedFromTheStartIsInTheGroupsError(t *testing.T) {
 		assertNamesEach(t, askFront(t, sys, g, &group.AcquireReadRequest{Timeout: wait}), "unreached", "primary")
 		assert.NoError(t, g.With(ctx, write), "the primary serves writes")
 	})
+}
+
+// An endpoint that answers but whose role check fails is named with the
+// check's error. A check that timed out is named as such, but the group's
+// error does not match context.DeadlineExceeded: the caller's context has
+// not ended.
+func TestAnEndpointWhoseRoleCheckFailsIsNamedWithItsError(t *testing.T) {
+	errRole := errors.New("ROLE refused")
+	for _, tc := range []struct {
+		name    string
+		timeout time.Duration // Config.RoleCheckTimeout
+		roleErr func(ctx context.Context) error
+		is      error
+		says    string
+	}{
+		{"fails", 0, func(context.Context) error { return errRole }, errRole, "a: role not known: role check: ROLE refused"},
+		{"times out", 50 * time.Millisecond, func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }, nil,
+			"a: role not known: role check: context deadline exceeded"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newRoleBackend(backends.RolePrimary)
+			b.roleErr = tc.roleErr
+			g := openGroup(t, group.Config{RoleCheckTimeout: tc.timeout},
+				group.Endpoint[*membackend.Conn]{Name: "a", Backend: b})
+			err := g.With(ctxT(t), func(*membackend.Conn) error { return nil })
+			require.ErrorIs(t, err, actorpool.ErrBackendUnavailable)
+			assert.ErrorContains(t, err, tc.says)
+			if tc.is != nil {
+				assert.ErrorIs(t, err, tc.is)
+			}
+			assert.NotErrorIs(t, err, context.DeadlineExceeded)
+		})
+	}
 }
