@@ -51,6 +51,9 @@ type member[C any] struct {
 	down atomic.Bool
 	// draining is set when Remove took the endpoint out of the group.
 	draining atomic.Bool
+	// checkErr is the error of the last role check (checkFailure), nil
+	// after a check that read the role. Written by the role checker.
+	checkErr atomic.Pointer[error]
 }
 
 // newMember starts the endpoint's pool on g's actor system.
@@ -105,6 +108,24 @@ func newMember[C any](g *Group[C], ep Endpoint[C], taken func(name string) bool)
 }
 
 func (m *member[C]) currentRole() backends.Role { return backends.Role(m.role.Load()) }
+
+// checkError is the error of the last role check, or nil.
+func (m *member[C]) checkError() error {
+	if p := m.checkErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// setCheckError keeps err (nil: the check read the role).
+func (m *member[C]) setCheckError(err error) {
+	if err == nil {
+		m.checkErr.Store(nil)
+		return
+	}
+	err = checkFailure(err)
+	m.checkErr.Store(&err)
+}
 
 // failingFast reports whether the endpoint's pool fails acquires at once,
 // reading its Stats only when an earlier Acquire saw it fail.

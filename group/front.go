@@ -29,9 +29,10 @@ type AcquireReadRequest struct {
 // yet, without blocking its mailbox), and passes the request on to that
 // endpoint's broker with the sender kept, so the grant (or the failure)
 // comes from there and the lease is the endpoint pool's. When no endpoint
-// can serve, the front answers *actorpool.AcquireFailed with
-// ErrBackendUnavailable at once; after Close, with ErrPoolClosed (the
-// front stays to answer; an idle actor costs no goroutine).
+// can serve, the front answers *actorpool.AcquireFailed at once with the
+// error Acquire would return (ErrBackendUnavailable joined with each
+// endpoint's own error); after Close, with ErrPoolClosed (the front stays
+// to answer; an idle actor costs no goroutine).
 func (g *Group[C]) Broker() *actor.PID { return g.front }
 
 // front is the group's front actor. It keeps no state of its own (it
@@ -73,7 +74,7 @@ func (f *front[C]) forward(ctx actor.Context, a *pendingAcquire) {
 		a.fail(ctx, actorpool.ErrPoolClosed)
 		return
 	}
-	m, down, pending := f.g.pick(a.read, nil)
+	m, pending := f.g.pick(a.read, nil)
 	if m == nil && pending && !a.waited {
 		a.waited = true
 		root, self, limit := ctx.ActorSystem().Root, ctx.Self(), a.req.Timeout
@@ -89,7 +90,7 @@ func (f *front[C]) forward(ctx actor.Context, a *pendingAcquire) {
 		return
 	}
 	if m == nil {
-		a.fail(ctx, unavailable(a.read, nil, down))
+		a.fail(ctx, f.g.unavailable(a.read, nil, nil))
 		return
 	}
 	ctx.RequestWithCustomSender(m.pool.Broker(), a.req, a.sender)

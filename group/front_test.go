@@ -20,11 +20,16 @@ import (
 // asker is an actor that sends req to the group's front when started and
 // passes on what comes back; it holds any lease it is granted.
 func asker(front *actor.PID, req any, out chan<- any) *actor.Props {
+	return askerOf[*membackend.Conn](front, req, out)
+}
+
+// askerOf is asker for a group of connections of type C.
+func askerOf[C any](front *actor.PID, req any, out chan<- any) *actor.Props {
 	return actor.PropsFromFunc(func(ctx actor.Context) {
 		switch msg := ctx.Message().(type) {
 		case *actor.Started:
 			ctx.Request(front, req)
-		case *messages.Granted[*membackend.Conn], *messages.AcquireFailed:
+		case *messages.Granted[C], *messages.AcquireFailed:
 			out <- msg
 		}
 	})

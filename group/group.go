@@ -15,9 +15,6 @@ import (
 	"github.com/actorpool/actorpool/backends"
 )
 
-// ErrUnknownEndpoint: no endpoint of the group has that name.
-var ErrUnknownEndpoint = errors.New("actorpool: group: unknown endpoint")
-
 // Config tunes a group. The zero value is valid.
 type Config struct {
 	// Picker chooses the endpoint of each request.
@@ -129,9 +126,12 @@ func named[C any](ms []*member[C], name string) *member[C] {
 
 // Acquire leases a connection from a primary, the endpoint the picker
 // chooses among those not failing fast. When that endpoint fails fast
-// (ErrBackendUnavailable), the next is tried; when none can serve, the
+// (ErrBackendUnavailable), the next is tried. When none can serve, the
 // error matches actorpool.ErrBackendUnavailable and joins each endpoint's
-// error. When no primary is known yet, it waits for one round of role
+// own, named: the error of the Acquire tried on it, its last dial error
+// when it fails fast or its role is not known (so that errors.Is finds a
+// refused dial's syscall.ECONNREFUSED), or its role when it is not a
+// primary. When no primary is known yet, it waits for one round of role
 // checks first. Waiting on the chosen endpoint is as for
 // actorpool.Pool.Acquire (its AcquireTimeout, ctx's error as itself).
 // After Close it fails with actorpool.ErrPoolClosed.
@@ -159,7 +159,7 @@ func (g *Group[C]) acquire(ctx context.Context, read bool) (actorpool.Lease[C], 
 		if err := ctx.Err(); err != nil {
 			return actorpool.Lease[C]{}, nil, err
 		}
-		m, down, pending := g.pick(read, tried)
+		m, pending := g.pick(read, tried)
 		if m == nil {
 			if pending && !waited {
 				waited = true
@@ -168,7 +168,7 @@ func (g *Group[C]) acquire(ctx context.Context, read bool) (actorpool.Lease[C], 
 				}
 				continue
 			}
-			return actorpool.Lease[C]{}, nil, unavailable(read, errs, down)
+			return actorpool.Lease[C]{}, nil, g.unavailable(read, tried, errs)
 		}
 		l, err := m.pool.Acquire(ctx)
 		if err == nil {
@@ -187,23 +187,23 @@ func (g *Group[C]) acquire(ctx context.Context, read bool) (actorpool.Lease[C], 
 }
 
 // pick returns the endpoint the picker chooses among those eligible, or
-// nil when none is; down and pending are eligible's.
-func (g *Group[C]) pick(read bool, skip []*member[C]) (m *member[C], down []*member[C], pending bool) {
+// nil when none is; pending is eligible's.
+func (g *Group[C]) pick(read bool, skip []*member[C]) (m *member[C], pending bool) {
 	c := g.cands.Get().(*candidates[C])
-	c.ms, down, pending = g.eligible(c.ms[:0], read, skip)
+	c.ms, pending = g.eligible(c.ms[:0], read, skip)
 	if len(c.ms) > 0 {
 		m = c.ms[g.cfg.Picker.Pick(c)]
 	}
 	clear(c.ms)
 	g.cands.Put(c)
-	return m, down, pending
+	return m, pending
 }
 
 // eligible appends to cands the endpoints that may serve a request now,
-// leaving out those in skip; down holds those left out for failing fast,
-// and pending reports that an endpoint's role is not known yet (or, for a
-// write, that no primary is known while roles are read from servers).
-func (g *Group[C]) eligible(cands []*member[C], read bool, skip []*member[C]) (_ []*member[C], down []*member[C], pending bool) {
+// leaving out those in skip and those failing fast; pending reports that
+// an endpoint's role is not known yet (or, for a write, that no primary is
+// known while roles are read from servers).
+func (g *Group[C]) eligible(cands []*member[C], read bool, skip []*member[C]) (_ []*member[C], pending bool) {
 	ms := *g.members.Load()
 	want := backends.RolePrimary
 	if read {
@@ -224,7 +224,6 @@ func (g *Group[C]) eligible(cands []*member[C], read bool, skip []*member[C]) (_
 				continue
 			}
 			if m.failingFast() {
-				down = append(down, m)
 				continue
 			}
 			cands = append(cands, m)
@@ -237,7 +236,7 @@ func (g *Group[C]) eligible(cands []*member[C], read bool, skip []*member[C]) (_
 	if len(cands) == 0 && !read && readsRoles {
 		pending = true
 	}
-	return cands, down, pending
+	return cands, pending
 }
 
 func contains[C any](ms []*member[C], m *member[C]) bool {
@@ -247,25 +246,6 @@ func contains[C any](ms []*member[C], m *member[C]) bool {
 		}
 	}
 	return false
-}
-
-// unavailable is the error of an Acquire that no endpoint could serve.
-func unavailable[C any](read bool, errs []error, down []*member[C]) error {
-	for _, m := range down {
-		err := m.pool.Stats().LastDialError()
-		if err == nil {
-			err = errors.New("failing fast")
-		}
-		errs = append(errs, fmt.Errorf("%s: %w", m.name, err))
-	}
-	what := "primary"
-	if read {
-		what = "replica or primary"
-	}
-	if len(errs) == 0 {
-		return fmt.Errorf("%w: group: no %s endpoint", actorpool.ErrBackendUnavailable, what)
-	}
-	return fmt.Errorf("%w: group: no %s endpoint can serve: %w", actorpool.ErrBackendUnavailable, what, errors.Join(errs...))
 }
 
 // With acquires a connection from a primary (as Acquire), runs fn on it

@@ -29,6 +29,9 @@ type roleBackend struct {
 	role    atomic.Int32
 	writes  atomic.Int64
 	refused atomic.Int64 // writes that reached it as a replica
+	// roleErr, when set (before the group starts), answers every role
+	// check in place of the role.
+	roleErr func(ctx context.Context) error
 }
 
 var errReadOnly = errors.New("roleBackend: READONLY")
@@ -39,9 +42,12 @@ func newRoleBackend(r backends.Role) *roleBackend {
 	return b
 }
 
-func (b *roleBackend) Role(_ context.Context, c *membackend.Conn) (backends.Role, error) {
+func (b *roleBackend) Role(ctx context.Context, c *membackend.Conn) (backends.Role, error) {
 	if err := c.Do(); err != nil {
 		return backends.RoleUnknown, err
+	}
+	if b.roleErr != nil {
+		return backends.RoleUnknown, b.roleErr(ctx)
 	}
 	return backends.Role(b.role.Load()), nil
 }

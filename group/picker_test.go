@@ -1,10 +1,7 @@
 package group_test
 
 import (
-	"context"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -77,12 +74,13 @@ func TestWeightedFollowsTheWeights(t *testing.T) {
 	assert.Equal(t, 100, got[0]+got[1], "all weights 0: uniform")
 }
 
-// TestPowerOfTwoMovesLoadOffASlowEndpoint: one endpoint of three holds
-// each lease 5 ms (its work is slow), the others return at once. Round-
-// robin sends it a third of the requests; power of two choices sees its
-// leases pile up and sends it far fewer.
-func TestPowerOfTwoMovesLoadOffASlowEndpoint(t *testing.T) {
-	share := func(p group.Picker) float64 {
+// A slow endpoint holds its leases longer; here the test holds one of
+// endpoint a's leases, as slow work would, while one caller makes 300
+// requests. Round-robin still sends a exactly a third of them; power of
+// two choices sees a's lease out (1/4 against 0/4) and sends it none.
+func TestPowerOfTwoMovesLoadOffABusyEndpoint(t *testing.T) {
+	const requests = 300
+	toA := func(p group.Picker) uint64 {
 		var eps []group.Endpoint[*membackend.Conn]
 		var bs []*membackend.Backend
 		for i := range 3 {
@@ -91,30 +89,29 @@ func TestPowerOfTwoMovesLoadOffASlowEndpoint(t *testing.T) {
 			eps, bs = append(eps, ep), append(bs, b)
 		}
 		g := openGroup(t, group.Config{Picker: p}, eps...)
-		ctx, cancel := context.WithTimeout(context.Background(), wait)
-		defer cancel()
-		var wg sync.WaitGroup
-		for range 8 {
-			wg.Go(func() {
-				for range 60 {
-					assert.NoError(t, g.With(ctx, func(c *membackend.Conn) error {
-						if from(t, c, bs...) == 0 {
-							time.Sleep(5 * time.Millisecond) // the slow endpoint's work
-						}
-						return nil
-					}))
-				}
-			})
+		ctx := ctxT(t)
+
+		// Lease until a lease comes from a, and hold it.
+		var held actorpool.Lease[*membackend.Conn]
+		for tries := 0; ; tries++ {
+			require.Less(t, tries, 100, "no lease came from a")
+			l, err := g.Acquire(ctx)
+			require.NoError(t, err)
+			if from(t, l.Conn(), bs...) == 0 {
+				held = l
+				break
+			}
+			require.NoError(t, l.Release())
 		}
-		wg.Wait()
-		s := g.Stats()
-		a, _ := s.Endpoint("a")
-		require.NoError(t, g.Close(ctx))
-		return float64(a.Pool().Acquired()) / float64(s.Acquired())
+		before, _ := g.Stats().Endpoint("a")
+		for range requests {
+			require.NoError(t, g.With(ctx, func(*membackend.Conn) error { return nil }))
+		}
+		after, _ := g.Stats().Endpoint("a")
+		require.NoError(t, held.Release())
+		require.NoError(t, g.Close(ctx)) // before the next group's leak check
+		return after.Pool().Acquired() - before.Pool().Acquired()
 	}
-	rr := share(group.RoundRobin())
-	p2c := share(group.PowerOfTwo())
-	t.Logf("slow endpoint's share: round-robin %.2f, power of two %.2f", rr, p2c)
-	assert.InDelta(t, 1.0/3, rr, 0.02)
-	assert.Less(t, p2c, 0.2)
+	assert.Equal(t, uint64(requests/3), toA(group.RoundRobin()), "round-robin")
+	assert.Zero(t, toA(group.PowerOfTwo()), "power of two sent requests to the busier endpoint")
 }

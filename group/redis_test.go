@@ -1,10 +1,7 @@
 package group_test
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,119 +10,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/actorpool/actorpool"
 	"github.com/actorpool/actorpool/backends"
 	"github.com/actorpool/actorpool/backends/redisbackend"
 	"github.com/actorpool/actorpool/group"
-	"github.com/actorpool/actorpool/internal/pooltest"
-	"github.com/actorpool/actorpool/internal/testserver/redisserver"
 )
-
-type redisGroup = group.Group[*redisbackend.Conn]
-
-// replicated starts a primary and n replicas of it, and waits until every
-// replica is in sync.
-func replicated(t *testing.T, n int) (*redisserver.Server, []*redisserver.Server) {
-	t.Helper()
-	p := redisserver.Start(t)
-	var rs []*redisserver.Server
-	for range n {
-		rs = append(rs, redisserver.Start(t, redisserver.WithReplicaOf(p.Addr())))
-	}
-	for _, r := range rs {
-		waitInSync(t, r)
-	}
-	return p, rs
-}
-
-// waitInSync waits until replica r's link to its primary is up.
-func waitInSync(t *testing.T, r *redisserver.Server) {
-	t.Helper()
-	require.Eventually(t, func() bool {
-		return strings.Contains(info(t, r, "replication"), "master_link_status:up")
-	}, wait, 5*time.Millisecond, "replica %s never synced", r.Addr())
-}
-
-func info(t *testing.T, s *redisserver.Server, section string) string {
-	t.Helper()
-	v, err := s.Observer().Info(context.Background(), section).Result()
-	require.NoError(t, err)
-	return v
-}
-
-// stat reads field (calls= or count=) of the INFO line starting with
-// key, 0 when the line is missing.
-func stat(text, key, field string) int {
-	for _, line := range strings.Split(text, "\r\n") {
-		rest, ok := strings.CutPrefix(line, key+":")
-		if !ok {
-			continue
-		}
-		for _, kv := range strings.Split(rest, ",") {
-			if v, ok := strings.CutPrefix(kv, field+"="); ok {
-				n, _ := strconv.Atoi(v)
-				return n
-			}
-		}
-	}
-	return 0
-}
-
-// readonlyRefusals is how many writes the server refused as a replica.
-func readonlyRefusals(t *testing.T, s *redisserver.Server) int {
-	return stat(info(t, s, "errorstats"), "errorstat_READONLY", "count")
-}
-
-// openRedisGroup opens a group over the servers (roles read from them),
-// closed when the test ends, with no connection left on any server and no
-// goroutine left.
-func openRedisGroup(t *testing.T, cfg group.Config, servers ...*redisserver.Server) *redisGroup {
-	t.Helper()
-	var eps []group.Endpoint[*redisbackend.Conn]
-	for i, s := range servers {
-		s.Observer()
-		eps = append(eps, group.Endpoint[*redisbackend.Conn]{
-			Name:    fmt.Sprintf("s%d", i),
-			Backend: redisbackend.New(redisbackend.Options{Addr: s.Addr(), ClientName: "pooled"}),
-		})
-	}
-	ignore := []goleak.Option{goleak.IgnoreCurrent(),
-		redisserver.Waiters()}
-	t.Cleanup(func() { goleak.VerifyNone(t, ignore...) })
-	g, err := group.New(pooltest.NewSystem(), cfg, eps...)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), pooltest.CloseTimeout)
-		defer cancel()
-		if err := g.Close(ctx); !errors.Is(err, actorpool.ErrPoolClosed) {
-			assert.NoError(t, err)
-		}
-		s := g.Stats()
-		assert.Zero(t, s.Leased())
-		for _, e := range s.Endpoints() {
-			assert.Zero(t, e.Pool().Revoked(), "%s: a lease was revoked", e.Name())
-			pooltest.AssertStatsAddUp(t, e.Pool())
-		}
-		// A close reaches the server a moment after Close returns.
-		for _, srv := range servers {
-			assert.Eventually(t, func() bool {
-				cs, err := srv.Clients(context.Background())
-				if err != nil {
-					return true // killed
-				}
-				for _, c := range cs {
-					if c.Name == "pooled" {
-						return false
-					}
-				}
-				return true
-			}, 3*time.Second, 5*time.Millisecond, "%s still sees a client of the group", srv.Addr())
-		}
-	})
-	return g
-}
 
 func TestRedisWritesReachOnlyThePrimaryAndReadsSpreadOverReplicas(t *testing.T) {
 	p, rs := replicated(t, 2)
@@ -168,7 +58,7 @@ func TestRedisPromotionUnderLoadMovesWritesWithNothingLost(t *testing.T) {
 	a, rs := replicated(t, 1)
 	b := rs[0]
 	g := openRedisGroup(t, group.Config{RoleCheckInterval: 50 * time.Millisecond}, a, b)
-	ctx := ctxT(t)
+	ctx := runCtx(t) // the callers run through every wait below
 
 	// Writers write distinct keys; a write refused (READONLY) or with no
 	// primary to go to is retried, so every key is written exactly once
@@ -181,6 +71,7 @@ func TestRedisPromotionUnderLoadMovesWritesWithNothingLost(t *testing.T) {
 		lastRef time.Time // start of the last write refused as read-only
 	)
 	var wg sync.WaitGroup
+	defer func() { stop.Store(true); wg.Wait() }()
 	for c := range 8 {
 		wg.Go(func() {
 			for i := 0; !stop.Load(); i++ {
@@ -197,6 +88,9 @@ func TestRedisPromotionUnderLoadMovesWritesWithNothingLost(t *testing.T) {
 					if ctx.Err() != nil {
 						t.Errorf("write %s: %v", key, err)
 						return
+					}
+					if stop.Load() {
+						return // not written: not counted
 					}
 					retried.Add(1)
 					if strings.HasPrefix(err.Error(), "READONLY") {
@@ -215,26 +109,26 @@ func TestRedisPromotionUnderLoadMovesWritesWithNothingLost(t *testing.T) {
 	// Switch over: pause writes on a, wait for b to catch up, promote b,
 	// make a its replica.
 	require.NoError(t, a.Observer().Do(ctx, "CLIENT", "PAUSE", "5000", "WRITE").Err())
-	offset := func(s *redisserver.Server) int {
-		for _, line := range strings.Split(info(t, s, "replication"), "\r\n") {
-			if v, ok := strings.CutPrefix(line, "master_repl_offset:"); ok {
-				n, _ := strconv.Atoi(v)
-				return n
-			}
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		oa, errA := replOffset(a)
+		ob, errB := replOffset(b)
+		if assert.NoError(c, errA) && assert.NoError(c, errB) {
+			assert.Equal(c, oa, ob, "b has not caught up with a")
 		}
-		return -1
-	}
-	require.Eventually(t, func() bool { return offset(b) == offset(a) }, wait, time.Millisecond)
+	}, wait, time.Millisecond)
 	require.NoError(t, b.Observer().Do(ctx, "REPLICAOF", "NO", "ONE").Err())
 	promoted := time.Now()
 	host, port, _ := strings.Cut(b.Addr(), ":")
 	require.NoError(t, a.Observer().Do(ctx, "REPLICAOF", host, port).Err())
 	require.NoError(t, a.Observer().Do(ctx, "CLIENT", "UNPAUSE").Err())
 
-	// Writes resume on b; the group sees the switch.
+	// Writes resume on b (within wait); the group sees the switch.
 	before := stat(info(t, b, "commandstats"), "cmdstat_set", "calls")
-	require.Eventually(t, func() bool {
-		return stat(info(t, b, "commandstats"), "cmdstat_set", "calls") > before
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		n, err := statOf(b, "commandstats", "cmdstat_set", "calls")
+		if assert.NoError(c, err) {
+			assert.Greater(c, n, before, "no write reached b since the promotion")
+		}
 	}, wait, time.Millisecond)
 	resumed := time.Since(promoted)
 	require.Eventually(t, func() bool {
@@ -254,7 +148,6 @@ func TestRedisPromotionUnderLoadMovesWritesWithNothingLost(t *testing.T) {
 		resumed, retried.Load(), seen.Sub(lastRef))
 	assert.False(t, lastRef.After(seen), "a write that started after the group saw the switch was refused as read-only")
 	mu.Unlock()
-	assert.Less(t, resumed, time.Second, "writes resumed more than 1s after the promotion")
 
 	// Nothing lost: every key written with success is on b (and on a,
 	// now its replica).
@@ -264,32 +157,41 @@ func TestRedisPromotionUnderLoadMovesWritesWithNothingLost(t *testing.T) {
 	assert.Equal(t, written.Load(), keys)
 }
 
+// A killed replica costs at most the reads that were on its connections
+// (each fails once and is replaced); no read that starts once its pool's
+// circuit is open fails, the other replica takes the reads, and the killed
+// one serves again by itself after a restart.
 func TestRedisAKilledReplicaIsSkippedAndComesBack(t *testing.T) {
 	p, rs := replicated(t, 2)
 	g := openRedisGroup(t, group.Config{RoleCheckInterval: 50 * time.Millisecond,
 		Pool: actorpool.Config{BackoffMin: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond}}, p, rs[0], rs[1])
-	ctx := ctxT(t)
+	ctx := runCtx(t) // the callers run through every wait below
 
 	var (
-		stop    atomic.Bool
-		mu      sync.Mutex
-		lastErr time.Time
-		failed  int
+		stop      atomic.Bool
+		mu        sync.Mutex
+		lastStart time.Time // start of the last read that failed
+		failed    int
 	)
 	read := func() {
+		start := time.Now()
 		err := g.WithRead(ctx, func(conn *redisbackend.Conn) error {
 			return conn.Exists(ctx, "anything").Err()
 		})
-		if err != nil && !errors.Is(err, context.Canceled) {
+		if err != nil && ctx.Err() == nil {
 			mu.Lock()
 			if failed < 5 {
 				t.Logf("read failed: %v", err)
 			}
-			lastErr, failed = time.Now(), failed+1
+			if start.After(lastStart) {
+				lastStart = start
+			}
+			failed++
 			mu.Unlock()
 		}
 	}
 	var wg sync.WaitGroup
+	defer func() { stop.Store(true); wg.Wait() }()
 	for range 8 {
 		wg.Go(func() {
 			for !stop.Load() {
@@ -304,29 +206,27 @@ func TestRedisAKilledReplicaIsSkippedAndComesBack(t *testing.T) {
 	require.Eventually(t, func() bool { return acquired("s1") > 50 && acquired("s2") > 50 }, wait, time.Millisecond)
 
 	rs[0].Kill()
-	killed := time.Now()
 	require.Eventually(t, func() bool {
 		e, _ := g.Stats().Endpoint("s1")
 		return e.Pool().CircuitOpen()
 	}, wait, time.Millisecond)
+	open := time.Now()
 	// Reads go on, on the other replica.
 	n := acquired("s2")
 	require.Eventually(t, func() bool { return acquired("s2") > n+200 }, wait, time.Millisecond)
 	mu.Lock()
-	skippedAfter := lastErr.Sub(killed)
-	failedAtKill := failed
+	failedAtKill, lastFailed := failed, lastStart
 	mu.Unlock()
+	e, _ := g.Stats().Endpoint("s1")
+	t.Logf("killed replica: %d reads failed, the last started %s before its circuit was seen open", failedAtKill, open.Sub(lastFailed))
+	assert.LessOrEqual(t, failedAtKill, e.Pool().MaxConns(), "more reads failed than the killed replica had connections")
+	assert.False(t, lastFailed.After(open), "a read that started after the killed replica's circuit was seen open failed")
 
 	rs[0].Restart()
 	waitInSync(t, rs[0])
 	back := time.Now()
 	n = acquired("s1")
 	require.Eventually(t, func() bool { return acquired("s1") > n+50 }, wait, time.Millisecond, "the replica never came back")
-	stop.Store(true)
-	wg.Wait()
-
-	t.Logf("killed replica: %d reads failed, the last %s after the kill; back in %s", failedAtKill, skippedAfter, time.Since(back))
-	assert.LessOrEqual(t, failedAtKill, 16, "more reads failed than connections were open on the killed replica")
-	assert.Less(t, skippedAfter, 500*time.Millisecond)
+	t.Logf("the restarted replica served again %s after it was in sync", time.Since(back))
 	assert.Zero(t, readonlyRefusals(t, rs[1]))
 }

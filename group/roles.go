@@ -101,13 +101,15 @@ func (c *roleChecker[C]) round() {
 	wg.Wait()
 }
 
-// check reads m's role on a connection leased from its pool. When the
-// check fails the last role read stays: an endpoint that cannot be reached
-// is left out because its pool fails fast, not because of its role.
+// check reads m's role on a connection leased from its pool, and keeps the
+// check's error for the group's errors. When the check fails the last role
+// read stays: an endpoint that cannot be reached is left out because its
+// pool fails fast, not because of its role.
 func (c *roleChecker[C]) check(m *member[C]) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.g.cfg.RoleCheckTimeout)
 	defer cancel()
 	l, err := m.pool.Acquire(ctx)
+	m.setCheckError(err)
 	if err != nil {
 		if errors.Is(err, actorpool.ErrBackendUnavailable) {
 			m.down.Store(true)
@@ -120,6 +122,7 @@ func (c *roleChecker[C]) check(m *member[C]) {
 		r, err = m.roles.Role(ctx, conn)
 		return err
 	}, m.backend.IsFatal)
+	m.setCheckError(err)
 	if err != nil {
 		c.g.cfg.Logger.Warn("actorpool: group: role check failed", slog.String("endpoint", m.name), slog.Any("error", err))
 		return
