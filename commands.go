@@ -128,6 +128,10 @@ func (p *Pool[C]) awaitQueue(ctx context.Context, v *cmdq.View, since time.Time)
 	return next.Err
 }
 
+// commandAcquire is the dispatcher's request for one more connection: an
+// acquire whose timeout is not a caller's (Stats.Timeouts leaves it out).
+type commandAcquire struct{ timeout time.Duration }
+
 // commandMode prepares command mode when the backend has one.
 func (p *Pool[C]) commandMode(backend backends.Backend[C]) *actors.CommandMode[C] {
 	pl, ok := backend.(backends.Pipeliner[C])
@@ -148,7 +152,7 @@ func (p *Pool[C]) startCommands() {
 	}
 	p.dispatcher = actors.SpawnDispatcher(p.root, &actors.DispatcherConfig[C]{
 		Broker: p.broker, Ledger: p.ledger, Set: p.cmds,
-		Acquire: func(timeout time.Duration) any { return &AcquireRequest{Timeout: timeout} },
+		Acquire: func(timeout time.Duration) any { return &commandAcquire{timeout: timeout} },
 		AsGranted: func(msg any) (*ledger.Slot[C], uint64, bool) {
 			if g, ok := msg.(*Granted[C]); ok {
 				return g.Lease.slot, g.Lease.gen, true

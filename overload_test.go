@@ -45,6 +45,7 @@ func TestOverloadServesNewestAndShedsTheStale(t *testing.T) {
 	}
 	st := f.p.Stats()
 	assert.Equal(t, uint64(4), st.Shed())
+	assert.Equal(t, uint64(4), st.Timeouts(), "a shed acquire failed with an error matching ErrAcquireTimeout")
 	assert.Equal(t, uint64(1), st.Overloads())
 	requireStatsAddUp(t, st)
 }

@@ -89,11 +89,14 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 		Logger:  cfg.Logger, FIFO: cfg.IdleOrder == FIFO,
 		Granted: func(s *ledger.Slot[C], gen uint64) any { return &Granted[C]{Lease: Lease[C]{slot: s, gen: gen}} },
 		Failed:  func(err error) any { return &AcquireFailed{Err: err} },
-		AsAcquire: func(msg any) (time.Duration, *actor.PID, bool) {
-			if m, ok := msg.(*AcquireRequest); ok {
-				return m.Timeout, m.Owner, true
+		AsAcquire: func(msg any) (time.Duration, *actor.PID, bool, bool) {
+			switch m := msg.(type) {
+			case *AcquireRequest:
+				return m.Timeout, m.Owner, false, true
+			case *commandAcquire:
+				return m.timeout, nil, true, true
 			}
-			return 0, nil, false
+			return 0, nil, false, false
 		},
 		Supervisor: func(broker *actor.PID, l *ledger.Ledger[C]) *actor.Props {
 			conn := &actors.ConnectionConfig[C]{

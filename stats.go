@@ -36,7 +36,10 @@ func (s Stats) MaxConns() int { return s.s.MaxConns }
 // Acquired is the number of leases granted since start.
 func (s Stats) Acquired() uint64 { return s.s.Acquired }
 
-// Timeouts is the number of acquires that failed with ErrAcquireTimeout.
+// Timeouts is the number of acquires that failed with an error matching
+// ErrAcquireTimeout: those that waited their timeout out, and those shed
+// (ErrOverloaded, counted in Shed too). Command mode's own requests for a
+// connection are not callers' acquires and are not counted.
 func (s Stats) Timeouts() uint64 { return s.s.Timeouts }
 
 // FailedFast is the number of acquires that failed with
@@ -99,7 +102,8 @@ func (s Stats) CircuitOpens() uint64 { return s.s.CircuitOpens }
 // the pool overloaded.
 func (s Stats) Overloads() uint64 { return s.s.Overloads }
 
-// Shed is the number of acquires failed with ErrOverloaded.
+// Shed is the number of acquires failed with ErrOverloaded (counted in
+// Timeouts too).
 func (s Stats) Shed() uint64 { return s.s.Shed }
 
 // CommandConns is the number of connections serving command mode (Do);

@@ -43,7 +43,9 @@ type BrokerConfig[C any] struct {
 	Granted    func(s *ledger.Slot[C], gen uint64) any
 	Failed     func(err error) any
 	// AsAcquire recognises an actor's acquire message and reads it.
-	AsAcquire func(msg any) (timeout time.Duration, owner *actor.PID, ok bool)
+	// internal: the pool's own request (command mode growing), not counted
+	// as a caller's timeout.
+	AsAcquire func(msg any) (timeout time.Duration, owner *actor.PID, internal, ok bool)
 	// Supervisor builds the supervisor's props, given the broker's PID and
 	// the ledger.
 	Supervisor func(broker *actor.PID, l *ledger.Ledger[C]) *actor.Props
@@ -145,8 +147,8 @@ func (b *broker[C]) Receive(ctx actor.Context) {
 	case *proto.Shutdown:
 		b.handleShutdown(ctx, msg)
 	default:
-		if timeout, owner, ok := b.cfg.AsAcquire(msg); ok {
-			b.handleActorAcquire(ctx, timeout, owner)
+		if timeout, owner, internal, ok := b.cfg.AsAcquire(msg); ok {
+			b.handleActorAcquire(ctx, timeout, owner, internal)
 		}
 	}
 	if b.closeDone != nil {

@@ -90,7 +90,7 @@ func (b *broker[C]) receiveStopped(ctx actor.Context) {
 	case *proto.SetLifecycle:
 		msg.Done <- ledger.ErrPoolClosed
 	default:
-		if _, _, ok := b.cfg.AsAcquire(msg); ok && ctx.Sender() != nil {
+		if _, _, _, ok := b.cfg.AsAcquire(msg); ok && ctx.Sender() != nil {
 			ctx.Respond(b.cfg.Failed(ledger.ErrPoolClosed))
 		}
 	}

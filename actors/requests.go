@@ -19,7 +19,7 @@ import (
 // pool's AcquireTimeout unless the message sets one), else an error. The
 // owner (the sender unless the message names one) is watched from now on:
 // when it stops, its leases are reclaimed.
-func (b *broker[C]) handleActorAcquire(ctx actor.Context, timeout time.Duration, owner *actor.PID) {
+func (b *broker[C]) handleActorAcquire(ctx actor.Context, timeout time.Duration, owner *actor.PID, internal bool) {
 	sender := ctx.Sender()
 	if sender == nil {
 		b.cfg.Logger.Warn("actorpool: Acquire message without a sender; send it with ctx.Request")
@@ -36,7 +36,7 @@ func (b *broker[C]) handleActorAcquire(ctx actor.Context, timeout time.Duration,
 		// is never watched (set Owner to the actor instead).
 		b.watch(ctx, owner)
 	}
-	s, gen, queued, err := b.l.Admit(sender, owner, timeout)
+	s, gen, queued, err := b.l.Admit(sender, owner, timeout, internal)
 	switch {
 	case err != nil:
 		ctx.Send(sender, b.cfg.Failed(err))

@@ -156,3 +156,22 @@ func TestCommandModeGivesWaitingLeasesItsConnectionsButOne(t *testing.T) {
 	load.end()
 	assert.Zero(t, load.failed.Load())
 }
+
+// Command mode asking for one more connection, and not getting it while a
+// lease holds the other, is no caller's timeout: Stats.Timeouts stays 0.
+func TestCommandModeGrowingIsNoCallersTimeout(t *testing.T) {
+	p, _ := newPool(t, actorpool.Config{MaxConns: 2, MaxBatch: 1})
+	rc := redisbackend.NewCommands(p)
+	require.NoError(t, rc.Set(testCtx(t), "k", "v", 0).Err())
+	held, err := p.Acquire(testCtx(t))
+	require.NoError(t, err)
+	load := startCommandLoad(t, rc, 32)
+	// Each grow waits growWait (100 ms) for the held connection: let a few
+	// of them time out.
+	require.Eventually(t, func() bool { return load.ok.Load() > 2000 }, eventually, time.Millisecond)
+	assert.Equal(t, 1, p.Stats().CommandConns())
+	load.end()
+	require.NoError(t, held.Release())
+	assert.Zero(t, p.Stats().Timeouts(), "no caller's acquire timed out")
+	assert.Zero(t, load.failed.Load())
+}

@@ -27,6 +27,9 @@ type Request[C any] struct {
 	// by the broker's timer for an actor, by its own for a goroutine.
 	Deadline time.Time
 	Timeout  time.Duration
+	// Internal: the pool's own request (command mode growing); its
+	// timeout is no caller's and is not counted in Timeouts.
+	Internal bool
 
 	stack []byte
 
@@ -180,7 +183,9 @@ func (l *Ledger[C]) expire(r *Request[C]) {
 // it with ErrAcquireTimeout. Under the lock.
 func (l *Ledger[C]) timeOut(r *Request[C]) {
 	l.line.remove(r)
-	l.n.Timeouts++
+	if !r.Internal {
+		l.n.Timeouts++
+	}
 	r.err = fmt.Errorf("%w after %s", ErrAcquireTimeout, r.Timeout)
 }
 

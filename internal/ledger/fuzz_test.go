@@ -127,7 +127,7 @@ func (w *world) do(what, which byte) {
 		w.goAcquire()
 	case 1: // an actor acquires by message
 		owner := w.owners[n%len(w.owners)]
-		s, gen, r, err := l.Admit(owner, owner, time.Hour)
+		s, gen, r, err := l.Admit(owner, owner, time.Hour, false)
 		switch {
 		case r != nil:
 			w.seq++

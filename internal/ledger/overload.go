@@ -55,6 +55,7 @@ func (l *Ledger[C]) next(o *outbox[C]) *Request[C] {
 		}
 		l.line.remove(r)
 		l.n.Shed++
+		l.n.Timeouts++ // ErrOverloaded matches ErrAcquireTimeout
 		l.answer(r, nil, 0, fmt.Errorf("%w: waited %s while overloaded (QueueTarget %s): %w",
 			ErrOverloaded, waited.Round(time.Millisecond), l.ov.target, ErrAcquireTimeout), o)
 	}
