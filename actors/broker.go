@@ -125,8 +125,7 @@ func (b *broker[C]) Receive(ctx actor.Context) {
 	case *proto.ConnFailed:
 		b.handleConnFailed(ctx, msg)
 	case *proto.ConnStopped:
-		b.dialer.forget(msg.Child)
-		b.stopSupervisor(ctx, false)
+		b.handleConnStopped(ctx, msg.Child)
 	case *proto.RedialDue:
 		b.handleRedialDue(ctx, msg)
 	case *proto.WaiterTick:
@@ -178,15 +177,24 @@ func (b *broker[C]) handleReturned(ctx actor.Context, s *ledger.Slot[C]) {
 	}
 }
 
-// retire stops the actors of connections the ledger let go, spawns the
-// replacements it already counted in Total, and lets the pool react to the
-// loss (the circuit, growth for waiters).
+// retire stops the actors of connections the ledger let go, and lets the
+// pool react to the loss (the circuit, growth for waiters). The
+// replacements the ledger already counted in Total (one for each of the
+// first replace slots) are spawned as the actors they replace stop, their
+// connections closed: the server never sees a replacement beside the
+// connection it replaces.
 func (b *broker[C]) retire(ctx actor.Context, replace int, slots ...*ledger.Slot[C]) {
-	for _, s := range slots {
-		b.dialer.leaving(s.Actor)
+	now := replace
+	for i, s := range slots {
+		switch {
+		case !b.dialer.leaving(s.Actor, i < replace):
+			b.l.Closed() // an actor already gone: nothing to wait for
+		case i < replace:
+			now-- // spawned by handleConnStopped
+		}
 		ctx.Send(s.Actor, &proto.Retire{})
 	}
-	b.spawn(ctx, replace)
+	b.spawn(ctx, now)
 	if len(slots) > 0 {
 		b.afterLoss(ctx)
 	}

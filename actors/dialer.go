@@ -39,6 +39,8 @@ type child struct {
 	failures int  // consecutive failed dials
 	dialed   int  // successful dials: a second one is a restart
 	refill   bool // its redial is one of the refill's
+	closing  bool // leaving with its connection, counted in the ledger's closing
+	replaced bool // leaving; a replacement counted in Total waits for its stop
 	timer    *time.Timer
 	seq      uint64    // names the last timer armed (RedialDue.Seq)
 	due      time.Time // when timer fires
@@ -93,7 +95,7 @@ func (b *broker[C]) grow(ctx actor.Context) {
 		if extra := c.Waiting - c.Coming; extra > want {
 			want = extra
 		}
-		return min(want, c.Max-c.Total)
+		return min(want, c.Room)
 	})
 	b.spawn(ctx, n)
 }
@@ -167,6 +169,11 @@ func (b *broker[C]) handleConnFailed(ctx actor.Context, msg *proto.ConnFailed) {
 	d := &b.dialer
 	c := d.child(msg.Child)
 	if c.state == leaving {
+		// It crashed before it took its Retire (a failed ping): it stays
+		// suspended until stopped. Its stop spawns its replacement.
+		if !b.closing {
+			ctx.Send(b.supervisor, &proto.StopChild{Child: c.pid})
+		}
 		return
 	}
 	d.doneRefilling(c)
@@ -273,11 +280,35 @@ func (b *broker[C]) stopChild(ctx actor.Context, c *child) {
 	ctx.Send(b.supervisor, &proto.StopChild{Child: c.pid})
 }
 
-// leaving marks the actor of a connection the ledger let go as leaving.
-func (d *dialer) leaving(pid *actor.PID) {
-	if c := d.children[pid.Id]; c != nil {
-		d.leave(c)
+// leaving marks the actor of a connection the ledger let go as leaving;
+// replaced says a replacement is spawned once it stopped. It reports
+// whether the actor was known (and so will be replaced when replaced).
+func (d *dialer) leaving(pid *actor.PID, replaced bool) bool {
+	c := d.children[pid.Id]
+	if c == nil {
+		return false
 	}
+	d.leave(c)
+	c.closing, c.replaced = true, replaced
+	return true
+}
+
+// handleConnStopped forgets an actor that stopped (its connection is
+// closed) and spawns its replacement, if it has one.
+func (b *broker[C]) handleConnStopped(ctx actor.Context, pid *actor.PID) {
+	c := b.dialer.children[pid.Id]
+	b.dialer.forget(pid)
+	if c != nil && c.closing {
+		b.l.Closed()
+	}
+	if c != nil && c.replaced {
+		if b.closing {
+			b.l.Unreserve()
+		} else {
+			b.spawn(ctx, 1)
+		}
+	}
+	b.stopSupervisor(ctx, false)
 }
 
 func (d *dialer) leave(c *child) {

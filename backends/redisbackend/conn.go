@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -106,6 +107,31 @@ func (s *socket) Close() error {
 	return s.Conn.Close()
 }
 
+// letGoWait bounds how long letGo waits for the server to close its side.
+const letGoWait = time.Second
+
+// letGo half-closes the socket and reads until the server closes its side
+// too (at most letGoWait): redis-server frees a client, and drops it from
+// CLIENT LIST, before it closes the socket, so when letGo returns the
+// server no longer counts this connection. It runs only on the pool's
+// close, by the connection actor that owns the socket; a lost socket
+// returns at once.
+func (s *socket) letGo() {
+	hc, ok := s.Conn.(interface{ CloseWrite() error })
+	if s.closed.Load() || !ok || hc.CloseWrite() != nil {
+		return
+	}
+	if s.Conn.SetReadDeadline(time.Now().Add(letGoWait)) != nil {
+		return
+	}
+	var buf [512]byte
+	for {
+		if _, err := s.Conn.Read(buf[:]); err != nil {
+			return
+		}
+	}
+}
+
 // dial is the go-redis Dialer of the Conn's client. It hands out the socket
 // Dial opened exactly once; go-redis asking again means that socket is gone
 // (or that a second one is wanted, as by Subscribe), and both are refused.
@@ -128,7 +154,10 @@ func (c *Conn) alive() error {
 }
 
 // close closes the client, and the socket itself if go-redis never took it.
+// It first lets the server go (letGo), so that the pool dials a
+// replacement only once the server has freed this client.
 func (c *Conn) close() error {
+	c.sock.letGo()
 	err := c.Client.Close()
 	if c.handedOut.CompareAndSwap(false, true) {
 		_ = c.sock.Close()

@@ -62,6 +62,8 @@ type Counts struct {
 	// Coming: connections that will be free without a new dial (actors
 	// dialling, connections being pinged or reset).
 	Coming int
+	// Room: connection actors the pool may add now (room, under the lock).
+	Room int
 }
 
 // Counts reads the counts growth is decided from.
@@ -74,8 +76,23 @@ func (l *Ledger[C]) Counts() Counts {
 func (l *Ledger[C]) counts() Counts {
 	return Counts{
 		Min: l.min, Max: l.max, Total: l.total, Alive: len(l.live),
-		Waiting: l.line.n, Coming: l.coming(),
+		Waiting: l.line.n, Coming: l.coming(), Room: l.room(),
 	}
+}
+
+// room is how many connection actors the pool may add: MaxConns less the
+// actors counted in Total and the connections let go whose actor has not
+// closed them yet, so that the server never sees more than MaxConns. The
+// one growth limit, for callers (wantsBroker) and the broker (Reserve).
+// Under the lock.
+func (l *Ledger[C]) room() int { return l.max - l.total - l.closing }
+
+// Closed tells the ledger that the actor of a connection it let go
+// (retire) stopped: its connection is closed.
+func (l *Ledger[C]) Closed() {
+	l.lock()
+	l.closing--
+	l.mu.Unlock()
 }
 
 // Nudged clears the nudge flag and, when callers wait, hands back the
@@ -173,6 +190,7 @@ func (l *Ledger[C]) place(s *Slot[C], o *outbox[C]) (retire, replace bool) {
 // lock.
 func (l *Ledger[C]) retire(s *Slot[C]) (replace bool) {
 	l.dropLive(s)
+	l.closing++
 	if l.total <= l.min {
 		return true
 	}
@@ -355,7 +373,7 @@ func (l *Ledger[C]) Stopped() {
 	l.stack = l.stack[:0]
 	clear(l.stale)
 	l.stale = l.stale[:0]
-	l.total, l.checking, l.handing, l.ended = 0, 0, 0, 0
+	l.total, l.checking, l.handing, l.ended, l.closing = 0, 0, 0, 0, 0
 }
 
 // SetLeasePolicy changes MaxWaiters and whether grants record when each
