@@ -1,0 +1,109 @@
+package redisbackend
+
+import (
+	"context"
+	"slices"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// hookList is a list of go-redis hooks used as one hook: the first is
+// outermost, as when each is added with AddHook in turn.
+type hookList []redis.Hook
+
+var _ redis.Hook = hookList(nil)
+
+func (l hookList) DialHook(next redis.DialHook) redis.DialHook {
+	for i := len(l) - 1; i >= 0; i-- {
+		if h := l[i].DialHook(next); h != nil {
+			next = h
+		}
+	}
+	return next
+}
+
+func (l hookList) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	for i := len(l) - 1; i >= 0; i-- {
+		if h := l[i].ProcessHook(next); h != nil {
+			next = h
+		}
+	}
+	return next
+}
+
+func (l hookList) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	for i := len(l) - 1; i >= 0; i-- {
+		if h := l[i].ProcessPipelineHook(next); h != nil {
+			next = h
+		}
+	}
+	return next
+}
+
+// noDial runs the process and pipeline hooks of its list, never its dial
+// hooks.
+type noDial struct{ hookList }
+
+func (noDial) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+// cmdHooks are the hooks added with Commands.AddHook, built into chains
+// around command mode. Immutable once published.
+type cmdHooks struct {
+	list     hookList
+	process  redis.ProcessHook
+	pipeline redis.ProcessPipelineHook
+}
+
+// AddHook adds hook to the command client, as redis.Client.AddHook does:
+// hooks run in the order added, the first outermost, around command mode.
+// Its process hook runs once for every command, its pipeline hook once for
+// every Pipelined / Pipeline (with the commands as given) and TxPipelined /
+// TxPipeline (with MULTI first and EXEC last), and both see the replies and
+// errors, ErrNeedsLease and actorpool.ErrPoolClosed included. The commands
+// Commands runs on a leased connection run them too, once each: blocking
+// commands, transactions, and inside Watch every command of the *redis.Tx
+// (WATCH, the function's commands, UNWATCH when it is sent). Its dial hook
+// is never called: command mode dials nothing (Options.Hooks see the pool's
+// dials).
+//
+// AddHook is safe to call while commands run: a command runs the hooks added
+// before it started. Add hooks here, on Commands: a hook added to the
+// embedded Client directly (rc.Client.AddHook, or an instrumentation that
+// takes a *redis.Client), or to a client or redis.Conn derived from it
+// (WithTimeout, Conn), sits behind the hook that hands commands to the pool
+// and never runs.
+func (c *Commands) AddHook(hook redis.Hook) {
+	c.hooksMu.Lock()
+	defer c.hooksMu.Unlock()
+	var list hookList
+	if old := c.hooks.Load(); old != nil {
+		list = slices.Clip(old.list)
+	}
+	list = append(list, hook)
+	c.hooks.Store(&cmdHooks{
+		list:     list,
+		process:  list.ProcessHook(c.process),
+		pipeline: list.ProcessPipelineHook(c.pipeline),
+	})
+}
+
+// Watch runs fn in a WATCH transaction on a connection leased for the
+// call, as redis.Client.Watch does on one of its own. The hooks added with
+// AddHook run for each command of the transaction.
+func (c *Commands) Watch(ctx context.Context, fn func(*redis.Tx) error, keys ...string) error {
+	hooks := c.hooks.Load()
+	if hooks == nil {
+		return c.pool.With(ctx, func(conn *Conn) error { return conn.Watch(ctx, fn, keys...) })
+	}
+	return c.pool.With(ctx, func(conn *Conn) error {
+		return conn.Watch(ctx, func(tx *redis.Tx) error {
+			tx.AddHook(noDial{hooks.list})
+			if len(keys) > 0 {
+				if err := tx.Watch(ctx, keys...).Err(); err != nil {
+					return err
+				}
+			}
+			return fn(tx)
+		})
+	})
+}

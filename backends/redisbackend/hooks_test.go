@@ -1,0 +1,217 @@
+package redisbackend_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/actorpool/actorpool"
+	"github.com/actorpool/actorpool/backends/redisbackend"
+)
+
+// eventLog is what one or more recorders saw, in order.
+type eventLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *eventLog) add(line string) {
+	l.mu.Lock()
+	l.lines = append(l.lines, line)
+	l.mu.Unlock()
+}
+
+// take returns the lines logged so far and empties the log.
+func (l *eventLog) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lines := l.lines
+	l.lines = nil
+	return lines
+}
+
+// recorder is a go-redis hook in the style of redisotel's: it wraps next,
+// and logs each command (or pipeline) as it starts ("a> get") and as it
+// ends, with the reply or error it ended with ("a< get k: v",
+// "a< get error: redis: nil").
+type recorder struct {
+	name  string
+	log   *eventLog
+	dials atomic.Int32
+}
+
+var _ redis.Hook = (*recorder)(nil)
+
+func newRecorders(names ...string) (*eventLog, []*recorder) {
+	log := &eventLog{}
+	rs := make([]*recorder, len(names))
+	for i, name := range names {
+		rs[i] = &recorder{name: name, log: log}
+	}
+	return log, rs
+}
+
+func (r *recorder) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		r.dials.Add(1)
+		return next(ctx, network, addr)
+	}
+}
+
+func (r *recorder) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		r.log.add(r.name + "> " + cmd.Name())
+		err := next(ctx, cmd)
+		if err != nil {
+			r.log.add(r.name + "< " + cmd.Name() + " error: " + err.Error())
+		} else {
+			r.log.add(r.name + "< " + cmd.String())
+		}
+		return err
+	}
+}
+
+func (r *recorder) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		names := make([]string, len(cmds))
+		for i, cmd := range cmds {
+			names[i] = cmd.Name()
+		}
+		r.log.add(r.name + "> pipeline " + strings.Join(names, " "))
+		err := next(ctx, cmds)
+		r.log.add(fmt.Sprintf("%s< pipeline %v", r.name, err))
+		return err
+	}
+}
+
+// Hooks added to the command client run once per command, the first added
+// outermost, around command mode: they see each command's reply and error.
+func TestCommandsHooksRunPerCommand(t *testing.T) {
+	p, _ := newPool(t, actorpool.Config{MaxConns: 2})
+	rc := redisbackend.NewCommands(p)
+	ctx := testCtx(t)
+	log, rs := newRecorders("a", "b")
+	rc.AddHook(rs[0])
+	rc.AddHook(rs[1])
+
+	require.NoError(t, rc.Set(ctx, "hook:k", "v", 0).Err())
+	require.Equal(t, "v", rc.Get(ctx, "hook:k").Val())
+	require.ErrorIs(t, rc.Get(ctx, "hook:missing").Err(), redis.Nil)
+	assert.Equal(t, []string{
+		"a> set", "b> set", "b< set hook:k v: OK", "a< set hook:k v: OK",
+		"a> get", "b> get", "b< get hook:k: v", "a< get hook:k: v",
+		"a> get", "b> get", "b< get error: redis: nil", "a< get error: redis: nil",
+	}, log.take(), "3 commands, each once through both hooks")
+	assert.Zero(t, rs[0].dials.Load(), "command mode dials nothing")
+
+	// A refused command goes through the hooks too, with its error.
+	require.ErrorIs(t, rc.Do(ctx, "select", 1).Err(), redisbackend.ErrNeedsLease)
+	lines := log.take()
+	require.Len(t, lines, 4)
+	assert.Contains(t, lines[3], "needs a leased connection")
+}
+
+// Pipelines and transactions run the pipeline hooks once; the commands
+// command mode runs on a lease (blocking ones, TxPipelined, Watch) run the
+// hooks once each too.
+func TestCommandsHooksRunPerPipeline(t *testing.T) {
+	p, _ := newPool(t, actorpool.Config{MaxConns: 2})
+	rc := redisbackend.NewCommands(p)
+	ctx := testCtx(t)
+	log, rs := newRecorders("a")
+	rc.AddHook(rs[0])
+
+	_, err := rc.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.Set(ctx, "hook:p", "1", 0)
+		pipe.Incr(ctx, "hook:p")
+		pipe.Get(ctx, "hook:p")
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a> pipeline set incr get", "a< pipeline <nil>"}, log.take())
+
+	_, err = rc.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.Incr(ctx, "hook:p")
+		pipe.Incr(ctx, "hook:p")
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a> pipeline multi incr incr exec", "a< pipeline <nil>"}, log.take())
+
+	require.NoError(t, rc.RPush(ctx, "hook:list", "x").Err())
+	log.take()
+	require.NoError(t, rc.BLPop(ctx, time.Second, "hook:list").Err())
+	assert.Equal(t, []string{"a> blpop", "a< blpop hook:list 1: [hook:list x]"}, log.take())
+
+	err = rc.Watch(ctx, func(tx *redis.Tx) error {
+		n, err := tx.Get(ctx, "hook:p").Int()
+		if err != nil {
+			return err
+		}
+		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+			pipe.Set(ctx, "hook:p", n*10, 0)
+			return nil
+		})
+		return err
+	}, "hook:p")
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		"a> watch", "a< watch hook:p: OK",
+		"a> get", "a< get hook:p: 4",
+		"a> pipeline multi set exec", "a< pipeline <nil>",
+	}, log.take())
+	assert.Equal(t, "40", rc.Get(ctx, "hook:p").Val())
+	assert.Zero(t, rs[0].dials.Load())
+}
+
+// Hooks may be added while commands run; every command runs the hooks
+// added before it started, each once.
+func TestCommandsAddHookWhileCommandsRun(t *testing.T) {
+	p, _ := newPool(t, actorpool.Config{MaxConns: 2})
+	rc := redisbackend.NewCommands(p)
+	ctx := testCtx(t)
+	const hooks = 8
+	log, rs := newRecorders("h0", "h1", "h2", "h3", "h4", "h5", "h6", "h7")
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := rc.Incr(ctx, "hook:n").Err(); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	for _, r := range rs {
+		time.Sleep(time.Millisecond)
+		rc.AddHook(r)
+	}
+	close(stop)
+	wg.Wait()
+	log.take()
+	require.NoError(t, rc.Incr(ctx, "hook:n").Err())
+	assert.Len(t, log.take(), 2*hooks, "each hook once, in and out")
+}
+
+func errorsIgnoreNil(err error) error {
+	if err == redis.Nil {
+		return nil
+	}
+	return err
+}
