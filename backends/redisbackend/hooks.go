@@ -107,3 +107,54 @@ func (c *Commands) Watch(ctx context.Context, fn func(*redis.Tx) error, keys ...
 		})
 	})
 }
+
+// AddHook adds hook to this connection for the current lease only: it runs,
+// after the hooks of Options.Hooks, for every command and pipeline the
+// holder sends on the Conn (and on a redis.Conn or *redis.Tx made from it),
+// until the lease ends. The connection then goes through Reset, which
+// removes it, so it never runs for a later holder's commands, and adding it
+// again on the next lease does not stack. Its dial hook is never called: the
+// connection is dialled already. Hooks meant for every connection belong in
+// Options.Hooks. Calling c.Client.AddHook instead adds the hook to the
+// pooled connection for good.
+func (c *Conn) AddHook(hook redis.Hook) {
+	for {
+		old := c.leaseHooks.Load()
+		var list hookList
+		if old != nil {
+			list = slices.Clip(*old)
+		}
+		list = append(list, hook)
+		if c.leaseHooks.CompareAndSwap(old, &list) {
+			return
+		}
+	}
+}
+
+// leaseRunner is the go-redis hook of every Conn that runs the hooks the
+// current holder added with Conn.AddHook. The holder's list can change
+// between two commands, so it builds the chain per command, and only when
+// there is a list.
+type leaseRunner struct{ c *Conn }
+
+var _ redis.Hook = leaseRunner{}
+
+func (r leaseRunner) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (r leaseRunner) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if l := r.c.leaseHooks.Load(); l != nil {
+			return l.ProcessHook(next)(ctx, cmd)
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (r leaseRunner) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if l := r.c.leaseHooks.Load(); l != nil {
+			return l.ProcessPipelineHook(next)(ctx, cmds)
+		}
+		return next(ctx, cmds)
+	}
+}

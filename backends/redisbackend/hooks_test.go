@@ -16,6 +16,7 @@ import (
 
 	"github.com/actorpool/actorpool"
 	"github.com/actorpool/actorpool/backends/redisbackend"
+	"github.com/actorpool/actorpool/internal/testserver/redisserver"
 )
 
 // eventLog is what one or more recorders saw, in order.
@@ -207,6 +208,59 @@ func TestCommandsAddHookWhileCommandsRun(t *testing.T) {
 	log.take()
 	require.NoError(t, rc.Incr(ctx, "hook:n").Err())
 	assert.Len(t, log.take(), 2*hooks, "each hook once, in and out")
+}
+
+// A hook the holder adds to its leased connection runs for its lease only:
+// not for the next holder of the same connection, and not twice when the
+// next holder adds it again.
+func TestLeaseHookLastsForTheLeaseOnly(t *testing.T) {
+	p, _ := newPool(t, actorpool.Config{MaxConns: 1})
+	ctx := testCtx(t)
+	log, rs := newRecorders("lease")
+	var first, second int64
+	require.NoError(t, p.With(ctx, func(c *redisbackend.Conn) error {
+		first = clientID(t, c)
+		c.AddHook(rs[0])
+		_, err := c.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			pipe.Get(ctx, "hook:lease")
+			return nil
+		})
+		return errorsIgnoreNil(err)
+	}))
+	assert.Equal(t, []string{"lease> pipeline get", "lease< pipeline redis: nil"}, log.take())
+
+	require.NoError(t, p.With(ctx, func(c *redisbackend.Conn) error {
+		second = clientID(t, c)
+		return errorsIgnoreNil(c.Get(ctx, "hook:lease").Err())
+	}))
+	require.Equal(t, first, second, "the same connection")
+	assert.Empty(t, log.take(), "the hook did not outlive its lease")
+
+	require.NoError(t, p.With(ctx, func(c *redisbackend.Conn) error {
+		c.AddHook(rs[0])
+		return errorsIgnoreNil(c.Get(ctx, "hook:lease").Err())
+	}))
+	assert.Equal(t, []string{"lease> get", "lease< get error: redis: nil"}, log.take(), "once, not stacked")
+}
+
+// A holder's hook makes the connection need a Reset, which removes it.
+func TestResetRemovesTheHoldersHooks(t *testing.T) {
+	s := redisserver.Start(t)
+	b := redisbackend.New(redisbackend.Options{Addr: s.Addr()})
+	ctx := testCtx(t)
+	c := dial(t, b)
+	log, rs := newRecorders("lease")
+
+	require.False(t, b.NeedsReset(c))
+	c.AddHook(rs[0])
+	require.True(t, b.NeedsReset(c), "the hook must not reach the next holder")
+	require.NoError(t, c.Ping(ctx).Err())
+	assert.Equal(t, []string{"lease> ping", "lease< ping: PONG"}, log.take())
+
+	require.NoError(t, b.Reset(ctx, c))
+	assert.False(t, b.NeedsReset(c))
+	require.NoError(t, c.Ping(ctx).Err())
+	assert.Empty(t, log.take())
 }
 
 func errorsIgnoreNil(err error) error {
