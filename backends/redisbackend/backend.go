@@ -65,7 +65,9 @@ func (b *Backend) Validate() error {
 // Dial opens one TCP (or TLS) connection, runs the go-redis handshake on it
 // (HELLO with the credentials, CLIENT SETNAME, SELECT) and returns it wrapped
 // in a Conn whose go-redis client can never open another. Dial and handshake
-// together are bounded by ctx and by Options.DialTimeout.
+// together are bounded by ctx and by Options.DialTimeout. The hooks of
+// Options.Hooks are added to the client before it dials: their dial hook runs
+// for the dial.
 //
 // A refused password is an error wrapping ErrAuth; no error holds the
 // password.
@@ -82,6 +84,9 @@ func (b *Backend) Dial(ctx context.Context) (*Conn, error) {
 	}
 	c := &Conn{sock: &socket{Conn: nc}, db: b.opt.DB, name: b.opt.ClientName}
 	c.Client = redis.NewClient(b.opt.redisOptions(c.dial))
+	for _, h := range b.opt.Hooks { // before the first command, which dials
+		c.Client.AddHook(h)
+	}
 
 	// go-redis runs the handshake when it first uses the connection. Bound
 	// it by ctx's deadline rather than by ReadTimeout.

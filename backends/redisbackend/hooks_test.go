@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -261,6 +262,69 @@ func TestResetRemovesTheHoldersHooks(t *testing.T) {
 	assert.False(t, b.NeedsReset(c))
 	require.NoError(t, c.Ping(ctx).Err())
 	assert.Empty(t, log.take())
+}
+
+// Options.Hooks are added once to every connection the pool dials: the
+// dial hook runs for each dial, the process hook once per command, outside
+// the hooks a holder adds for its lease.
+func TestOptionsHooksRunOnceOnEveryConnection(t *testing.T) {
+	log, rs := newRecorders("opt", "lease")
+	p, _ := newPoolWith(t, actorpool.Config{MaxConns: 3}, func(o *redisbackend.Options) {
+		o.Hooks = []redis.Hook{rs[0]}
+	})
+	ctx := testCtx(t)
+
+	// Three leases held at once: three connections.
+	var leases []actorpool.Lease[*redisbackend.Conn]
+	for range 3 {
+		l, err := p.Acquire(ctx)
+		require.NoError(t, err)
+		leases = append(leases, l)
+	}
+	require.Equal(t, 3, p.Stats().Total())
+	assert.EqualValues(t, 3, rs[0].dials.Load(), "the dial hook ran once per dial")
+	log.take()
+	for _, l := range leases {
+		require.ErrorIs(t, l.Conn().Get(ctx, "hook:o").Err(), redis.Nil)
+		require.NoError(t, l.Release())
+	}
+	want := []string{"opt> get", "opt< get error: redis: nil"}
+	assert.Equal(t, slices.Concat(want, want, want), only(log.take(), "get"), "once per command on each connection")
+
+	// Again, with a hook for one lease: inside the connection's hooks.
+	require.NoError(t, p.With(ctx, func(c *redisbackend.Conn) error {
+		c.AddHook(rs[1])
+		return errorsIgnoreNil(c.Get(ctx, "hook:o").Err())
+	}))
+	assert.Equal(t, []string{"opt> get", "lease> get", "lease< get error: redis: nil", "opt< get error: redis: nil"},
+		only(log.take(), "get"))
+	assert.EqualValues(t, 3, rs[0].dials.Load(), "no more dials")
+	assert.Zero(t, rs[1].dials.Load(), "a lease's hook never sees a dial")
+
+	// In command mode they see the batches on the connection, inside the
+	// command client's hooks.
+	rc := redisbackend.NewCommands(p)
+	rc.AddHook(rs[1])
+	require.ErrorIs(t, rc.Get(ctx, "hook:o").Err(), redis.Nil)
+	assert.Equal(t, []string{"lease> get", "opt> get", "opt< get error: redis: nil", "lease< get error: redis: nil"},
+		only(log.take(), "get"))
+}
+
+func TestOptionsHooksMayNotBeNil(t *testing.T) {
+	err := redisbackend.New(redisbackend.Options{Addr: "127.0.0.1:6379", Hooks: []redis.Hook{nil}}).Validate()
+	require.ErrorIs(t, err, redisbackend.ErrInvalidOptions)
+	assert.Contains(t, err.Error(), "hook 0 is nil")
+}
+
+// only keeps the lines about command name.
+func only(lines []string, name string) []string {
+	var kept []string
+	for _, l := range lines {
+		if _, rest, ok := strings.Cut(l, " "); ok && (rest == name || strings.HasPrefix(rest, name+" ")) {
+			kept = append(kept, l)
+		}
+	}
+	return kept
 }
 
 func errorsIgnoreNil(err error) error {
