@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -31,6 +32,7 @@ var (
 // New returns a Backend that dials with opt. Invalid options are reported by
 // Validate, which actorpool.New calls, and by every Dial.
 func New(opt Options) *Backend {
+	opt.Hooks = slices.Clone(opt.Hooks)
 	return &Backend{opt: opt}
 }
 
@@ -82,7 +84,7 @@ func (b *Backend) Dial(ctx context.Context) (*Conn, error) {
 	if err != nil {
 		return nil, b.dialError(err)
 	}
-	c := &Conn{sock: &socket{Conn: nc}, db: b.opt.DB, name: b.opt.ClientName}
+	c := &Conn{sock: &socket{Conn: nc}, db: b.opt.DB, name: b.opt.ClientName, hooks: b.opt.Hooks}
 	c.Client = redis.NewClient(b.opt.redisOptions(c.dial))
 	for _, h := range b.opt.Hooks { // before the first command, which dials
 		c.Client.AddHook(h)

@@ -63,9 +63,10 @@ type Conn struct {
 	batch []redis.Cmder
 
 	// db and name are the configured database and client name that Reset
-	// restores. Immutable.
-	db   int
-	name string
+	// restores, hooks the hooks of Options.Hooks. Immutable.
+	db    int
+	name  string
+	hooks []redis.Hook
 }
 
 // Conn returns a redis.Conn pinned to this connection, as redis.Client.Conn

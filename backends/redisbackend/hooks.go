@@ -3,6 +3,7 @@ package redisbackend
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -157,4 +158,31 @@ func (r leaseRunner) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 		}
 		return next(ctx, cmds)
 	}
+}
+
+// WithTimeout returns a client whose commands go to command mode, as
+// redis.Client.WithTimeout does for a client of its own, with the hooks
+// added with AddHook. The timeout does not reach command mode: commands run
+// with the timeouts of the pool's connections (Options.ReadTimeout and
+// WriteTimeout).
+func (c *Commands) WithTimeout(timeout time.Duration) *redis.Client {
+	cl := c.Client.WithTimeout(timeout)
+	cl.AddHook(front{c}) // go-redis's clone has none of the client's hooks
+	return cl
+}
+
+// WithTimeout returns a client on this connection whose commands use
+// timeout as their read and write timeout, as redis.Client.WithTimeout
+// does, with the connection's hooks: Options.Hooks, the holder's, and the
+// one that notes what Reset must undo. It shares the connection; do not
+// Close it.
+func (c *Conn) WithTimeout(timeout time.Duration) *redis.Client {
+	cl := c.Client.WithTimeout(timeout)
+	// go-redis's clone has none of the client's hooks: add them again.
+	for _, h := range c.hooks {
+		cl.AddHook(h)
+	}
+	cl.AddHook(leaseRunner{c})
+	cl.AddHook(tracker{c})
+	return cl
 }

@@ -310,6 +310,31 @@ func TestOptionsHooksRunOnceOnEveryConnection(t *testing.T) {
 		only(log.take(), "get"))
 }
 
+// go-redis's WithTimeout clone has none of the client's hooks; the ones
+// of Commands and Conn keep them all, the pool's own included.
+func TestWithTimeoutKeepsTheHooks(t *testing.T) {
+	log, rs := newRecorders("opt", "lease", "cmd")
+	p, s := newPoolWith(t, actorpool.Config{MaxConns: 1}, func(o *redisbackend.Options) {
+		o.Hooks = []redis.Hook{rs[0]}
+	})
+	ctx := testCtx(t)
+	var id int64
+	require.NoError(t, p.With(ctx, func(c *redisbackend.Conn) error {
+		id = clientID(t, c)
+		c.AddHook(rs[1])
+		return c.WithTimeout(time.Second).Do(ctx, "select", 5).Err()
+	}))
+	assert.Equal(t, []string{"opt> select", "lease> select", "lease< select 5: OK", "opt< select 5: OK"},
+		only(log.take(), "select"))
+	assert.Equal(t, 0, clientByID(t, s, id).DB, "Reset saw the SELECT and undid it")
+
+	rc := redisbackend.NewCommands(p)
+	rc.AddHook(rs[2])
+	require.NoError(t, rc.WithTimeout(time.Second).Set(ctx, "hook:t", "v", 0).Err())
+	assert.Equal(t, []string{"cmd> set", "opt> set", "opt< set hook:t v: OK", "cmd< set hook:t v: OK"},
+		only(log.take(), "set"))
+}
+
 func TestOptionsHooksMayNotBeNil(t *testing.T) {
 	err := redisbackend.New(redisbackend.Options{Addr: "127.0.0.1:6379", Hooks: []redis.Hook{nil}}).Validate()
 	require.ErrorIs(t, err, redisbackend.ErrInvalidOptions)
