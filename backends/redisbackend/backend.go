@@ -126,9 +126,9 @@ func (b *Backend) NeedsReset(conn *Conn) bool {
 // Reset undoes what the last holder left on conn: the hooks it added with
 // Conn.AddHook are removed, an open MULTI is discarded, WATCHed keys are
 // released, the configured database is selected again, the configured client
-// name restored. It only sends what the holder's
-// commands could have changed, in one pipelined round trip, and nothing at all
-// when the holder changed none of it.
+// name restored. It only sends what the holder's commands could have
+// changed, in one pipelined round trip, and nothing at all when the holder
+// changed none of it.
 //
 // It returns an error, so the pool closes and replaces conn, when the
 // connection is lost, when it is still checked out of its go-redis client

@@ -110,9 +110,9 @@ func (c *Commands) Watch(ctx context.Context, fn func(*redis.Tx) error, keys ...
 }
 
 // AddHook adds hook to this connection for the current lease only: it runs,
-// after the hooks of Options.Hooks, for every command and pipeline the
-// holder sends on the Conn (and on a redis.Conn or *redis.Tx made from it),
-// until the lease ends. The connection then goes through Reset, which
+// inside the hooks of Options.Hooks, for every command and pipeline the
+// holder sends on the Conn (and on a redis.Conn, *redis.Tx or WithTimeout
+// client made from it), until the lease ends. The connection then goes through Reset, which
 // removes it, so it never runs for a later holder's commands, and adding it
 // again on the next lease does not stack. Its dial hook is never called: the
 // connection is dialled already. Hooks meant for every connection belong in
