@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
 
@@ -42,9 +44,17 @@ var ErrNeedsLease = errors.New("redisbackend: this command needs a leased connec
 // any client. A connection that breaks fails the commands in flight on it
 // with the network error (they may have run; none is retried), and the
 // commands queued behind them go to another connection.
+//
+// Hooks (redisotel-style instrumentation) go in with Commands' own AddHook,
+// which runs them around command mode; see AddHook.
 type Commands struct {
 	*redis.Client
 	pool *actorpool.Pool[*Conn]
+
+	// hooks are the hooks added with AddHook, nil until the first. Written
+	// under hooksMu, read by every command.
+	hooksMu sync.Mutex
+	hooks   atomic.Pointer[cmdHooks]
 }
 
 // NewCommands returns the command-mode client of pool, whose backend must
@@ -61,35 +71,47 @@ func NewCommands(pool *actorpool.Pool[*Conn]) *Commands {
 // Close does nothing: the pool owns the connections.
 func (c *Commands) Close() error { return nil }
 
-// Watch runs fn in a WATCH transaction on a connection leased for the
-// call, as redis.Client.Watch does on one of its own.
-func (c *Commands) Watch(ctx context.Context, fn func(*redis.Tx) error, keys ...string) error {
-	return c.pool.With(ctx, func(conn *Conn) error { return conn.Watch(ctx, fn, keys...) })
-}
-
 func refuseDial(context.Context, string, string) (net.Conn, error) {
 	return nil, ErrNeedsLease
 }
 
 // front is the hook that sends Commands' commands to the pool instead of
-// the network. It never calls next.
+// the network, inside the hooks added with Commands.AddHook. It never calls
+// next.
 type front struct{ c *Commands }
 
 func (f front) DialHook(next redis.DialHook) redis.DialHook { return next }
 
 func (f front) ProcessHook(redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		return f.c.run(ctx, oneWork(cmd))
+		if h := f.c.hooks.Load(); h != nil {
+			return h.process(ctx, cmd)
+		}
+		return f.c.process(ctx, cmd)
 	}
 }
 
 func (f front) ProcessPipelineHook(redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		if n := len(cmds); n >= 2 && cmds[0].Name() == "multi" && cmds[n-1].Name() == "exec" {
-			return f.c.onLease(ctx, cmds[1:n-1], true)
+		if h := f.c.hooks.Load(); h != nil {
+			return h.pipeline(ctx, cmds)
 		}
-		return f.c.run(ctx, manyWork(cmds))
+		return f.c.pipeline(ctx, cmds)
 	}
+}
+
+// process runs one command in command mode.
+func (c *Commands) process(ctx context.Context, cmd redis.Cmder) error {
+	return c.run(ctx, oneWork(cmd))
+}
+
+// pipeline runs a pipeline in command mode, or a MULTI/EXEC transaction
+// (the commands of TxPipelined) on a lease.
+func (c *Commands) pipeline(ctx context.Context, cmds []redis.Cmder) error {
+	if n := len(cmds); n >= 2 && cmds[0].Name() == "multi" && cmds[n-1].Name() == "exec" {
+		return c.onLease(ctx, cmds[1:n-1], true)
+	}
+	return c.run(ctx, manyWork(cmds))
 }
 
 // run sends w's commands to the shared pipeline, or to a lease when one of

@@ -55,14 +55,19 @@ type Conn struct {
 	inflight atomic.Int32
 	pinned   atomic.Bool
 
+	// leaseHooks are the hooks the holder added with AddHook, nil when
+	// none. Set on the holder's goroutines, cleared by Reset.
+	leaseHooks atomic.Pointer[hookList]
+
 	// batch is the buffer Pipeline gathers a command-mode batch in; one
 	// batch at a time uses it (command mode keeps them apart).
 	batch []redis.Cmder
 
 	// db and name are the configured database and client name that Reset
-	// restores. Immutable.
-	db   int
-	name string
+	// restores, hooks the hooks of Options.Hooks. Immutable.
+	db    int
+	name  string
+	hooks []redis.Hook
 }
 
 // Conn returns a redis.Conn pinned to this connection, as redis.Client.Conn
@@ -74,10 +79,10 @@ func (c *Conn) Conn() *redis.Conn {
 }
 
 // needsReset reports whether reset has anything to check or undo. It reads
-// five atomics and makes no call into go-redis.
+// six atomics and makes no call into go-redis.
 func (c *Conn) needsReset() bool {
 	return c.dirty.Load() != 0 || c.stuck.Load() != nil || c.sock.closed.Load() ||
-		c.pinned.Load() || c.inflight.Load() != 0
+		c.pinned.Load() || c.inflight.Load() != 0 || c.leaseHooks.Load() != nil
 }
 
 // Session state a holder can change and Reset can undo.
@@ -284,10 +289,12 @@ func arg(cmd redis.Cmder, i int) string {
 	}
 }
 
-// reset undoes the session changes recorded since the last reset. With
-// nothing recorded it costs a few atomic loads and no round trip; otherwise
-// one pipelined round trip of at most four commands.
+// reset removes the holder's hooks and undoes the session changes recorded
+// since the last reset. With nothing recorded it costs a few atomic loads
+// and no round trip; otherwise one pipelined round trip of at most four
+// commands.
 func (c *Conn) reset(ctx context.Context) error {
+	c.leaseHooks.Store(nil)
 	if err := c.alive(); err != nil {
 		return err
 	}

@@ -40,6 +40,13 @@
 // connection still checked out of its client after the lease ended
 // (ErrConnInUse).
 //
+// # Hooks
+//
+// go-redis hooks go in at three levels: Options.Hooks on every connection
+// the Backend dials (dial hook included), Conn.AddHook on a leased
+// connection for that lease only (Reset removes them), and
+// Commands.AddHook around command mode, once per command or pipeline.
+//
 // # Configuration and secrets
 //
 // Options mirror go-redis's connection settings and can be read from a

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"sync/atomic"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/asynkron/protoactor-go/actor"
@@ -117,4 +119,112 @@ func ExampleNewCommands() {
 	// redis: nil
 	// 43 <nil>
 	// true
+}
+
+// printHook is a hook in the style of redisotel's: it wraps next and
+// reports each command, and each pipeline, with its result.
+type printHook struct{}
+
+func (printHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (printHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		fmt.Println("hook:", cmd.String())
+		return err
+	}
+}
+
+func (printHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		fmt.Printf("hook: pipeline of %d commands, err %v\n", len(cmds), err)
+		return err
+	}
+}
+
+// dialCounter counts the connections dialled.
+type dialCounter struct{ dials atomic.Int32 }
+
+func (d *dialCounter) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		d.dials.Add(1)
+		return next(ctx, network, addr)
+	}
+}
+func (d *dialCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (d *dialCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+func ExampleCommands_AddHook() {
+	srv, err := miniredis.Run() // any Redis will do; this one runs in-process
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer srv.Close()
+
+	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return slog.New(slog.DiscardHandler)
+	}))
+	pool, err := actorpool.New(sys, redisbackend.New(redisbackend.Options{Addr: srv.Addr()}), actorpool.Config{MaxConns: 4})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer pool.Close(context.Background())
+
+	// The hook runs once per command and once per pipeline, around
+	// command mode, and sees each reply.
+	rc := redisbackend.NewCommands(pool)
+	rc.AddHook(printHook{})
+	ctx := context.Background()
+	rc.Set(ctx, "visits", 41, 0)
+	rc.Incr(ctx, "visits")
+	rc.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.Incr(ctx, "visits")
+		pipe.Get(ctx, "visits")
+		return nil
+	})
+	// Output:
+	// hook: set visits 41: OK
+	// hook: incr visits: 42
+	// hook: pipeline of 2 commands, err <nil>
+}
+
+func ExampleOptions_hooks() {
+	srv, err := miniredis.Run() // any Redis will do; this one runs in-process
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer srv.Close()
+
+	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return slog.New(slog.DiscardHandler)
+	}))
+	// Options.Hooks go on every connection the pool dials, once.
+	dials := &dialCounter{}
+	backend := redisbackend.New(redisbackend.Options{Addr: srv.Addr(), Hooks: []redis.Hook{dials}})
+	pool, err := actorpool.New(sys, backend, actorpool.Config{MaxConns: 4})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer pool.Close(context.Background())
+
+	// A hook added to a leased connection lasts for that lease only.
+	ctx := context.Background()
+	_ = pool.With(ctx, func(c *redisbackend.Conn) error {
+		c.AddHook(printHook{})
+		return c.Set(ctx, "k", "v", 0).Err()
+	})
+	_ = pool.With(ctx, func(c *redisbackend.Conn) error {
+		return c.Get(ctx, "k").Err() // the same connection, without the hook
+	})
+	fmt.Println("dials:", dials.dials.Load())
+	// Output:
+	// hook: set k v: OK
+	// dials: 1
 }

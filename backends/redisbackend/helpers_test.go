@@ -27,9 +27,20 @@ type redisPool = actorpool.Pool[*redisbackend.Conn]
 // top of those, the server must see none of the pool's clients.
 func newPool(t *testing.T, cfg actorpool.Config, opts ...redisserver.Option) (*redisPool, *redisserver.Server) {
 	t.Helper()
+	return newPoolWith(t, cfg, nil, opts...)
+}
+
+// newPoolWith is newPool with options changed by set before the backend is
+// made.
+func newPoolWith(t *testing.T, cfg actorpool.Config, set func(*redisbackend.Options), opts ...redisserver.Option) (*redisPool, *redisserver.Server) {
+	t.Helper()
 	s := redisserver.Start(t, opts...)
 	s.Observer() // open before the goroutine snapshot
-	b := redisbackend.New(redisbackend.Options{Addr: s.Addr(), Password: s.Password(), ClientName: "pooled"})
+	o := redisbackend.Options{Addr: s.Addr(), Password: s.Password(), ClientName: "pooled"}
+	if set != nil {
+		set(&o)
+	}
+	b := redisbackend.New(o)
 	f := pooltest.Open(t, b, cfg,
 		pooltest.IgnoreGoroutines(goleak.IgnoreCurrent(),
 			redisserver.Waiters()),

@@ -90,6 +90,19 @@ type Options struct {
 	// connect.
 	// default: false
 	DisableIdentity bool
+
+	// Hooks are added, in order (the first outermost), to the go-redis
+	// client of every connection the Backend dials, once, before it dials:
+	// their dial hook runs when the connection dials, their process and
+	// pipeline hooks for every command sent on it after, the pool's own
+	// included (keepalive and validation PINGs, Reset's commands). In
+	// command mode they see each batch as written: one command, or a
+	// pipeline of several callers' commands. They are shared by all
+	// connections, so must be safe for concurrent use. Hooks for the
+	// command client go in with Commands.AddHook, hooks for one lease with
+	// Conn.AddHook.
+	// default: nil (no hooks)
+	Hooks []redis.Hook
 }
 
 // poolOwnedParams are go-redis URL parameters that configure go-redis's own
@@ -171,6 +184,11 @@ func (o Options) Validate() error {
 	}
 	if o.WriteTimeout < -2 {
 		problems = append(problems, fmt.Sprintf("write timeout %v is below -2", o.WriteTimeout))
+	}
+	for i, h := range o.Hooks {
+		if h == nil {
+			problems = append(problems, fmt.Sprintf("hook %d is nil", i))
+		}
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%w: %s", ErrInvalidOptions, strings.Join(problems, "; "))

@@ -32,22 +32,27 @@ func (l *Ledger[C]) Returned(s *Slot[C]) {
 // Lost forgets a connection its actor closed because it is unusable (the
 // lease marked it broken, or its reset failed; failedReset counts it
 // broken). The actor then crashes, and the broker hears of it from the
-// supervisor. Lost is a no-op for a connection already gone.
+// supervisor; while the ledger is closed, Lost nudges the broker as well
+// (see forget).
+// Lost is a no-op for a connection already gone.
 func (l *Ledger[C]) Lost(s *Slot[C], failedReset bool) {
 	l.lock()
-	defer l.mu.Unlock()
 	if s.state == stEnded {
 		l.ended--
 		if failedReset {
 			l.n.Broken++
 		}
 	}
-	l.dropLive(s)
+	o := l.outbox()
+	l.forget(s, &o)
+	l.mu.Unlock()
+	l.send(&o)
 }
 
 // Pinged takes back an idle connection the broker sent to its actor for a
 // ping. Alive, it goes back to use at the bottom of the stack (it sat idle
-// longest), or to a waiter; dead, it is forgotten, and the actor crashes.
+// longest), or to a waiter (see put); dead, it is forgotten (see forget),
+// and the actor crashes.
 func (l *Ledger[C]) Pinged(s *Slot[C], validation bool, err error) {
 	l.lock()
 	if s.state != stIdle {
@@ -55,22 +60,31 @@ func (l *Ledger[C]) Pinged(s *Slot[C], validation bool, err error) {
 		return
 	}
 	l.checking--
+	o := l.outbox()
 	if err != nil {
 		if validation {
 			l.n.FailedValidations++
 		} else {
 			l.n.FailedPings++
 		}
-		l.dropLive(s)
-		l.mu.Unlock()
-		return
+		l.forget(s, &o)
+	} else {
+		s.CheckedAt = time.Now()
+		if s.PastLifetime(s.CheckedAt) {
+			s.expired = true
+		}
+		l.put(s, true, &o)
 	}
-	s.CheckedAt = time.Now()
-	if s.PastLifetime(s.CheckedAt) {
-		s.expired = true
-	}
-	o := l.outbox()
-	l.put(s, true, &o)
 	l.mu.Unlock()
 	l.send(&o)
+}
+
+// forget drops s, a connection its actor closes, and nudges the broker
+// when the ledger is closed and s was alive: Close may be waiting for s
+// alone (see the rules in ledger.go). Under the lock.
+func (l *Ledger[C]) forget(s *Slot[C], o *outbox[C]) {
+	if l.closed && s.liveAt >= 0 && !l.nudged {
+		l.nudged, o.nudge = true, true
+	}
+	l.dropLive(s)
 }

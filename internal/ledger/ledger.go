@@ -21,6 +21,13 @@
 //     withdrawal never both happen. Actor waiters are timed by the broker.
 //   - No actor message is sent under the lock: methods collect what must
 //     be sent (an outbox) and send it after unlocking.
+//   - Once closed, every change made outside the broker that can leave the
+//     ledger drained (Drained: every alive connection idle in it) is
+//     followed by a message to the broker, which checks Drained after each
+//     one: a connection coming back is handed to the broker (put, then
+//     Place), and one its actor forgets (Lost, a failed ping) nudges it
+//     (forget; a nudge already on its way serves as well). Close's wait
+//     never rests on an unrelated message, nor on a poll.
 //   - Counts: alive connections are idle (stack, stale, being pinged) or
 //     leased (held, or ended and with their actor); total adds the
 //     connection actors without a connection. Stats reads them in one
@@ -65,7 +72,8 @@ type Config[C any] struct {
 	Failed  func(err error) any
 	// Nudge is the message that tells the broker it has something to
 	// decide (the pool may grow, stale connections need a ping, callers
-	// are failed fast). At most one is in flight.
+	// are failed fast, a connection went while closed). At most one is in
+	// flight.
 	Nudge  any
 	Logger *slog.Logger
 	// FIFO: lend the connection idle longest (the bottom of the stack)

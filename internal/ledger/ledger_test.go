@@ -16,13 +16,23 @@ import (
 // broker is an actor that drops every message, with n idle connections.
 func newTestLedger(t *testing.T, maxConns, n int) (*Ledger[int], []*Slot[int]) {
 	t.Helper()
+	return newLedgerFor(t, func(actor.Context) {}, maxConns, n)
+}
+
+// nudge is the test ledgers' Config.Nudge.
+type nudge struct{}
+
+// newLedgerFor is newTestLedger with a broker, also the connections'
+// actor, that runs receive on every message.
+func newLedgerFor(t *testing.T, receive actor.ReceiveFunc, maxConns, n int) (*Ledger[int], []*Slot[int]) {
+	t.Helper()
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}))
-	sink := sys.Root.Spawn(actor.PropsFromFunc(func(actor.Context) {}))
+	sink := sys.Root.Spawn(actor.PropsFromFunc(receive))
 	t.Cleanup(func() { _ = sys.Root.StopFuture(sink).Wait() })
 	l := New(Config[int]{
-		Logger: slog.New(slog.DiscardHandler), Nudge: struct{}{},
+		Logger: slog.New(slog.DiscardHandler), Nudge: &nudge{},
 		NeedsReset: func(int) bool { return false }, // clean releases go straight back
 	}, 0, maxConns)
 	l.Bind(sys.Root, sink)
@@ -156,4 +166,39 @@ func TestAReusedRequestTimesOutAtItsOwnDeadline(t *testing.T) {
 	assert.ErrorIs(t, recv(t, second).err, ErrAcquireTimeout)
 	assert.GreaterOrEqual(t, time.Since(start), timeout, "timed out at an earlier wait's deadline")
 	require.NoError(t, l.End(got.s, got.gen, false, nil))
+}
+
+// Once closed, a connection its actor forgets (a lease marked broken, a
+// failed ping) nudges the broker, which checks then whether Close may end:
+// Close's wait does not depend on any other message.
+func TestOnceClosedAConnectionItsActorForgetsNudgesTheBroker(t *testing.T) {
+	nudges := make(chan struct{}, 4)
+	l, _ := newLedgerFor(t, func(ctx actor.Context) {
+		if _, ok := ctx.Message().(*nudge); ok {
+			nudges <- struct{}{}
+		}
+	}, 2, 2)
+	s, gen, err := l.Acquire(context.Background(), time.Minute, nil)
+	require.NoError(t, err)
+	_, ping, _ := l.Sweep(time.Now(), func(*Slot[int], bool, bool) Verdict { return Ping })
+	require.Len(t, ping, 1, "the idle connection goes for a ping")
+	require.NotSame(t, s, ping[0])
+
+	l.Close()
+	require.NoError(t, l.End(s, gen, true, errors.New("broken")))
+	assert.False(t, l.Drained(), "a broken lease's connection is with its actor")
+	l.Lost(s, false)
+	recv(t, nudges)
+	assert.False(t, l.Drained(), "a connection is out for a ping")
+
+	assert.Empty(t, l.Nudged(), "the broker took the nudge")
+	l.Pinged(ping[0], false, errors.New("ping failed"))
+	recv(t, nudges)
+	assert.True(t, l.Drained())
+	l.Lost(s, false)
+	select {
+	case <-nudges:
+		t.Fatal("a connection already gone nudged the broker")
+	case <-time.After(10 * time.Millisecond):
+	}
 }
