@@ -122,7 +122,7 @@ func (p *Pool[C]) awaitQueue(ctx context.Context, v *cmdq.View, since time.Time)
 	switch {
 	case next.Err == nil || next.Pick() != nil:
 		return nil
-	case errors.Is(next.Err, ErrAcquireTimeout) && time.Since(since) < p.life.Load().AcquireTimeout:
+	case errors.Is(next.Err, ErrAcquireTimeout) && time.Since(since) < p.settings.Load().AcquireTimeout:
 		return nil
 	}
 	return next.Err

@@ -13,7 +13,6 @@ import (
 
 	"github.com/actorpool/actorpool/actors"
 	"github.com/actorpool/actorpool/backends"
-	"github.com/actorpool/actorpool/internal/backoff"
 	"github.com/actorpool/actorpool/internal/cmdq"
 	"github.com/actorpool/actorpool/internal/ledger"
 	"github.com/actorpool/actorpool/internal/proto"
@@ -31,8 +30,10 @@ type Pool[C any] struct {
 
 	tel *telemetry // nil: no metrics and no spans
 
-	life  atomic.Pointer[Lifecycle] // the lifecycle settings in force (0: off); settings.go
-	setMu sync.Mutex                // serialises SetLifecycle
+	// settings: the lifecycle settings in force (0: off), written by the
+	// broker alone as it applies SetLifecycle.
+	settings *proto.Settings
+	setMu    sync.Mutex // serialises SetLifecycle
 
 	closing     atomic.Bool   // Close was called
 	stopped     chan struct{} // closed when Close is done
@@ -72,7 +73,7 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 		return nil, fmt.Errorf("actorpool: metrics: %w", err)
 	}
 	p := &Pool[C]{root: sys.Root, backend: backend, cfg: cfg, tel: tel, stopped: make(chan struct{})}
-	p.life.Store(lifecycleOf(cfg))
+	p.settings = proto.NewSettings(lifecycleOf(cfg))
 	dialer := backend
 	if tel != nil && tel.metrics != nil {
 		dialer = timedBackend[C]{Backend: backend, metrics: tel.metrics}
@@ -83,10 +84,8 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 	commands := p.commandMode(backend)
 	bc := &actors.BrokerConfig[C]{
 		MinConns: cfg.MinConns, MaxConns: cfg.MaxConns,
-		Lifecycle:   proto.Lifecycle(*p.life.Load()),
-		QueueTarget: cfg.QueueTarget, QueueInterval: cfg.QueueInterval,
-		Backoff: backoff.Policy{Min: cfg.BackoffMin, Max: cfg.BackoffMax},
-		Logger:  cfg.Logger, FIFO: cfg.IdleOrder == FIFO,
+		Settings: p.settings,
+		Logger:   cfg.Logger, FIFO: cfg.IdleOrder == FIFO,
 		Granted: func(s *ledger.Slot[C], gen uint64) any { return &Granted[C]{Lease: Lease[C]{slot: s, gen: gen}} },
 		Failed:  func(err error) any { return &AcquireFailed{Err: err} },
 		AsAcquire: func(msg any) (time.Duration, *actor.PID, bool, bool) {
@@ -101,7 +100,7 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 		Supervisor: func(broker *actor.PID, l *ledger.Ledger[C]) *actor.Props {
 			conn := &actors.ConnectionConfig[C]{
 				Backend: dialer, Broker: broker, Ledger: l, Ctx: ctx,
-				OpTimeout: cfg.DialTimeout, Logger: cfg.Logger, IDs: ids,
+				Settings: p.settings, Logger: cfg.Logger, IDs: ids,
 				Commands: commands,
 			}
 			return actor.PropsFromProducer(supervisor.New(supervisor.Config{
@@ -165,7 +164,7 @@ func (p *Pool[C]) acquire(ctx context.Context) (Lease[C], error) {
 	if err := ctx.Err(); err != nil {
 		return Lease[C]{}, err
 	}
-	life := p.life.Load()
+	life := p.settings.Load()
 	var stack []byte
 	if life.LeakWarnAfter > 0 {
 		stack = debug.Stack()

@@ -20,15 +20,22 @@ type Lifecycle struct {
 	MaxLifetime       time.Duration
 	KeepaliveInterval time.Duration
 	ValidateAfterIdle time.Duration
+	QueueTarget       time.Duration
+	QueueInterval     time.Duration
+	DialTimeout       time.Duration
+	BackoffMin        time.Duration
+	BackoffMax        time.Duration
 }
 
 // lifecycleOf is cfg's lifecycle settings, as New filled them (0: off).
-func lifecycleOf(cfg Config) *Lifecycle {
-	return &Lifecycle{
+func lifecycleOf(cfg Config) proto.Lifecycle {
+	return proto.Lifecycle{
 		AcquireTimeout: cfg.AcquireTimeout, LeaseTimeout: cfg.LeaseTimeout,
 		LeakWarnAfter: cfg.LeakWarnAfter, MaxWaiters: cfg.MaxWaiters,
 		IdleTimeout: cfg.IdleTimeout, MaxLifetime: cfg.MaxLifetime,
 		KeepaliveInterval: cfg.KeepaliveInterval, ValidateAfterIdle: cfg.ValidateAfterIdle,
+		QueueTarget: cfg.QueueTarget, QueueInterval: cfg.QueueInterval,
+		DialTimeout: cfg.DialTimeout, BackoffMin: cfg.BackoffMin, BackoffMax: cfg.BackoffMax,
 	}
 }
 
@@ -37,6 +44,8 @@ func (c Config) withLifecycle(l Lifecycle) Config {
 	c.AcquireTimeout, c.LeaseTimeout, c.LeakWarnAfter = l.AcquireTimeout, l.LeaseTimeout, l.LeakWarnAfter
 	c.MaxWaiters, c.IdleTimeout, c.MaxLifetime = l.MaxWaiters, l.IdleTimeout, l.MaxLifetime
 	c.KeepaliveInterval, c.ValidateAfterIdle = l.KeepaliveInterval, l.ValidateAfterIdle
+	c.QueueTarget, c.QueueInterval = l.QueueTarget, l.QueueInterval
+	c.DialTimeout, c.BackoffMin, c.BackoffMax = l.DialTimeout, l.BackoffMin, l.BackoffMax
 	return c
 }
 
@@ -45,7 +54,7 @@ func (c Config) withLifecycle(l Lifecycle) Config {
 // MaxWaiters), so that the value given back to SetLifecycle changes
 // nothing.
 func (p *Pool[C]) Lifecycle() Lifecycle {
-	l := *p.life.Load()
+	l := Lifecycle(*p.settings.Load())
 	for _, d := range []*time.Duration{&l.IdleTimeout, &l.MaxLifetime, &l.KeepaliveInterval, &l.ValidateAfterIdle} {
 		if *d == 0 {
 			*d = Off
@@ -65,7 +74,10 @@ func (p *Pool[C]) Lifecycle() Lifecycle {
 // and LeakWarnAfter at the next lease check, to leases out too (a lease
 // out when they are turned on is timed from the change); IdleTimeout,
 // KeepaliveInterval and ValidateAfterIdle at the next maintenance tick;
-// MaxLifetime to connections dialled from now on.
+// MaxLifetime to connections dialled from now on; QueueTarget and
+// QueueInterval to the line at once (turning overload control off ends an
+// overload); DialTimeout to each dial, reset and ping that starts from
+// now on; BackoffMin and BackoffMax to the next redial delay.
 func (p *Pool[C]) SetLifecycle(ctx context.Context, l Lifecycle) error {
 	c, err := p.cfg.withLifecycle(l).withDefaults()
 	if err != nil {
@@ -76,10 +88,8 @@ func (p *Pool[C]) SetLifecycle(ctx context.Context, l Lifecycle) error {
 	if p.closing.Load() {
 		return ErrPoolClosed
 	}
-	next := lifecycleOf(c)
-	msg := &proto.SetLifecycle{Lifecycle: proto.Lifecycle(*next), Done: make(chan error, 1)}
+	msg := &proto.SetLifecycle{Lifecycle: lifecycleOf(c), Done: make(chan error, 1)}
 	p.root.Send(p.broker, msg)
-	p.life.Store(next) // the broker takes msg too, even if ctx ends first
 	select {
 	case err := <-msg.Done:
 		return err

@@ -95,3 +95,55 @@ func TestSetLifecycleAfterCloseIsErrPoolClosed(t *testing.T) {
 	require.NoError(t, f.p.Close(context.Background()))
 	assert.ErrorIs(t, f.p.SetLifecycle(context.Background(), actorpool.Lifecycle{}), actorpool.ErrPoolClosed)
 }
+
+// QueueTarget, DialTimeout and the backoff are run-time settings too.
+func TestOverloadControlTurnedOnAtRunTimeShedsTheStale(t *testing.T) {
+	const target = 20 * time.Millisecond
+	f := newFixture(t, actorpool.Config{MaxConns: 1})
+	require.NoError(t, f.p.SetLifecycle(context.Background(), actorpool.Lifecycle{QueueTarget: target, QueueInterval: target}))
+	assert.Equal(t, target, f.p.Lifecycle().QueueTarget)
+	held := f.acquire(t)
+	stale := queue(t, f, 1)
+	// What is tested is a wait longer than twice the target.
+	time.Sleep(3 * target)
+	fresh := queue(t, f, 2)
+	require.NoError(t, held.Release())
+	require.NoError(t, recv(t, fresh), "the newest waiter is served")
+	assert.ErrorIs(t, recv(t, stale), actorpool.ErrOverloaded)
+
+	require.NoError(t, f.p.SetLifecycle(context.Background(), actorpool.Lifecycle{}))
+	assert.Zero(t, f.p.Lifecycle().QueueTarget, "off again")
+}
+
+func TestANewDialTimeoutBoundsTheNextDial(t *testing.T) {
+	f := newFixture(t, actorpool.Config{MaxConns: 1})
+	require.NoError(t, f.p.SetLifecycle(context.Background(), actorpool.Lifecycle{DialTimeout: 20 * time.Millisecond}))
+	f.b.DelayDials(time.Hour)
+	ctx, cancel := context.WithTimeout(context.Background(), eventually)
+	defer cancel()
+	_, err := f.p.Acquire(ctx)
+	assert.ErrorIs(t, err, actorpool.ErrBackendUnavailable)
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "the dial gave up after the new DialTimeout")
+	assert.NoError(t, ctx.Err(), "the test's own ctx did not end")
+	f.b.DelayDials(0)
+}
+
+func TestANewBackoffSpacesTheNextRedials(t *testing.T) {
+	f := newFixture(t, lifecycleOff(actorpool.Config{MinConns: 1, MaxConns: 1}))
+	ctx := context.Background()
+	assert.ErrorIs(t, f.p.SetLifecycle(ctx, actorpool.Lifecycle{BackoffMin: time.Hour, BackoffMax: time.Minute}),
+		actorpool.ErrInvalidConfig, "BackoffMin above BackoffMax")
+	require.NoError(t, f.p.SetLifecycle(ctx, actorpool.Lifecycle{BackoffMin: time.Hour, BackoffMax: time.Hour}))
+	assert.Equal(t, time.Hour, f.p.Lifecycle().BackoffMin)
+	require.Eventually(t, func() bool { return f.p.Stats().Total() == 1 && f.p.Stats().Idle() == 1 }, eventually, time.Millisecond)
+	f.b.FailDials(membackend.ErrDialRefused)
+	l := f.acquire(t)
+	require.NoError(t, l.MarkBroken(nil))
+	require.Eventually(t, func() bool { return f.b.DialErrors() >= 1 }, eventually, time.Millisecond)
+	n := f.b.DialErrors()
+	// An hour's backoff allows no redial in this window, however loaded
+	// the machine; the default (100 ms, doubling) would redial in it.
+	assert.Never(t, func() bool { return f.b.DialErrors() > n }, 400*time.Millisecond, 5*time.Millisecond,
+		"a redial came before the new BackoffMin")
+	f.b.Heal()
+}

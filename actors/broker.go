@@ -18,23 +18,19 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"github.com/actorpool/actorpool/internal/backoff"
 	"github.com/actorpool/actorpool/internal/ledger"
 	"github.com/actorpool/actorpool/internal/proto"
 )
 
-// BrokerConfig is read-only after spawn; the broker replaces its copy
-// when the lifecycle settings change (settings.go).
+// BrokerConfig is read-only after spawn, but for the settings it points
+// to, which the broker replaces when they change (settings.go).
 type BrokerConfig[C any] struct {
 	MinConns, MaxConns int
-	// The settings SetLifecycle changes; 0 is off (MaxWaiters 0:
-	// unbounded).
-	proto.Lifecycle
-	// Overload control, for the ledger; QueueTarget 0: off.
-	QueueTarget, QueueInterval time.Duration
-	Backoff                    backoff.Policy
-	Logger                     *slog.Logger
-	FIFO                       bool // lend the connection idle longest first
+	// Settings are the lifecycle settings in force; the broker alone
+	// writes them (SetLifecycle). 0 is off (MaxWaiters 0: unbounded).
+	Settings *proto.Settings
+	Logger   *slog.Logger
+	FIFO     bool // lend the connection idle longest first
 
 	// NeedsReset, LeaseUsed, Granted and Failed go to the ledger
 	// (ledger.Config; LeaseUsed is its Used).
@@ -80,16 +76,16 @@ type broker[C any] struct {
 // supervisor and MinConns connection actors) on root.
 func Spawn[C any](root *actor.RootContext, cfg *BrokerConfig[C]) (*actor.PID, *ledger.Ledger[C]) {
 	l := ledger.New(ledger.Config[C]{
-		MaxWaiters: cfg.MaxWaiters, QueueTarget: cfg.QueueTarget, QueueInterval: cfg.QueueInterval,
-		WatchLeases: cfg.LeaseTimeout > 0 || cfg.LeakWarnAfter > 0,
-		NeedsReset:  cfg.NeedsReset, Used: cfg.LeaseUsed, Granted: cfg.Granted, Failed: cfg.Failed,
+		Policy:     leasePolicy(cfg.Settings.Load()),
+		NeedsReset: cfg.NeedsReset, Used: cfg.LeaseUsed, Granted: cfg.Granted, Failed: cfg.Failed,
 		Nudge: &proto.Nudge{}, Logger: cfg.Logger, FIFO: cfg.FIFO,
 	}, cfg.MinConns, cfg.MaxConns)
+	s := cfg.Settings.Load()
 	b := &broker[C]{
 		cfg: cfg, l: l, owners: map[string]*actor.PID{},
-		sweepEvery: checkEvery(cfg.IdleTimeout, cfg.MaxLifetime, cfg.KeepaliveInterval, cfg.ValidateAfterIdle),
+		sweepEvery: checkEvery(s.IdleTimeout, s.MaxLifetime, s.KeepaliveInterval, s.ValidateAfterIdle),
 	}
-	b.dialer.init(cfg.Backoff)
+	b.dialer.init(cfg.Settings)
 	pid := root.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor { return b }), "actorpool")
 	l.Bind(root, pid)
 	return pid, l
@@ -232,7 +228,7 @@ func checkEvery(limits ...time.Duration) time.Duration {
 // created on first use, reset to the sweep period, stopped while every
 // setting it serves is off.
 func (b *broker[C]) armMaintenance() {
-	c := b.cfg
+	c := b.cfg.Settings.Load()
 	on := c.IdleTimeout > 0 || c.MaxLifetime > 0 || c.KeepaliveInterval > 0 || c.ValidateAfterIdle > 0
 	b.maint = b.arm(b.maint, on, b.sweepEvery, &proto.MaintenanceTick{})
 }
@@ -240,7 +236,7 @@ func (b *broker[C]) armMaintenance() {
 // armLeases arms the lease timer likewise, while LeaseTimeout or
 // LeakWarnAfter is on.
 func (b *broker[C]) armLeases() {
-	c := b.cfg
+	c := b.cfg.Settings.Load()
 	b.leases = b.arm(b.leases, c.LeaseTimeout > 0 || c.LeakWarnAfter > 0, checkEvery(c.LeaseTimeout, c.LeakWarnAfter), &proto.LeaseTick{})
 }
 

@@ -62,7 +62,7 @@ func (b *broker[C]) demand(ctx actor.Context) {
 	if c == nil || c.state != backingOff || c.timer == nil {
 		return
 	}
-	soon := max(d.policy.Min/10, time.Millisecond)
+	soon := max(d.policy().Min/10, time.Millisecond)
 	due := c.failedAt.Add(soon/2 + rand.N(soon/2+1))
 	if !due.Before(c.due) {
 		return
@@ -86,7 +86,7 @@ func (b *broker[C]) ensureProbe(ctx actor.Context) {
 		c := d.parked[0]
 		d.parked = d.parked[1:]
 		d.probe = c
-		delay := d.policy.Delay(max(d.probeFailures, 1))
+		delay := d.policy().Delay(max(d.probeFailures, 1))
 		b.schedule(c, delay)
 		b.cfg.Logger.Debug("actorpool: a parked connection actor is the probe now", "retry_in", delay)
 		return

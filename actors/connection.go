@@ -28,9 +28,10 @@ type ConnectionConfig[C any] struct {
 	// Ctx lives as long as the pool; Close cancels it, so dials in flight
 	// give up instead of holding the shutdown.
 	Ctx context.Context
-	// OpTimeout bounds each Dial, Reset and Ping.
-	OpTimeout time.Duration
-	Logger    *slog.Logger
+	// Settings hold the DialTimeout in force, which bounds each Dial,
+	// Reset and Ping.
+	Settings *proto.Settings
+	Logger   *slog.Logger
 	// IDs numbers connections across the pool, for logs and leases.
 	IDs *atomic.Uint64
 	// Commands is command mode; nil when the backend has none.
@@ -87,7 +88,7 @@ func (a *connection[C]) Receive(ctx actor.Context) {
 // dial opens the connection and offers it to the broker. A failure crashes
 // the actor; the broker decides when it redials.
 func (a *connection[C]) dial(ctx actor.Context) {
-	dctx, cancel := context.WithTimeout(a.cfg.Ctx, a.cfg.OpTimeout)
+	dctx, cancel := context.WithTimeout(a.cfg.Ctx, a.cfg.Settings.Load().DialTimeout)
 	conn, err := a.cfg.Backend.Dial(dctx)
 	cancel()
 	if err != nil {
@@ -111,7 +112,7 @@ func (a *connection[C]) handleLeaseEnded() {
 	l := a.cfg.Ledger
 	ok, cause := l.Resettable(a.slot)
 	if ok {
-		rctx, cancel := context.WithTimeout(a.cfg.Ctx, a.cfg.OpTimeout)
+		rctx, cancel := context.WithTimeout(a.cfg.Ctx, a.cfg.Settings.Load().DialTimeout)
 		err := guard(func() error { return a.cfg.Backend.Reset(rctx, a.slot.Conn) })
 		cancel()
 		if err == nil {
@@ -131,7 +132,7 @@ func (a *connection[C]) handleLeaseEnded() {
 // closes the connection and crashes the actor, so that it is replaced
 // before anyone leases it.
 func (a *connection[C]) handlePing(msg *proto.Ping) {
-	pctx, cancel := context.WithTimeout(a.cfg.Ctx, a.cfg.OpTimeout)
+	pctx, cancel := context.WithTimeout(a.cfg.Ctx, a.cfg.Settings.Load().DialTimeout)
 	err := guard(func() error { return a.cfg.Backend.Ping(pctx, a.slot.Conn) })
 	cancel()
 	if err == nil {

@@ -49,7 +49,7 @@ type child struct {
 
 // dialer is the broker's; every field is owned by its Receive.
 type dialer struct {
-	policy   backoff.Policy
+	settings *proto.Settings // BackoffMin and BackoffMax in force
 	children map[string]*child
 	spawning int // spawned, not heard from yet
 
@@ -63,8 +63,14 @@ type dialer struct {
 	demanded      bool     // callers were failed fast since the last failed dial
 }
 
-func (d *dialer) init(p backoff.Policy) {
-	d.policy, d.children = p, map[string]*child{}
+func (d *dialer) init(s *proto.Settings) {
+	d.settings, d.children = s, map[string]*child{}
+}
+
+// policy is the redial backoff in force.
+func (d *dialer) policy() backoff.Policy {
+	s := d.settings.Load()
+	return backoff.Policy{Min: s.BackoffMin, Max: s.BackoffMax}
 }
 
 // child returns the record of pid, creating it at its first report.
@@ -149,7 +155,7 @@ func (b *broker[C]) handleReady(ctx actor.Context, s *ledger.Slot[C]) {
 	})
 	now := time.Now()
 	s.IdleSince, s.CheckedAt = now, now
-	if l := b.cfg.MaxLifetime; l > 0 {
+	if l := b.cfg.Settings.Load().MaxLifetime; l > 0 {
 		// Up to a tenth earlier, so that connections dialled together
 		// are not all replaced together.
 		s.RetireAt = now.Add(l - rand.N(l/10+1))
@@ -202,7 +208,7 @@ func (b *broker[C]) handleConnFailed(ctx actor.Context, msg *proto.ConnFailed) {
 	var delay time.Duration
 	switch {
 	case counts.Alive > 0:
-		delay = d.policy.Delay(c.failures)
+		delay = d.policy().Delay(c.failures)
 		b.schedule(c, delay)
 	case d.probe == nil || d.probe == c:
 		if !d.open {
@@ -210,7 +216,7 @@ func (b *broker[C]) handleConnFailed(ctx actor.Context, msg *proto.ConnFailed) {
 		}
 		d.probeFailures++
 		d.probe = c
-		delay = d.policy.Delay(d.probeFailures)
+		delay = d.policy().Delay(d.probeFailures)
 		b.schedule(c, delay)
 	default:
 		if !d.open {

@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/actorpool/actorpool/internal/backoff"
 	"github.com/actorpool/actorpool/internal/proto"
 )
 
@@ -18,7 +17,7 @@ import (
 // RedialDue must not redial the actor early, nor drop the armed timer.
 func TestARedialFromATimerThatWasReplacedIsIgnored(t *testing.T) {
 	b := &broker[int]{cfg: &BrokerConfig[int]{Logger: slog.New(slog.DiscardHandler)}}
-	b.dialer.init(backoff.Policy{Min: time.Hour, Max: time.Hour})
+	b.dialer.init(proto.NewSettings(proto.Lifecycle{BackoffMin: time.Hour, BackoffMax: time.Hour}))
 	c := b.dialer.child(actor.NewPID("nonhost", "c"))
 
 	b.schedule(c, time.Hour)
@@ -35,7 +34,7 @@ func TestARedialFromATimerThatWasReplacedIsIgnored(t *testing.T) {
 
 func TestTheProbeIsParkedChildrenFirstThenNobodyWhileOneDials(t *testing.T) {
 	b := &broker[int]{cfg: &BrokerConfig[int]{Logger: slog.New(slog.DiscardHandler)}}
-	b.dialer.init(backoff.Policy{Min: time.Hour, Max: time.Hour})
+	b.dialer.init(proto.NewSettings(proto.Lifecycle{BackoffMin: time.Hour, BackoffMax: time.Hour}))
 	d := &b.dialer
 	d.open = true
 	a := d.child(actor.NewPID("nonhost", "a"))

@@ -17,7 +17,8 @@ func (b *broker[C]) handleLeaseTick(ctx actor.Context) {
 	if b.closing {
 		return
 	}
-	revoked, warned := b.l.ScanLeases(time.Now(), b.cfg.LeaseTimeout, b.cfg.LeakWarnAfter)
+	s := b.cfg.Settings.Load()
+	revoked, warned := b.l.ScanLeases(time.Now(), s.LeaseTimeout, s.LeakWarnAfter)
 	for _, h := range revoked {
 		b.cfg.Logger.Warn("actorpool: lease revoked after LeaseTimeout; closing its connection",
 			"conn", h.ID, "held", h.Held.Round(time.Millisecond))

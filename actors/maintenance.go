@@ -44,7 +44,7 @@ func (b *broker[C]) handleMaintenance(ctx actor.Context) {
 // MinConns; ping what is due for a keepalive; flag for a check before
 // lending what will soon have sat idle past ValidateAfterIdle.
 func (b *broker[C]) verdict(s *ledger.Slot[C], aboveMin bool, now time.Time) ledger.Verdict {
-	c := b.cfg
+	c := b.cfg.Settings.Load()
 	switch {
 	case s.Expired():
 		return ledger.RetireExpired

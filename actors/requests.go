@@ -29,7 +29,7 @@ func (b *broker[C]) handleActorAcquire(ctx actor.Context, timeout time.Duration,
 		owner = sender
 	}
 	if timeout <= 0 {
-		timeout = b.cfg.AcquireTimeout
+		timeout = b.cfg.Settings.Load().AcquireTimeout
 	}
 	if !b.closing && !isFuture(owner) {
 		// A future completes on any system message, Watch included: it

@@ -1,9 +1,10 @@
 package actors
 
 // This file is the broker's side of lifecycle settings changed at run
-// time: it takes the new values into its own copy of the configuration,
-// hands the ledger its part (MaxWaiters, lease start times), and re-arms
-// its timers for the new periods.
+// time: it puts the new values in force (proto.Settings, read by the
+// pool's callers and the connection actors), hands the ledger its policy
+// (MaxWaiters, overload control, lease start times), and re-arms its
+// timers for the new periods.
 
 import (
 	"time"
@@ -21,13 +22,20 @@ func (b *broker[C]) handleSetLifecycle(msg *proto.SetLifecycle) {
 		msg.Done <- ledger.ErrPoolClosed
 		return
 	}
-	c := *b.cfg
-	c.Lifecycle = msg.Lifecycle
-	b.cfg = &c
-
-	b.l.SetLeasePolicy(c.MaxWaiters, c.LeaseTimeout > 0 || c.LeakWarnAfter > 0, time.Now())
+	c := msg.Lifecycle
+	b.cfg.Settings.Store(c)
+	b.l.SetPolicy(leasePolicy(&c), time.Now())
 	b.sweepEvery = checkEvery(c.IdleTimeout, c.MaxLifetime, c.KeepaliveInterval, c.ValidateAfterIdle)
 	b.armMaintenance()
 	b.armLeases()
 	msg.Done <- nil
+}
+
+// leasePolicy is the ledger's part of s.
+func leasePolicy(s *proto.Lifecycle) ledger.Policy {
+	return ledger.Policy{
+		MaxWaiters:  s.MaxWaiters,
+		WatchLeases: s.LeaseTimeout > 0 || s.LeakWarnAfter > 0,
+		QueueTarget: s.QueueTarget, QueueInterval: s.QueueInterval,
+	}
 }

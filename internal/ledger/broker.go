@@ -376,15 +376,16 @@ func (l *Ledger[C]) Stopped() {
 	l.total, l.checking, l.handing, l.ended, l.closing = 0, 0, 0, 0, 0
 }
 
-// SetLeasePolicy changes MaxWaiters and whether grants record when each
-// lease started (watch: LeaseTimeout or LeakWarnAfter is on). Waiters
-// already in line stay. When recording starts, the leases already out are
-// timed from now: they were granted without a start time.
-func (l *Ledger[C]) SetLeasePolicy(maxWaiters int, watch bool, now time.Time) {
+// SetPolicy puts p in force. MaxWaiters applies to callers joining the
+// line from now on; a grant records when its lease started once
+// WatchLeases is on (the leases out are timed from now); a new
+// QueueTarget applies to the line at once, and turning it off ends an
+// overload.
+func (l *Ledger[C]) SetPolicy(p Policy, now time.Time) {
 	l.lock()
 	defer l.mu.Unlock()
-	l.cfg.MaxWaiters = maxWaiters
-	stamp := watch || l.cfg.Used != nil
+	l.cfg.Policy = p
+	stamp := p.WatchLeases || l.cfg.Used != nil
 	if stamp && !l.stamp {
 		for _, s := range l.live {
 			if s.state == stLeased {
@@ -393,4 +394,8 @@ func (l *Ledger[C]) SetLeasePolicy(maxWaiters int, watch bool, now time.Time) {
 		}
 	}
 	l.stamp = stamp
+	if p.QueueTarget != l.ov.target {
+		l.ov = overload{target: p.QueueTarget}
+	}
+	l.ov.interval = p.QueueInterval
 }

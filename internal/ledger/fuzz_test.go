@@ -109,7 +109,7 @@ func newWorld(t *testing.T, root *actor.RootContext, broker *actor.PID, owners [
 		Failed:     func(error) any { return struct{}{} },
 		// Overload control is on, but only a line aged on purpose (step
 		// 255) is ever past its target.
-		QueueTarget: time.Hour, QueueInterval: time.Nanosecond,
+		Policy: Policy{QueueTarget: time.Hour, QueueInterval: time.Nanosecond},
 	}, 0, 3)
 	w.l.Bind(root, broker)
 	return w

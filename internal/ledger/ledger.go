@@ -47,17 +47,23 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 )
 
-// Config is read-only after New, except MaxWaiters, which SetLeasePolicy
-// changes under the lock.
-type Config[C any] struct {
+// Policy is the part of the lifecycle settings the ledger applies; the
+// broker sets it (New, SetPolicy).
+type Policy struct {
 	MaxWaiters int // 0: unbounded
+	// WatchLeases: LeaseTimeout or LeakWarnAfter is on, so a grant records
+	// when the lease started (and the acquirer's stack).
+	WatchLeases bool
 	// QueueTarget and QueueInterval are overload control (overload.go);
 	// QueueTarget 0: off, waiters are always served first come, first
 	// served.
 	QueueTarget, QueueInterval time.Duration
-	// WatchLeases: LeaseTimeout or LeakWarnAfter is on, so a grant records
-	// when the lease started (and the acquirer's stack).
-	WatchLeases bool
+}
+
+// Config is read-only after New, except Policy, which SetPolicy changes
+// under the lock.
+type Config[C any] struct {
+	Policy
 	// Used, when set, is told how long each lease ended by its holder
 	// (Release or MarkBroken) was held; a grant then records when the
 	// lease started. Called on the holder's goroutine, after the lock is
