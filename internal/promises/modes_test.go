@@ -28,7 +28,8 @@ import (
 // rig is one mode's pool(s), started for one cell of the matrix.
 type rig struct {
 	servers []*redisserver.Server
-	limit   int // most clients of the pool(s) each server may see
+	limit   int    // most clients of the pool(s) each server may see
+	limitIs string // what limit is, for messages
 	// call makes call n of caller c: one lease used and ended, or one
 	// caller's commands in command mode.
 	call  func(ctx context.Context, c, n int) error
@@ -81,6 +82,7 @@ func openPool(t *testing.T, cfg actorpool.Config) (*rig, *pooltest.Fixture[*redi
 	r := &rig{
 		servers: []*redisserver.Server{s},
 		limit:   cfg.MaxConns,
+		limitIs: "MaxConns",
 		stats:   func() []actorpool.Stats { return []actorpool.Stats{p.Stats()} },
 		granted: func() uint64 { return p.Stats().Acquired() },
 		lower:   func(ctx context.Context, max int) error { return p.SetLimits(ctx, 0, max) },
@@ -246,6 +248,7 @@ func startGroup(t *testing.T) *rig {
 	r := &rig{
 		servers: []*redisserver.Server{a, b},
 		limit:   3,
+		limitIs: "an endpoint's MaxConns",
 		stats: func() []actorpool.Stats {
 			var out []actorpool.Stats
 			for _, e := range g.Stats().Endpoints() {

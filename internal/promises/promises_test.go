@@ -48,7 +48,7 @@ func checkLimit(t *testing.T, r *rig) {
 	ss := sampleServers(t, r, r.limit)
 	l := startLoad(t, r, loadOpts{callers: callers(r)})
 	waitLoaded(t, l, ss, "under load")
-	stopSamplers(t, ss, "MaxConns")
+	stopSamplers(t, ss, r.limitIs)
 
 	if r.lower != nil {
 		low := r.limit / 2
