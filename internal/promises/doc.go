@@ -5,16 +5,17 @@
 //
 // The modes (rows): goroutine leases (Acquire and With), actor leases (an
 // actor per caller sends messages.Acquire and gets messages.Granted or
-// messages.AcquireFailed), command mode (redisbackend.NewCommands), and a
-// group of two endpoints on two servers.
+// messages.AcquireFailed), command mode (redisbackend.NewCommands), a
+// group of two endpoints on two servers, and the members of a budget:
+// two cluster members whose pools share one budget on one server.
 //
 // The promises (columns), each a subtest Mode/Promise:
 //
 //   - Limit: while callers load the pool, the server's client count
 //     (CLIENT LIST, sampled every few milliseconds) never exceeds
-//     MaxConns (a group: per endpoint); nor the lower MaxConns after
-//     SetLimits lowers it under load, once a bounded wait has let the
-//     extra connections go.
+//     MaxConns (a group: per endpoint; a budget: the budget, over its
+//     members); nor the lower MaxConns after SetLimits lowers it under
+//     load, once a bounded wait has let the extra connections go.
 //   - Close: with every lease back, Close returns well within its ctx;
 //     then Stats show no connection, the server sees none of the pool's
 //     clients, every call fails with ErrPoolClosed, and no goroutine is
@@ -32,4 +33,9 @@
 //   - EveryCallerAnswered: callers with long and very short deadlines,
 //     and a Close in the middle of their load: every call returns, within
 //     its deadline and a bound, with success or a typed error.
+//
+// The budget's row runs live protoactor cluster members, in whose remote
+// and gossip code the race detector reports races; it is built without
+// -race only (build tag !race), and the Makefile runs it in its step
+// without -race. The other rows run under go test -race.
 package promises
