@@ -5,12 +5,13 @@
 test: deps vet
 	go test -race -count=1 -timeout 9m ./...
 	# The live cluster members (the budget's tests, the cluster example,
-	# the churn run's 15-second test, poolbench's W8), without -race: the
-	# race detector reports races inside protoactor-go's and grpc's remote
-	# and gossip code once a member runs (none in this module). -race above
-	# runs the budget's allocation tests and the churn schedule's, and
-	# leaves these out (build tag !race).
-	go test -count=1 -timeout 3m ./budget/ ./examples/cluster/ ./cmd/budgetchurn/
+	# the churn run's 15-second test, the promise matrix's budget row,
+	# poolbench's W8), without -race: the race detector reports races
+	# inside protoactor-go's and grpc's remote and gossip code once a
+	# member runs (none in this module). -race above runs the budget's
+	# allocation tests, the churn schedule's and the matrix's other rows,
+	# and leaves these out (build tag !race).
+	go test -count=1 -timeout 3m ./budget/ ./examples/cluster/ ./cmd/budgetchurn/ ./internal/promises/
 	go test -count=1 -timeout 3m -run W8 ./cmd/poolbench/
 
 deps:
