@@ -35,7 +35,6 @@ type Pool[C any] struct {
 	settings *proto.Settings
 	setMu    sync.Mutex // serialises SetLifecycle
 
-	closing     atomic.Bool   // Close was called
 	stopped     chan struct{} // closed when Close is done
 	cancel      context.CancelFunc
 	deadLetters *eventstream.Subscription // gives back grants nobody received
@@ -220,7 +219,7 @@ func (p *Pool[C]) SetLimits(ctx context.Context, minConns, maxConns int) error {
 	case minConns > maxConns:
 		return fmt.Errorf("%w: MinConns (%d) is above MaxConns (%d)", ErrInvalidConfig, minConns, maxConns)
 	}
-	if p.closing.Load() {
+	if p.ledger.IsClosed() {
 		return ErrPoolClosed
 	}
 	msg := &proto.SetLimits{Min: minConns, Max: maxConns, Done: make(chan error, 1)}
@@ -247,7 +246,7 @@ func (p *Pool[C]) Broker() *actor.PID { return p.broker }
 // had to revoke leases. A second Close returns ErrPoolClosed once the
 // first is done.
 func (p *Pool[C]) Close(ctx context.Context) error {
-	if !p.closing.CompareAndSwap(false, true) {
+	if !p.ledger.Close() {
 		<-p.stopped
 		return ErrPoolClosed
 	}

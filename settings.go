@@ -85,7 +85,7 @@ func (p *Pool[C]) SetLifecycle(ctx context.Context, l Lifecycle) error {
 	}
 	p.setMu.Lock()
 	defer p.setMu.Unlock()
-	if p.closing.Load() {
+	if p.ledger.IsClosed() {
 		return ErrPoolClosed
 	}
 	msg := &proto.SetLifecycle{Lifecycle: lifecycleOf(c), Done: make(chan error, 1)}

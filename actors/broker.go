@@ -63,7 +63,6 @@ type broker[C any] struct {
 	waiterAt                   time.Time // when waiterTimer fires; zero: not armed
 	sweepEvery                 time.Duration
 
-	closing      bool
 	closeDone    chan struct{} // Close's, closed once drained
 	shutdownDone chan struct{} // Shutdown's, closed once the supervisor stopped
 

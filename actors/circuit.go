@@ -53,7 +53,7 @@ func (b *broker[C]) unavailable() error {
 // sooner than its backoff.
 func (b *broker[C]) demand(ctx actor.Context) {
 	d := &b.dialer
-	if !d.open || d.demanded || b.closing {
+	if !d.open || d.demanded || b.closing() {
 		return
 	}
 	d.demanded = true
@@ -79,7 +79,7 @@ func (b *broker[C]) demand(ctx actor.Context) {
 // a new one.
 func (b *broker[C]) ensureProbe(ctx actor.Context) {
 	d := &b.dialer
-	if !d.open || d.probe != nil || b.closing {
+	if !d.open || d.probe != nil || b.closing() {
 		return
 	}
 	if len(d.parked) > 0 {
@@ -104,7 +104,7 @@ func (b *broker[C]) ensureProbe(ctx actor.Context) {
 // a time.
 func (b *broker[C]) refill(ctx actor.Context) {
 	d := &b.dialer
-	for !d.open && !b.closing && d.refilling < RefillDials && len(d.parked) > 0 {
+	for !d.open && !b.closing() && d.refilling < RefillDials && len(d.parked) > 0 {
 		c := d.parked[0]
 		d.parked = d.parked[1:]
 		c.state, c.refill = dialing, true

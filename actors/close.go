@@ -14,20 +14,22 @@ import (
 	"github.com/actorpool/actorpool/internal/proto"
 )
 
-// handleClose fails every waiter and every later acquire with
-// ErrPoolClosed, stops the timers, and closes msg.Done once drained.
+// handleClose stops the timers and closes msg.Done once drained; the
+// ledger, closed first, fails every waiter and every later acquire with
+// ErrPoolClosed.
 func (b *broker[C]) handleClose(ctx actor.Context, msg *proto.Close) {
-	if !b.closing {
-		b.closing = true
-		b.stopTimers()
-		b.l.Close()
-		b.waiters = deadlines[C]{}
-		// Owners stay watched until Shutdown: one that stops now still has
-		// its leases reclaimed, so Close does not wait for them.
-	}
+	b.l.Close() // closed already by Pool.Close; Close is idempotent
+	b.stopTimers()
+	b.waiters = deadlines[C]{} // the ledger failed every waiter
+	// Owners stay watched until Shutdown: one that stops now still has
+	// its leases reclaimed, so Close does not wait for them.
 	b.closeDone = msg.Done
 	b.checkDrained()
 }
+
+// closing reports that the pool is closing: the ledger's flag, the one
+// record of it.
+func (b *broker[C]) closing() bool { return b.l.IsClosed() }
 
 // checkDrained closes Close's Done once no lease is out and no connection
 // is being reset or pinged.

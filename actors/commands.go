@@ -47,7 +47,6 @@ type dispatcher[C any] struct {
 	queues  []*cmdq.Queue
 	idle    map[*cmdq.Queue]int // ticks in a row without work
 	asking  bool
-	closed  bool
 	ticking bool
 	timer   *time.Timer
 }
@@ -98,7 +97,7 @@ func (d *dispatcher[C]) grow(ctx actor.Context) {
 	d.prune()
 	// With no queue it asks even at MaxConns 0: its request waits in the
 	// pool's line as an Acquire would.
-	if d.closed || (len(d.queues) > 0 && len(d.queues) >= d.limit()) {
+	if d.closed() || (len(d.queues) > 0 && len(d.queues) >= d.limit()) {
 		d.cfg.Set.Answered()
 		if len(d.queues) != before {
 			d.publish(nil)
@@ -118,7 +117,7 @@ func (d *dispatcher[C]) granted(ctx actor.Context, s *ledger.Slot[C], gen uint64
 	d.asking = false
 	d.cfg.Set.Answered()
 	full := len(d.queues) > 0 && len(d.queues) >= d.limit()
-	if d.closed || full || s.Queue == nil || !d.cfg.Ledger.ServeCommands(s, gen) {
+	if d.closed() || full || s.Queue == nil || !d.cfg.Ledger.ServeCommands(s, gen) {
 		_ = d.cfg.Ledger.End(s, gen, false, nil)
 		d.publish(nil) // callers waiting for a queue look again
 		return
@@ -193,6 +192,9 @@ func (d *dispatcher[C]) trim() bool {
 	return true
 }
 
+// closed reports that the pool is closing (the ledger's flag).
+func (d *dispatcher[C]) closed() bool { return d.cfg.Ledger.IsClosed() }
+
 // giveBack closes q: its actor writes what is queued, then ends the lease.
 func (d *dispatcher[C]) giveBack(q *cmdq.Queue) {
 	delete(d.idle, q)
@@ -216,7 +218,6 @@ func (d *dispatcher[C]) prune() {
 
 // close stops command mode: every queue is closed and the set says so.
 func (d *dispatcher[C]) close() {
-	d.closed = true
 	for _, q := range d.queues {
 		d.giveBack(q)
 	}
@@ -227,7 +228,7 @@ func (d *dispatcher[C]) close() {
 // publish shows callers the queues that take work now; err is why the
 // last request for a connection failed.
 func (d *dispatcher[C]) publish(err error) {
-	if d.closed {
+	if d.closed() {
 		return
 	}
 	d.cfg.Set.Publish(append([]*cmdq.Queue(nil), d.queues...), err, false)
@@ -235,7 +236,7 @@ func (d *dispatcher[C]) publish(err error) {
 
 // schedule arms the next tick while command mode holds connections.
 func (d *dispatcher[C]) schedule(ctx actor.Context) {
-	if d.ticking || d.closed || len(d.queues) == 0 {
+	if d.ticking || d.closed() || len(d.queues) == 0 {
 		return
 	}
 	d.ticking = true

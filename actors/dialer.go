@@ -39,7 +39,7 @@ type child struct {
 	failures int  // consecutive failed dials
 	dialed   int  // successful dials: a second one is a restart
 	refill   bool // its redial is one of the refill's
-	closing  bool // leaving with its connection, counted in the ledger's closing
+	counted  bool // leaving with its connection, counted in the ledger's leaving
 	replaced bool // leaving; a replacement counted in Total waits for its stop
 	timer    *time.Timer
 	seq      uint64    // names the last timer armed (RedialDue.Seq)
@@ -89,7 +89,7 @@ func (d *dialer) child(pid *actor.PID) *child {
 // MaxConns. While the circuit is open only the probe dials.
 func (b *broker[C]) grow(ctx actor.Context) {
 	d := &b.dialer
-	if b.closing {
+	if b.closing() {
 		return
 	}
 	if d.open {
@@ -119,7 +119,7 @@ func (b *broker[C]) spawn(ctx actor.Context, n int) {
 // failed, and the pool may need another.
 func (b *broker[C]) afterLoss(ctx actor.Context) {
 	d := &b.dialer
-	if !d.open && d.lastErr != nil && !b.closing && b.l.Counts().Alive == 0 {
+	if !d.open && d.lastErr != nil && !b.closing() && b.l.Counts().Alive == 0 {
 		b.openCircuit(nil)
 	}
 	b.grow(ctx)
@@ -177,14 +177,14 @@ func (b *broker[C]) handleConnFailed(ctx actor.Context, msg *proto.ConnFailed) {
 	if c.state == leaving {
 		// It crashed before it took its Retire (a failed ping): it stays
 		// suspended until stopped. Its stop spawns its replacement.
-		if !b.closing {
+		if !b.closing() {
 			ctx.Send(b.supervisor, &proto.StopChild{Child: c.pid})
 		}
 		return
 	}
 	d.doneRefilling(c)
 	counts := b.l.Counts()
-	if b.closing {
+	if b.closing() {
 		// Shutdown stops it with the supervisor; a Stop now could race
 		// that one.
 		b.l.Unreserve()
@@ -241,7 +241,7 @@ func (b *broker[C]) handleConnFailed(ctx actor.Context, msg *proto.ConnFailed) {
 func (b *broker[C]) handleRedialDue(ctx actor.Context, msg *proto.RedialDue) {
 	d := &b.dialer
 	c := d.children[msg.Child.Id]
-	if c == nil || b.closing || c.state != backingOff || msg.Seq != c.seq {
+	if c == nil || b.closing() || c.state != backingOff || msg.Seq != c.seq {
 		return // gone, closing, or a timer since stopped or replaced
 	}
 	c.timer = nil
@@ -295,7 +295,7 @@ func (d *dialer) leaving(pid *actor.PID, replaced bool) bool {
 		return false
 	}
 	d.leave(c)
-	c.closing, c.replaced = true, replaced
+	c.counted, c.replaced = true, replaced
 	return true
 }
 
@@ -304,11 +304,11 @@ func (d *dialer) leaving(pid *actor.PID, replaced bool) bool {
 func (b *broker[C]) handleConnStopped(ctx actor.Context, pid *actor.PID) {
 	c := b.dialer.children[pid.Id]
 	b.dialer.forget(pid)
-	if c != nil && c.closing {
+	if c != nil && c.counted {
 		b.l.Closed()
 	}
 	if c != nil && c.replaced {
-		if b.closing {
+		if b.closing() {
 			b.l.Unreserve()
 		} else {
 			b.spawn(ctx, 1)

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/actorpool/actorpool/internal/ledger"
 	"github.com/actorpool/actorpool/internal/proto"
 )
 
@@ -16,7 +17,8 @@ import (
 // circuit parked its actor, callers brought the probe forward). Its
 // RedialDue must not redial the actor early, nor drop the armed timer.
 func TestARedialFromATimerThatWasReplacedIsIgnored(t *testing.T) {
-	b := &broker[int]{cfg: &BrokerConfig[int]{Logger: slog.New(slog.DiscardHandler)}}
+	b := &broker[int]{cfg: &BrokerConfig[int]{Logger: slog.New(slog.DiscardHandler)},
+		l: ledger.New(ledger.Config[int]{}, 0, 1)}
 	b.dialer.init(proto.NewSettings(proto.Lifecycle{BackoffMin: time.Hour, BackoffMax: time.Hour}))
 	c := b.dialer.child(actor.NewPID("nonhost", "c"))
 
@@ -33,7 +35,8 @@ func TestARedialFromATimerThatWasReplacedIsIgnored(t *testing.T) {
 }
 
 func TestTheProbeIsParkedChildrenFirstThenNobodyWhileOneDials(t *testing.T) {
-	b := &broker[int]{cfg: &BrokerConfig[int]{Logger: slog.New(slog.DiscardHandler)}}
+	b := &broker[int]{cfg: &BrokerConfig[int]{Logger: slog.New(slog.DiscardHandler)},
+		l: ledger.New(ledger.Config[int]{}, 0, 1)}
 	b.dialer.init(proto.NewSettings(proto.Lifecycle{BackoffMin: time.Hour, BackoffMax: time.Hour}))
 	d := &b.dialer
 	d.open = true

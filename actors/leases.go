@@ -14,7 +14,7 @@ import (
 )
 
 func (b *broker[C]) handleLeaseTick(ctx actor.Context) {
-	if b.closing {
+	if b.closing() {
 		return
 	}
 	s := b.cfg.Settings.Load()

@@ -23,7 +23,7 @@ import (
 )
 
 func (b *broker[C]) handleMaintenance(ctx actor.Context) {
-	if b.closing {
+	if b.closing() {
 		return
 	}
 	now := time.Now()
@@ -63,7 +63,7 @@ func (b *broker[C]) verdict(s *ledger.Slot[C], aboveMin bool, now time.Time) led
 // stops actors still without a connection, and retires leased connections
 // when they come back.
 func (b *broker[C]) handleSetLimits(ctx actor.Context, msg *proto.SetLimits) {
-	if b.closing {
+	if b.closing() {
 		msg.Done <- ledger.ErrPoolClosed
 		return
 	}

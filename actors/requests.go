@@ -31,7 +31,7 @@ func (b *broker[C]) handleActorAcquire(ctx actor.Context, timeout time.Duration,
 	if timeout <= 0 {
 		timeout = b.cfg.Settings.Load().AcquireTimeout
 	}
-	if !b.closing && !isFuture(owner) {
+	if !b.closing() && !isFuture(owner) {
 		// A future completes on any system message, Watch included: it
 		// is never watched (set Owner to the actor instead).
 		b.watch(ctx, owner)
@@ -93,7 +93,7 @@ func (b *broker[C]) handleWaiterTick(ctx actor.Context) {
 // armWaiterTimer makes sure the broker wakes at the earliest deadline of
 // an actor in line.
 func (b *broker[C]) armWaiterTimer() {
-	if b.waiters.Len() == 0 || b.closing {
+	if b.waiters.Len() == 0 || b.closing() {
 		return
 	}
 	first := b.waiters.rs[0].Deadline

@@ -18,7 +18,7 @@ import (
 // connection is judged by the new limits at the next maintenance tick, a
 // lease out by the new LeaseTimeout at the next lease check).
 func (b *broker[C]) handleSetLifecycle(msg *proto.SetLifecycle) {
-	if b.closing {
+	if b.closing() {
 		msg.Done <- ledger.ErrPoolClosed
 		return
 	}

@@ -85,13 +85,13 @@ func (l *Ledger[C]) counts() Counts {
 // closed them yet, so that the server never sees more than MaxConns. The
 // one growth limit, for callers (wantsBroker) and the broker (Reserve).
 // Under the lock.
-func (l *Ledger[C]) room() int { return l.max - l.total - l.closing }
+func (l *Ledger[C]) room() int { return l.max - l.total - l.leaving }
 
 // Closed tells the ledger that the actor of a connection it let go
 // (retire) stopped: its connection is closed.
 func (l *Ledger[C]) Closed() {
 	l.lock()
-	l.closing--
+	l.leaving--
 	l.mu.Unlock()
 }
 
@@ -190,7 +190,7 @@ func (l *Ledger[C]) place(s *Slot[C], o *outbox[C]) (retire, replace bool) {
 // lock.
 func (l *Ledger[C]) retire(s *Slot[C]) (replace bool) {
 	l.dropLive(s)
-	l.closing++
+	l.leaving++
 	if l.total <= l.min {
 		return true
 	}
@@ -239,9 +239,16 @@ func (l *Ledger[C]) SetCircuit(failFast, dialErr error) {
 }
 
 // Close shuts the ledger: every waiter and every later acquire fails with
-// ErrPoolClosed, and connections coming back go to the broker.
-func (l *Ledger[C]) Close() {
+// ErrPoolClosed, and connections coming back go to the broker. It reports
+// whether this call closed it (false: it was closed already). The pool's
+// Close calls it first; the ledger's flag is the one record that the pool
+// is closed, which the broker and the command dispatcher read too.
+func (l *Ledger[C]) Close() (first bool) {
 	l.lock()
+	if l.closed {
+		l.mu.Unlock()
+		return false
+	}
 	l.closed = true
 	o := l.outbox()
 	for r := l.line.popFront(); r != nil; r = l.line.popFront() {
@@ -249,6 +256,14 @@ func (l *Ledger[C]) Close() {
 	}
 	l.mu.Unlock()
 	l.send(&o)
+	return true
+}
+
+// IsClosed reports whether Close was called.
+func (l *Ledger[C]) IsClosed() bool {
+	l.lock()
+	defer l.mu.Unlock()
+	return l.closed
 }
 
 // Drained reports that no lease is out and no connection is being reset or
@@ -373,7 +388,7 @@ func (l *Ledger[C]) Stopped() {
 	l.stack = l.stack[:0]
 	clear(l.stale)
 	l.stale = l.stale[:0]
-	l.total, l.checking, l.handing, l.ended, l.closing = 0, 0, 0, 0, 0
+	l.total, l.checking, l.handing, l.ended, l.leaving = 0, 0, 0, 0, 0
 }
 
 // SetPolicy puts p in force. MaxWaiters applies to callers joining the

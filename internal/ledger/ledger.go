@@ -113,7 +113,7 @@ type Ledger[C any] struct {
 	live     []*Slot[C] // every alive connection (Slot.liveAt indexes it)
 	ended    int        // leases ended, connection with its actor (reset or close)
 	total    int        // connection actors: alive, dialling or waiting to redial
-	closing  int        // connections let go (retire) that their actor has not closed yet
+	leaving  int        // connections let go (retire) that their actor has not closed yet
 	line     line[C]    // waiters, oldest first
 
 	acquired uint64
