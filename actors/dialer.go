@@ -84,9 +84,9 @@ func (d *dialer) child(pid *actor.PID) *child {
 	return c
 }
 
-// grow asks the supervisor for connection actors: up to MinConns always,
-// and one per waiter not covered by a connection on its way, up to
-// MaxConns. While the circuit is open only the probe dials.
+// grow asks the supervisor for the connection actors the ledger's growth
+// rule (ledger.Grow) counts in Total. While the circuit is open only the
+// probe dials.
 func (b *broker[C]) grow(ctx actor.Context) {
 	d := &b.dialer
 	if b.closing() {
@@ -96,14 +96,7 @@ func (b *broker[C]) grow(ctx actor.Context) {
 		b.ensureProbe(ctx)
 		return
 	}
-	n := b.l.Reserve(func(c ledger.Counts) int {
-		want := max(c.Min-c.Total, 0)
-		if extra := c.Waiting - c.Coming; extra > want {
-			want = extra
-		}
-		return min(want, c.Room)
-	})
-	b.spawn(ctx, n)
+	b.spawn(ctx, b.l.Grow())
 }
 
 // spawn starts n connection actors, counted in Total already.

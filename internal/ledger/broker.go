@@ -82,10 +82,28 @@ func (l *Ledger[C]) counts() Counts {
 
 // room is how many connection actors the pool may add: MaxConns less the
 // actors counted in Total and the connections let go whose actor has not
-// closed them yet, so that the server never sees more than MaxConns. The
-// one growth limit, for callers (wantsBroker) and the broker (Reserve).
+// closed them yet, so that the server never sees more than MaxConns.
 // Under the lock.
 func (l *Ledger[C]) room() int { return l.max - l.total - l.leaving }
+
+// want is the growth rule, the one place it is written: up to MinConns
+// always, and one connection actor per waiter not covered by a connection
+// on its way, within room. Callers nudge the broker when it is positive
+// (wantsBroker); the broker reserves it (Grow). Under the lock.
+func (l *Ledger[C]) want() int {
+	n := max(l.min-l.total, l.line.n-l.coming(), 0)
+	return max(min(n, l.room()), 0)
+}
+
+// Grow counts in Total the connection actors the growth rule (want) asks
+// for now, and returns how many: the broker spawns them.
+func (l *Ledger[C]) Grow() int {
+	l.lock()
+	defer l.mu.Unlock()
+	n := l.want()
+	l.total += n
+	return n
+}
 
 // Closed tells the ledger that the actor of a connection it let go
 // (retire) stopped: its connection is closed.

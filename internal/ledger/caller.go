@@ -133,7 +133,7 @@ func (l *Ledger[C]) wantsBroker() bool {
 	if l.nudged {
 		return false
 	}
-	if l.room() > 0 && l.line.n > l.coming() || len(l.stale) > 0 {
+	if l.want() > 0 || len(l.stale) > 0 {
 		l.nudged = true
 	}
 	return l.nudged
