@@ -495,11 +495,26 @@ func TestClosingWhileRedialTimersFireSendsNothingToTheStoppedSupervisor(t *testi
 // ends) while the last dial failed: the circuit opens and the caller
 // already in line fails fast, instead of waiting for AcquireTimeout.
 func TestRetiringTheLastLiveConnectionAfterAFailedDialFailsTheLineFast(t *testing.T) {
+	const lifetime = 20 * time.Millisecond
 	f := newFixture(t, lifecycleOff(actorpool.Config{
-		MaxConns: 2, MaxLifetime: 20 * time.Millisecond, AcquireTimeout: time.Minute,
+		MaxConns: 2, MaxLifetime: lifetime, AcquireTimeout: time.Minute,
 		BackoffMin: time.Minute, BackoffMax: time.Minute,
 	}))
 	held := f.acquire(t)
+	// The maintenance tick marks a leased connection past its lifetime
+	// as expired, and its release retires it. A witness dialled later
+	// than held by more than the lifetime's jitter (up to a tenth) reaches
+	// its lifetime no sooner than held: the tick that finds the witness
+	// expired marks held too. The sleep is that lower bound on the time
+	// between the two dials.
+	time.Sleep(lifetime/10 + time.Millisecond)
+	witness := f.acquire(t)
+	require.NotEqual(t, held.Conn(), witness.Conn())
+	require.NoError(t, witness.Release())
+	require.Eventually(t, func() bool {
+		s := f.p.Stats()
+		return s.RetiredLifetime() == 1 && s.Total() == 1
+	}, eventually, time.Millisecond, "the idle witness is retired at its lifetime")
 	f.b.FailDials(errors.New("connection refused"))
 
 	waiter := f.acquireLater(context.Background())
@@ -507,15 +522,12 @@ func TestRetiringTheLastLiveConnectionAfterAFailedDialFailsTheLineFast(t *testin
 	// held one is alive: no circuit yet.
 	require.Eventually(t, func() bool { return f.p.Stats().DialErrors() >= 1 }, eventually, time.Millisecond)
 	assert.Zero(t, f.p.Stats().CircuitOpens())
-	// Held ten lifetimes: the maintenance tick (every 5 ms here) has
-	// marked it expired, so its release retires it.
-	time.Sleep(200 * time.Millisecond)
 	require.NoError(t, held.Release())
 
 	err := recv(t, waiter)
 	assert.ErrorIs(t, err, actorpool.ErrBackendUnavailable)
 	assert.ErrorContains(t, err, "connection refused")
 	assert.Equal(t, uint64(1), f.p.Stats().CircuitOpens())
-	assert.Equal(t, uint64(1), f.p.Stats().RetiredLifetime())
+	assert.Equal(t, uint64(2), f.p.Stats().RetiredLifetime(), "the witness, then held")
 	f.b.Heal()
 }
