@@ -132,10 +132,26 @@ func TestALeasedConnectionIsNotCutAtMaxLifetimeButRetiredWhenGivenBack(t *testin
 func TestAConnectionIdlePastValidateAfterIdleIsPingedBeforeItIsLent(t *testing.T) {
 	const validate = 40 * time.Millisecond
 	f := newFixture(t, lifecycleOff(actorpool.Config{MaxConns: 1, ValidateAfterIdle: validate}))
+	// The pool flags a connection for the check once it may have sat idle
+	// ValidateAfterIdle less a sweep period (a quarter of it). Between
+	// two uses it sits idle for less than from the start of the first to
+	// the end of the second: the test measures that, since a stalled test
+	// goroutine leaves the connection idle as long as the stall.
+	var widest time.Duration
+	var prev time.Time
 	for range 100 {
+		start := time.Now()
 		require.NoError(t, f.p.With(context.Background(), func(c *membackend.Conn) error { return nil }))
+		if !prev.IsZero() {
+			widest = max(widest, time.Since(prev))
+		}
+		prev = start
 	}
-	assert.Zero(t, f.b.Pings(), "a connection in use is not pinged")
+	if widest < validate*3/4 {
+		assert.Zero(t, f.b.Pings(), "a connection in use is not pinged")
+	} else {
+		t.Logf("not checked: the connection may have sat idle %s between two uses", widest)
+	}
 	// Each attempt comes after the connection sat idle longer than
 	// ValidateAfterIdle.
 	require.Eventually(t, func() bool {
