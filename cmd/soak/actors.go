@@ -27,7 +27,7 @@ type acquirer[C comparable] struct {
 	fatal  func(error) bool
 	done   chan struct{} // closed when the actor has stopped
 
-	asked  time.Time // when the pending Acquire was sent
+	asked  moment // when the pending Acquire was sent
 	grants int
 }
 
@@ -40,13 +40,13 @@ func (a *acquirer[C]) Receive(ctx actor.Context) {
 			ctx.Stop(ctx.Self())
 			return
 		}
-		a.asked = time.Now()
+		a.asked = a.ld.t.now()
 		ctx.Request(a.broker, &messages.Acquire{Timeout: acquireTimeout})
 	case *messages.Granted[C]:
 		a.granted(ctx, msg.Lease)
 	case *messages.AcquireFailed:
 		a.ld.t.timed(a.asked, acquireTimeout, a.who)
-		a.ld.t.op(a.target, a.who, a.asked, msg.Err)
+		a.ld.t.op(a.target, a.who, a.asked.at, msg.Err)
 		a.later(ctx, 5*time.Millisecond) // failing fast: not in a busy loop
 	case *actor.Stopped:
 		close(a.done)
@@ -60,7 +60,7 @@ func (a *acquirer[C]) granted(ctx actor.Context, l actorpool.Lease[C]) {
 	a.grants++
 	if a.grants%7 == 0 {
 		// Stop while holding: the broker must reclaim the lease.
-		a.ld.t.op(a.target, a.who+" (stops holding)", a.asked, nil)
+		a.ld.t.op(a.target, a.who+" (stops holding)", a.asked.at, nil)
 		orphan(a.ld, l, a.who)
 		ctx.Stop(ctx.Self())
 		return
@@ -74,7 +74,7 @@ func (a *acquirer[C]) granted(ctx actor.Context, l actorpool.Lease[C]) {
 	} else {
 		a.ld.t.ending(l.Release(), a.who)
 	}
-	a.ld.t.op(a.target, a.who, a.asked, err)
+	a.ld.t.op(a.target, a.who, a.asked.at, err)
 	a.later(ctx, time.Millisecond)
 }
 

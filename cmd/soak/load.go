@@ -144,11 +144,11 @@ func (ld *load) sleep(d time.Duration) {
 // again, it ends it a second time and expects an error).
 func leaseOp[C comparable](ld *load, target int, who string, p *actorpool.Pool[C], fatal func(error) bool,
 	fn func(context.Context, C) error, again bool) {
-	start := time.Now()
+	start := ld.t.now()
 	l, err := p.Acquire(context.Background())
 	ld.t.timed(start, acquireTimeout, who)
 	if err != nil {
-		ld.op(target, who, start, err)
+		ld.op(target, who, start.at, err)
 		return
 	}
 	conn := l.Conn()
@@ -175,7 +175,7 @@ func leaseOp[C comparable](ld *load, target int, who string, p *actorpool.Pool[C
 	if again && l.Release() == nil {
 		ld.t.violate("%s: a lease ended twice", who)
 	}
-	ld.op(target, who, start, err)
+	ld.op(target, who, start.at, err)
 }
 
 // taken records a grant of conn, which must not be one whose lease was
@@ -195,7 +195,7 @@ func (ld *load) taken(conn any, who string) {
 func (ld *load) cancelling(ps *pools, i int) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rand.IntN(20))*time.Millisecond)
 	defer cancel()
-	start := time.Now()
+	start := ld.t.now()
 	l, err := ps.redisLease.Acquire(ctx)
 	ld.t.timed(start, acquireTimeout, "cancelling caller")
 	if err == nil {
@@ -203,13 +203,13 @@ func (ld *load) cancelling(ps *pools, i int) {
 		ld.t.give(l.Conn())
 		ld.t.ending(l.Release(), "cancelling caller")
 	}
-	ld.op(redisTarget, "redis cancelling caller", start, err)
+	ld.op(redisTarget, "redis cancelling caller", start.at, err)
 }
 
 // panicking is a holder that panics inside With every fourth time: the
 // connection is marked broken and replaced, and the panic goes on.
 func (ld *load) panicking(ps *pools, i int) {
-	start := time.Now()
+	start := ld.t.now()
 	granted := false
 	err := func() (err error) {
 		defer func() {
@@ -235,7 +235,7 @@ func (ld *load) panicking(ps *pools, i int) {
 	if !granted {
 		ld.t.timed(start, acquireTimeout, "panicking holder")
 	}
-	ld.op(redisTarget, "redis panicking holder", start, err)
+	ld.op(redisTarget, "redis panicking holder", start.at, err)
 }
 
 // limits moves the Redis lease pool's limits up and down.

@@ -51,8 +51,11 @@ func report(out io.Writer, cfg config, took time.Duration, t *tally, ps *pools, 
 			targetNames[target], c.most, c.mostMax, c.aboveMax, c.samples)
 	}
 	fmt.Fprintf(out, "leases: %d granted, %d ended\n", t.acquired.Load(), t.ended.Load())
-	fmt.Fprintf(out, "late Acquires (> timeout + %s) while the whole process stalled as long: %d (latest %s past the timeout, longest stall %s)\n",
-		slack, t.excused.Load(), t.worstExcused.Round(time.Millisecond), t.worstStall.Round(time.Millisecond))
+	stalled, longest := t.stalls.summary()
+	fmt.Fprintf(out, "process stalled %s in all, %s at most at once; an Acquire may return after its timeout + the stall meanwhile + %s\n",
+		stalled.Round(time.Millisecond), longest.Round(time.Millisecond), margin)
+	fmt.Fprintf(out, "late Acquires: the latest %s; %d more than %s late, within the stall; the latest beyond the stall %s\n",
+		t.mostLate, t.excused.Load(), margin, t.mostBeyond)
 	stats := ps.stats()
 	for _, name := range sorted(stats) {
 		s := stats[name]

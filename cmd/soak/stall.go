@@ -1,77 +1,84 @@
 package main
 
-// This file measures the process's own stalls: how late a goroutine that
-// sleeps 1 ms wakes up. When the machine is loaded (go test -race with
-// other packages on two cores), every goroutine of the process, a pool's
-// timers included, can be held up tens of milliseconds at once; an
-// Acquire that returns late during such a stall was held up with them.
+// This file measures how long the process was held up: a goroutine wakes
+// every millisecond and adds up how late each wake-up came. When the
+// machine is loaded (go test -race with other packages on two cores), or
+// the runtime stops the world, every goroutine of the process that is
+// ready to run waits, a pool's timers, its broker and the actors'
+// mailboxes included. An Acquire handed from goroutine to actor to
+// goroutine waits at each hand-off: the sum over its wait, not the worst
+// single stall, is what it may have lost.
 
 import (
-	"sync/atomic"
+	"sync"
 	"time"
 )
 
-const (
-	stallBucket  = 10 * time.Millisecond
-	stallBuckets = 2048 // about 20 s of history
-)
+// stallNap is how long the meter sleeps between wake-ups.
+const stallNap = time.Millisecond
 
-// stallMeter keeps, per 10 ms bucket, the longest oversleep seen.
+// moment is an instant and the process's stall up to it.
+type moment struct {
+	at      time.Time
+	stalled time.Duration
+}
+
+// stallMeter adds up the lateness of its wake-ups. Its fields are guarded
+// by mu: the meter's goroutine writes them, any goroutine reads them.
 type stallMeter struct {
-	lag  [stallBuckets]atomic.Int64 // ns, indexed by bucket number mod stallBuckets
-	seen [stallBuckets]atomic.Int64 // bucket number the slot holds
+	mu    sync.Mutex
+	total time.Duration // the lateness of every wake-up so far
+	due   time.Time     // when the next wake-up is due
+	worst time.Duration // the latest single wake-up
+
 	stop chan struct{}
 	done chan struct{}
 }
 
 func newStallMeter() *stallMeter {
-	m := &stallMeter{stop: make(chan struct{}), done: make(chan struct{})}
-	go m.run()
+	m := &stallMeter{due: time.Now().Add(stallNap), stop: make(chan struct{}), done: make(chan struct{})}
+	go m.run(m.due)
 	return m
 }
 
-func (m *stallMeter) run() {
+func (m *stallMeter) run(due time.Time) {
 	defer close(m.done)
-	const nap = time.Millisecond
 	for {
-		before := time.Now()
 		select {
 		case <-m.stop:
 			return
-		case <-time.After(nap):
+		case <-time.After(time.Until(due)):
 		}
-		now := time.Now()
-		m.note(now, now.Sub(before)-nap)
+		due = m.woke(time.Now())
 	}
 }
 
-// note records lag as seen at now.
-func (m *stallMeter) note(now time.Time, lag time.Duration) {
-	b := now.UnixNano() / int64(stallBucket)
-	i := b % stallBuckets
-	if m.seen[i].Swap(b) != b {
-		m.lag[i].Store(0)
-	}
-	for {
-		old := m.lag[i].Load()
-		if int64(lag) <= old || m.lag[i].CompareAndSwap(old, int64(lag)) {
-			return
-		}
-	}
+// woke records a wake-up at now and returns when the next one is due.
+func (m *stallMeter) woke(now time.Time) time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	late := max(now.Sub(m.due), 0)
+	m.total += late
+	m.worst = max(m.worst, late)
+	m.due = now.Add(stallNap)
+	return m.due
 }
 
-// worst is the longest stall seen between from and to (and the bucket
-// after, which records a stall that ended after to).
-func (m *stallMeter) worst(from, to time.Time) time.Duration {
-	var w int64
-	first, last := from.UnixNano()/int64(stallBucket), to.UnixNano()/int64(stallBucket)+1
-	for b := max(first, last-stallBuckets+1); b <= last; b++ {
-		i := b % stallBuckets
-		if m.seen[i].Load() == b {
-			w = max(w, m.lag[i].Load())
-		}
-	}
-	return time.Duration(w)
+// now is this instant and the stall up to it: the lateness of every
+// wake-up so far, and of the one due and not come yet. The stall between
+// two moments is the difference of theirs.
+func (m *stallMeter) now() moment {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	at := time.Now()
+	return moment{at: at, stalled: m.total + max(at.Sub(m.due), 0)}
+}
+
+// summary is the lateness of every wake-up so far, and the latest one.
+func (m *stallMeter) summary() (total, worst time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.total, m.worst
 }
 
 func (m *stallMeter) close() {

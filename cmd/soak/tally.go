@@ -20,15 +20,18 @@ import (
 	"github.com/actorpool/actorpool"
 )
 
-// slack is how much later than its timeout an Acquire may return.
-const slack = 50 * time.Millisecond
+// margin is how much later than its timeout plus the process's stall
+// meanwhile an Acquire may return: the hand-offs between a timer, the
+// broker and the caller that the stall meter, waking once a millisecond,
+// does not see.
+const margin = 20 * time.Millisecond
 
 // tally is shared by every worker; its methods are safe for concurrent use.
 type tally struct {
 	acquired, ended atomic.Int64 // leases granted, and ended (once each)
 	double          atomic.Int64 // a connection granted while a lease held it
 	violations      atomic.Int64
-	excused         atomic.Int64 // late Acquires during a stall of the whole process
+	excused         atomic.Int64 // Acquires later than timeout + margin, within the stall meanwhile
 	stalls          *stallMeter
 
 	// recovery is when the current fault ended; a worker whose operation
@@ -45,7 +48,25 @@ type tally struct {
 	applied []string                   // faults applied, in order
 	faults  map[string][]time.Duration // recovery times by fault
 
-	worstExcused, worstStall time.Duration // the excused: most late, longest stall
+	mostLate   lateness // the latest past its timeout
+	mostBeyond lateness // the latest past its timeout plus the stall meanwhile
+}
+
+// lateness is how late an Acquire came past its timeout, and how long the
+// process was held up meanwhile.
+type lateness struct {
+	late, stalled time.Duration
+	who           string
+}
+
+// beyond is how late it came beyond the stall.
+func (l lateness) beyond() time.Duration { return l.late - l.stalled }
+
+func (l lateness) String() string {
+	if l.who == "" {
+		return "none"
+	}
+	return fmt.Sprintf("%s, %s past its timeout, stalled %s", l.who, l.late.Round(time.Millisecond), l.stalled.Round(time.Millisecond))
 }
 
 func newTally() *tally {
@@ -95,26 +116,36 @@ func (t *tally) ending(err error, who string) {
 	}
 }
 
-// timed checks that an Acquire that started at start, with timeout, did
-// not return later than the timeout plus slack. One that did while the
-// whole process stalled at least as long as it was late beyond the slack
-// is counted apart (excused), not as a violation: the pool's timer could
-// not run either.
-func (t *tally) timed(start time.Time, timeout time.Duration, who string) {
-	now := time.Now()
-	d := now.Sub(start)
-	if d <= timeout+slack {
+// now is the moment an Acquire starts, for timed.
+func (t *tally) now() moment { return t.stalls.now() }
+
+// timed checks an Acquire that started at start with timeout, and
+// returned now: every caller's, goroutine or actor, by one rule. It may
+// come later than its timeout by as long as the process was held up
+// meanwhile, plus margin. One later than timeout plus margin, within that,
+// is counted apart (excused); one later still is a violation.
+func (t *tally) timed(start moment, timeout time.Duration, who string) {
+	end := t.now()
+	l := lateness{late: end.at.Sub(start.at) - timeout, stalled: end.stalled - start.stalled, who: who}
+	if l.late <= 0 {
 		return
 	}
-	if stall := t.stalls.worst(start, now); d-timeout-slack <= stall {
+	t.mu.Lock()
+	if l.late > t.mostLate.late {
+		t.mostLate = l
+	}
+	if l.beyond() > t.mostBeyond.beyond() {
+		t.mostBeyond = l
+	}
+	t.mu.Unlock()
+	switch {
+	case l.late <= margin:
+	case l.beyond() <= margin:
 		t.excused.Add(1)
-		t.mu.Lock()
-		t.worstExcused = max(t.worstExcused, d-timeout)
-		t.worstStall = max(t.worstStall, stall)
-		t.mu.Unlock()
-		return
+	default:
+		t.violate("%s: Acquire returned after %s, timeout %s, while the process stalled %s",
+			who, (timeout + l.late).Round(time.Millisecond), timeout, l.stalled.Round(time.Millisecond))
 	}
-	t.violate("%s: Acquire returned after %s, timeout %s", who, d.Round(time.Millisecond), timeout)
 }
 
 // op counts one operation of workload on target, started at start.
