@@ -162,15 +162,11 @@ func (d *dispatcher[C]) tick(ctx actor.Context) {
 }
 
 // limit is how many connections command mode may hold now: MaxConns, or
-// one while lease callers wait in the pool's line (the dispatcher's own
-// request, when it waits there, is not one of them).
+// one while lease callers wait in the pool's line (Counts.Waiting leaves
+// the dispatcher's own request out).
 func (d *dispatcher[C]) limit() int {
 	c := d.cfg.Ledger.Counts()
-	waiting := c.Waiting
-	if d.asking {
-		waiting--
-	}
-	if waiting > 0 {
+	if c.Waiting > 0 {
 		return min(c.Max, 1)
 	}
 	return c.Max

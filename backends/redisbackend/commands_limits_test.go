@@ -170,6 +170,8 @@ func TestCommandModeGrowingIsNoCallersTimeout(t *testing.T) {
 	// of them time out.
 	require.Eventually(t, func() bool { return load.ok.Load() > 2000 }, eventually, time.Millisecond)
 	assert.Equal(t, 1, p.Stats().CommandConns())
+	assert.Never(t, func() bool { return p.Stats().Waiting() > 0 }, 300*time.Millisecond, time.Millisecond,
+		"command mode's own request for a connection is no caller waiting")
 	load.end()
 	require.NoError(t, held.Release())
 	assert.Zero(t, p.Stats().Timeouts(), "no caller's acquire timed out")

@@ -76,7 +76,7 @@ func (l *Ledger[C]) Counts() Counts {
 func (l *Ledger[C]) counts() Counts {
 	return Counts{
 		Min: l.min, Max: l.max, Total: l.total, Alive: len(l.live),
-		Waiting: l.line.n, Coming: l.coming(), Room: l.room(),
+		Waiting: l.line.callers(), Coming: l.coming(), Room: l.room(),
 	}
 }
 

@@ -240,6 +240,7 @@ func (l *Ledger[C]) pop() *Slot[C] {
 type line[C any] struct {
 	head, tail *Request[C]
 	n          int
+	internal   int  // of n, the pool's own requests (Request.Internal)
 	emptied    bool // the line was empty since overload control last looked
 }
 
@@ -252,7 +253,14 @@ func (q *line[C]) pushBack(r *Request[C]) {
 	}
 	q.tail = r
 	q.n++
+	if r.Internal {
+		q.internal++
+	}
 }
+
+// callers is the number of callers waiting: the line less the pool's own
+// requests.
+func (q *line[C]) callers() int { return q.n - q.internal }
 
 func (q *line[C]) remove(r *Request[C]) {
 	if r.prev == nil {
@@ -267,6 +275,9 @@ func (q *line[C]) remove(r *Request[C]) {
 	}
 	r.prev, r.next, r.queued = nil, nil, false
 	q.n--
+	if r.Internal {
+		q.internal--
+	}
 	q.emptied = q.emptied || q.n == 0
 }
 

@@ -170,7 +170,7 @@ func (l *Ledger[C]) Stats() Snapshot {
 	s := Snapshot{
 		MinConns: l.min, MaxConns: l.max,
 		Total: l.total, Idle: idle, Leased: alive - idle, Dialing: l.total - alive,
-		Waiting: l.line.n, Acquired: l.acquired, Counters: l.n,
+		Waiting: l.line.callers(), Acquired: l.acquired, Counters: l.n,
 		CircuitOpen: l.failFast != nil,
 	}
 	if alive == 0 {
@@ -184,7 +184,7 @@ func (l *Ledger[C]) Stats() Snapshot {
 func (l *Ledger[C]) Load() (outstanding, maxConns int) {
 	l.lock()
 	defer l.mu.Unlock()
-	return len(l.live) - l.idle() + l.line.n, l.max
+	return len(l.live) - l.idle() + l.line.callers(), l.max
 }
 
 // idle counts idle connections: on the stack, stale, being pinged, or on
