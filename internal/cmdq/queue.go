@@ -37,7 +37,8 @@ type Queue struct {
 	// open: the queue takes work, from Open until Close or Fail. Written
 	// under the lock; pickers read it without.
 	open atomic.Bool
-	// pending counts ops pushed and not yet finished; pickers read it.
+	// pending counts ops pushed and not yet finished; pickers and Stats
+	// read it. An op leaves it before its caller hears of it.
 	pending atomic.Int32
 	// deep counts batches that left work behind (a bound was reached);
 	// taken counts ops written. The dispatcher reads and resets both.
@@ -160,9 +161,11 @@ func (q *Queue) Wrote(n int) {
 	q.taken.Add(uint32(n))
 }
 
-// Written records that the actor finished a batch of n ops taken from the
-// queue; it reports whether work waits, in which case the actor drains
-// again.
+// Written records that the actor is done with a batch of n ops taken from
+// the queue (written, or dropped unwritten): they leave the pending count
+// and the connection is free again. The actor calls it before it
+// finishes the ops, so that a caller that has its answer no longer counts.
+// It reports whether work waits, in which case the actor drains again.
 func (q *Queue) Written(n int) (again bool) {
 	q.pending.Add(int32(-n))
 	q.mu.Lock()
