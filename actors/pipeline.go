@@ -92,7 +92,8 @@ func (a *connection[C]) endIfClosed(q *cmdq.Queue) {
 // as done (q.Written, which says whether work waits), and then finishes
 // each op: with the backend's error when the connection broke (the ops
 // were in flight on it), with its ctx's error when that ended. An op its
-// caller abandoned before the write is dropped.
+// caller abandoned is dropped: unwritten when it was still queued, its
+// reply unread by anyone when it was in flight.
 func (a *connection[C]) write(q *cmdq.Queue, batch []*cmdq.Op) (again bool, err error) {
 	claimed, work := a.claimed[:0], a.work[:0]
 	for _, o := range batch {
