@@ -45,8 +45,11 @@ const (
 // Commands, Batches and CommandsInFlight in Stats count calls of Do (a
 // go-redis Pipelined is one), read without stopping command mode.
 //
-// Errors: ctx's error when ctx ends (the work is dropped if it was not
-// written yet; if it was, Do waits for its reply, which is discarded);
+// Errors: ctx's error as soon as ctx ends, whether work is queued (it is
+// then never written) or in flight (its reply is then read and dropped);
+// after Do returned ctx's error the pool may still read that reply into
+// work, so the caller must leave work alone (redisbackend's Commands hands
+// the pool copies of the caller's commands when ctx can end, for that);
 // the backend's error when the connection broke while the work was in
 // flight on it (the work may have run; it is not retried); ErrPoolClosed
 // after Close; while no connection can be had, the errors of Acquire
@@ -87,20 +90,19 @@ func (p *Pool[C]) Do(ctx context.Context, work any, size int) error {
 		case <-o.Done():
 		case <-ctx.Done(): // never ready for a ctx that cannot end
 			if o.Abandon() {
-				return ctx.Err() // the actor drops o
+				return ctx.Err() // o and work are the writer's now: it drops them
 			}
-			_ = o.Wait()
-			cmdq.Put(o)
-			return ctx.Err()
+			<-o.Done() // answered meanwhile
 		}
 		err := o.Err()
-		if errors.Is(err, cmdq.ErrNotWritten) {
+		unwritten := errors.Is(err, cmdq.ErrNotWritten)
+		if unwritten && ctx.Err() == nil {
 			o.Requeue()
 			continue
 		}
 		cmdq.Put(o)
-		if err == nil && ctx.Err() != nil {
-			return ctx.Err() // it ended while the work was in flight
+		if (err == nil || unwritten) && ctx.Err() != nil {
+			return ctx.Err() // it ended as the answer came
 		}
 		return err
 	}

@@ -112,6 +112,46 @@ func TestDoBrokenConnection(t *testing.T) {
 		"the broken connection is replaced")
 }
 
+// A command counts in CommandsInFlight until its caller has its answer,
+// not after: each caller of a batch, once answered, reads no more commands
+// in flight than callers still waiting, and once every caller has its
+// answer the count reads 0.
+func TestDoCountsACommandUntilItsCallerHasItsAnswer(t *testing.T) {
+	f := newFixture(t, actorpool.Config{MaxConns: 1})
+	ctx := testCtx(t)
+	for range 20 {
+		gate := make(chan struct{})
+		first := make(chan error, 1)
+		go func() {
+			_, err := do(ctx, f.p, func(*membackend.Conn) error { <-gate; return nil })
+			first <- err
+		}()
+		require.Eventually(t, func() bool { return f.p.Stats().CommandsInFlight() == 1 }, eventually, time.Millisecond)
+		const callers = 128
+		var answered atomic.Int64
+		var mu sync.Mutex
+		over := 0 // the most commands a caller saw in flight beyond the callers still waiting
+		var wg sync.WaitGroup
+		for range callers {
+			wg.Go(func() {
+				_, err := do(ctx, f.p, nil)
+				assert.NoError(t, err)
+				waiting := callers - int(answered.Add(1))
+				n := f.p.Stats().CommandsInFlight() - waiting
+				mu.Lock()
+				over = max(over, n)
+				mu.Unlock()
+			})
+		}
+		require.Eventually(t, func() bool { return f.p.Stats().CommandsInFlight() == callers+1 }, eventually, time.Millisecond)
+		close(gate) // the callers queued meanwhile go out as one batch
+		require.NoError(t, <-first)
+		wg.Wait()
+		assert.Zero(t, over, "a caller that has its answer is no longer counted")
+		assert.Zero(t, f.p.Stats().CommandsInFlight(), "every caller has its answer")
+	}
+}
+
 // LeaseTimeout revokes holders' leases, never command mode's.
 func TestDoNotRevokedByLeaseTimeout(t *testing.T) {
 	f := newFixture(t, actorpool.Config{MaxConns: 1, LeaseTimeout: 30 * time.Millisecond})

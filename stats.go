@@ -111,7 +111,8 @@ func (s Stats) Shed() uint64 { return s.s.Shed }
 func (s Stats) CommandConns() int { return s.c.conns }
 
 // CommandsInFlight is the number of commands handed to Do and not yet
-// answered.
+// answered; a command whose caller gave up counts until its connection is
+// done with it (its reply read, or, queued, skipped).
 func (s Stats) CommandsInFlight() int { return s.c.inFlight }
 
 // Commands is the number of commands written in command mode since start.

@@ -63,8 +63,7 @@ func (a *connection[C]) handleDrain(ctx actor.Context) {
 		a.endIfClosed(q)
 		return
 	}
-	err := a.write(batch)
-	again := q.Written(len(batch))
+	again, err := a.write(q, batch)
 	clear(batch)
 	a.batch = batch[:0]
 	if err != nil {
@@ -89,33 +88,40 @@ func (a *connection[C]) endIfClosed(q *cmdq.Queue) {
 	}
 }
 
-// write writes the ops of batch that are still wanted and finishes each
-// one: with the backend's error when the connection broke (the ops were in
-// flight on it), with its ctx's error when that ended before the write.
-func (a *connection[C]) write(batch []*cmdq.Op) error {
+// write writes the ops of batch that are still wanted, records the batch
+// as done (q.Written, which says whether work waits), and then finishes
+// each op: with the backend's error when the connection broke (the ops
+// were in flight on it), with its ctx's error when that ended. An op its
+// caller abandoned is dropped: unwritten when it was still queued, its
+// reply unread by anyone when it was in flight.
+func (a *connection[C]) write(q *cmdq.Queue, batch []*cmdq.Op) (again bool, err error) {
 	claimed, work := a.claimed[:0], a.work[:0]
 	for _, o := range batch {
 		switch {
 		case !o.Claim():
 			cmdq.Put(o) // its caller gave up before the write
 		case o.Ctx.Err() != nil:
-			o.Finish(o.Ctx.Err())
+			claimed = append(claimed, o) // answered below, unwritten
 		default:
 			claimed, work = append(claimed, o), append(work, o.Work)
 		}
 	}
-	var err error
 	if len(work) > 0 {
-		err = a.slot.Queue.Write(work)
-		a.slot.Queue.Wrote(len(work))
+		err = q.Write(work)
+		q.Wrote(len(work))
 	}
+	again = q.Written(len(batch))
 	for _, o := range claimed {
-		o.Finish(err)
+		if ctxErr := o.Ctx.Err(); ctxErr != nil {
+			o.Finish(ctxErr)
+		} else {
+			o.Finish(err)
+		}
 	}
 	clear(claimed)
 	clear(work)
 	a.claimed, a.work = claimed[:0], work[:0]
-	return err
+	return again, err
 }
 
 // broken handles a write that broke the connection: work still queued

@@ -85,15 +85,18 @@ type ResetTracker[C any] interface {
 // Pipeline is called one call at a time per connection, on a connection
 // that serves command mode (leased by the pool itself, never by a holder):
 // by its connection actor, or, when the connection is idle and no work
-// waits for it, by the caller of Pool.Do whose work meets it, on that
-// caller's goroutine. work holds the values callers passed to Pool.Do, oldest
-// first, each from a caller still waiting for it. Pipeline writes them all
-// in one round trip (a pipeline) and reads every reply into its work
-// value: a reply that is an error of its own (a missing key, a wrong type)
-// stays there, for its caller to see. It returns an error only when conn
-// can no longer be used (a network error, a protocol error): every caller
-// of the batch then gets that error, since its work may or may not have
-// run, and the connection is closed and replaced.
+// waits for it, for the caller of Pool.Do whose work meets it (on that
+// caller's goroutine, or on one of its own when the caller's ctx can end).
+// work holds the values callers passed to Pool.Do, oldest first, each from
+// a caller that waited for it when the batch was made. Pipeline writes
+// them all in one round trip (a pipeline) and reads every reply into its
+// work value: a reply that is an error of its own (a missing key, a wrong
+// type) stays there, for its caller to see. A caller whose ctx ends while
+// the batch is in flight returns without waiting; its reply is still read
+// into its work value, which nobody reads after. Pipeline returns an error
+// only when conn can no longer be used (a network error, a protocol
+// error): every caller of the batch then gets that error, since its work
+// may or may not have run, and the connection is closed and replaced.
 type Pipeliner[C any] interface {
 	Pipeline(ctx context.Context, conn C, work []any) error
 }

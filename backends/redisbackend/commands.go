@@ -40,6 +40,13 @@ var ErrNeedsLease = errors.New("redisbackend: this command needs a leased connec
 //     redis.Conn it returns sends its commands to command mode like the
 //     client, one by one; lease a connection (Pool.With) to keep one.
 //
+// A caller whose ctx ends gets ctx's error at once, whether its commands
+// are queued (they are then never written) or in flight: when ctx can end,
+// the pool writes copies of the caller's commands, and a reply that comes
+// after the caller left goes into the copy and is dropped. A command that
+// reads its reply into memory of the caller's (GetToBuffer's buffer, a
+// writer) cannot be copied, and runs on a lease when its ctx can end.
+//
 // A command's own error reply (redis.Nil, WRONGTYPE) is its error, as with
 // any client. A connection that breaks fails the commands in flight on it
 // with the network error (they may have run; none is retried), and the
@@ -115,21 +122,42 @@ func (c *Commands) pipeline(ctx context.Context, cmds []redis.Cmder) error {
 }
 
 // run sends w's commands to the shared pipeline, or to a lease when one of
-// them must not share a connection. It recycles w.
+// them must not share a connection. When ctx can end, the pool is handed
+// copies of the commands (detach), so that run returns ctx's error as soon
+// as ctx ends while the replies, read later, go nowhere; a command that
+// cannot be copied (it reads its reply into memory of the caller's) runs
+// on a lease then, as go-redis would run it. run recycles w, unless the
+// pool may still read replies into it.
 func (c *Commands) run(ctx context.Context, w *work) error {
 	cmds := w.cmds
-	defer putWork(w)
+	where, name := shared, ""
 	for _, cmd := range cmds {
-		switch placeOf(cmd) {
-		case onLease:
-			return c.onLease(ctx, cmds, false)
-		case refused:
-			err := fmt.Errorf("%w: %s", ErrNeedsLease, strings.ToUpper(cmd.Name()))
-			setErr(cmds, err)
-			return err
+		if where = placeOf(cmd); where != shared {
+			name = cmd.Name()
+			break
 		}
 	}
-	if err := c.pool.Do(ctx, w, size(cmds)); err != nil {
+	if where == shared && ctx.Done() != nil && !w.detach() {
+		where = onLease
+	}
+	switch where {
+	case onLease:
+		defer putWork(w) // cmds may be w's own array
+		return c.onLease(ctx, cmds, false)
+	case refused:
+		defer putWork(w)
+		err := fmt.Errorf("%w: %s", ErrNeedsLease, strings.ToUpper(name))
+		setErr(cmds, err)
+		return err
+	}
+	err := c.pool.Do(ctx, w, size(cmds))
+	if err != nil && ctx.Err() != nil && len(w.copies) > 0 {
+		setErr(cmds, err) // the pool may still read replies into the copies: w is its own
+		return err
+	}
+	defer putWork(w)
+	w.attach(err == nil)
+	if err != nil {
 		setErr(cmds, err)
 		return err
 	}

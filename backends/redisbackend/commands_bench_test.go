@@ -20,8 +20,9 @@ import (
 // BenchmarkCommandPath is a GET of 16 bytes by 1, 10, 64 and 256 caller
 // goroutines (b.N commands in all), through command mode (actorpool-cmd, MaxConns 10) and
 // through go-redis's AutoPipeline (go-redis-auto, PoolSize 10), for ns and
-// allocations per command side by side. cmd/poolbench's w6 is the fuller
-// comparison.
+// allocations per command side by side. actorpool-cmd-ctx is command mode
+// with a ctx that can end (its commands can be abandoned in flight), as a
+// request's would be. cmd/poolbench's w6 is the fuller comparison.
 func BenchmarkCommandPath(b *testing.B) {
 	s := redisserver.Start(b)
 	ctx := context.Background()
@@ -37,12 +38,15 @@ func BenchmarkCommandPath(b *testing.B) {
 	auto, err := peer.AutoPipeline()
 	require.NoError(b, err)
 	require.NoError(b, peer.Set(ctx, "k", "0123456789abcdef", 0).Err())
+	cancellable, cancel := context.WithCancel(ctx)
+	b.Cleanup(cancel)
+	getCtx := func(_ context.Context, key string) *redis.StringCmd { return rc.Get(cancellable, key) }
 
 	for _, callers := range []int{1, 10, 64, 256} {
 		for _, side := range []struct {
 			name string
 			get  func(ctx context.Context, key string) *redis.StringCmd
-		}{{"actorpool-cmd", rc.Get}, {"go-redis-auto", auto.Get}} {
+		}{{"actorpool-cmd", rc.Get}, {"actorpool-cmd-ctx", getCtx}, {"go-redis-auto", auto.Get}} {
 			b.Run(fmt.Sprintf("%s/callers=%d", side.name, callers), func(b *testing.B) {
 				b.ReportAllocs()
 				var next atomic.Int64

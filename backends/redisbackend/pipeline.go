@@ -8,10 +8,14 @@ import (
 )
 
 // work is what a Commands call hands the pool: the caller's commands, which
-// stay together and in order in one batch. Pipeline fills their replies.
+// stay together and in order in one batch. Pipeline writes out and reads
+// the replies into it: cmds itself, or copies of them when the caller may
+// give up before its replies come (detach.go).
 type work struct {
-	cmds []redis.Cmder
-	one  [1]redis.Cmder
+	cmds   []redis.Cmder
+	out    []redis.Cmder
+	copies []redis.Cmder // the copies out points at, kept across uses
+	one    [1]redis.Cmder
 }
 
 var works = sync.Pool{New: func() any { return new(work) }}
@@ -19,35 +23,35 @@ var works = sync.Pool{New: func() any { return new(work) }}
 func oneWork(cmd redis.Cmder) *work {
 	w := works.Get().(*work)
 	w.one[0] = cmd
-	w.cmds = w.one[:]
+	w.cmds, w.out = w.one[:], w.one[:]
 	return w
 }
 
 func manyWork(cmds []redis.Cmder) *work {
 	w := works.Get().(*work)
-	w.cmds = cmds
+	w.cmds, w.out = cmds, cmds
 	return w
 }
 
 func putWork(w *work) {
-	w.one[0], w.cmds = nil, nil
+	w.one[0], w.cmds, w.out = nil, nil, nil
 	works.Put(w)
 }
 
-// Pipeline writes the commands of every work value as one go-redis
-// pipeline on conn and reads each reply into its command. A reply that is
-// an error (redis.Nil, WRONGTYPE) stays on its command; Pipeline returns
-// an error only when the connection is lost (go-redis closed it, or the
-// error is fatal), after go-redis has set that error on every command.
-// It implements backends.Pipeliner for command mode (Commands).
+// Pipeline writes the commands of every work value (its out) as one
+// go-redis pipeline on conn and reads each reply into its command. A reply
+// that is an error (redis.Nil, WRONGTYPE) stays on its command; Pipeline
+// returns an error only when the connection is lost (go-redis closed it,
+// or the error is fatal), after go-redis has set that error on every
+// command. It implements backends.Pipeliner for command mode (Commands).
 func (b *Backend) Pipeline(ctx context.Context, conn *Conn, batch []any) error {
 	var err error
-	if w := batch[0].(*work); len(batch) == 1 && len(w.cmds) == 1 {
-		err = conn.Process(ctx, w.cmds[0]) // one command: no pipeline to build
+	if w := batch[0].(*work); len(batch) == 1 && len(w.out) == 1 {
+		err = conn.Process(ctx, w.out[0]) // one command: no pipeline to build
 	} else {
 		cmds := conn.batch[:0]
 		for _, w := range batch {
-			cmds = append(cmds, w.(*work).cmds...)
+			cmds = append(cmds, w.(*work).out...)
 		}
 		pipe := conn.Pipeline()
 		_ = pipe.BatchProcess(ctx, cmds...)

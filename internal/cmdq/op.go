@@ -4,9 +4,12 @@
 //
 // Who owns what:
 //   - an Op belongs to its caller until Push, then to the queue and the
-//     connection actor that claims it, and back to the caller when it is
-//     finished; a caller that gives up before the claim leaves the Op to the
-//     actor, which drops it;
+//     writer that claims it (the connection actor, or the goroutine that
+//     writes it directly), and back to the caller when it is finished;
+//   - a caller whose ctx ends abandons its Op, queued or in flight, and
+//     returns at once: the Op and its Work then belong to the writer, which
+//     skips a queued one and, for one in flight, reads the reply and drops
+//     it (the caller must not touch Work after it abandoned it);
 //   - a Queue belongs to one connection (one incarnation of a connection
 //     actor): callers push, the actor takes, writes and finishes;
 //   - the Set (which queues take work) is written by the pool's command
@@ -26,11 +29,17 @@ import (
 // the pool.
 var ErrNotWritten = errors.New("actorpool: command not written: its connection left command mode")
 
-// Where an Op stands.
+// Where an Op stands. Each step is one compare-and-swap, so that the
+// writer's answer and the caller's abandonment have one winner:
+//
+//	queued ──Claim──► claimed ──Finish──► answered (the caller hears err)
+//	   │                 │
+//	   └────Abandon──────┴──────────────► abandoned (the writer drops it)
 const (
 	queued    int32 = iota // pushed, not yet claimed
-	claimed                // the connection actor is writing it (or bouncing it)
-	abandoned              // the caller gave up before the claim
+	claimed                // a writer is writing it (or bouncing it)
+	answered               // finished: its caller hears of it
+	abandoned              // its caller gave up and returned
 )
 
 // Op is one caller's unit of work: a command, or a caller's pipeline that
@@ -41,11 +50,25 @@ type Op struct {
 	Size int // bytes it writes, roughly; batches are bounded by it
 
 	state atomic.Int32
-	err   error
-	done  chan struct{} // one token per finish
+	err   error         // written by Finish's winner, read by the caller after done
+	done  chan struct{} // one token per answer; none for an abandoned op
+
+	// q is the queue writing the op on a goroutine of its own (Push), and
+	// writeDirect that goroutine's function: made once per Op, so that
+	// starting it allocates nothing.
+	q           *Queue
+	writeDirect func()
 }
 
-var ops = sync.Pool{New: func() any { return &Op{done: make(chan struct{}, 1)} }}
+var ops sync.Pool
+
+func init() {
+	ops.New = func() any {
+		o := &Op{done: make(chan struct{}, 1)}
+		o.writeDirect = func() { o.q.direct(o) }
+		return o
+	}
+}
 
 // Get returns an Op ready to push.
 func Get(ctx context.Context, work any, size int) *Op {
@@ -55,9 +78,10 @@ func Get(ctx context.Context, work any, size int) *Op {
 	return o
 }
 
-// Put recycles an Op its caller is done with.
+// Put recycles an Op that nobody uses any more: its caller, once it has
+// the answer, or the writer, for an abandoned Op.
 func Put(o *Op) {
-	o.Ctx, o.Work, o.err = nil, nil, nil
+	o.Ctx, o.Work, o.err, o.q = nil, nil, nil, nil
 	ops.Put(o)
 }
 
@@ -67,31 +91,48 @@ func (o *Op) Requeue() {
 	o.state.Store(queued)
 }
 
-// Claim is the connection actor's: true means the op is its to write or
-// bounce, and it must Finish it; false means the caller gave up, and the
-// actor drops it (Put).
+// Claim is the writer's: true means the op is its to write or bounce, and
+// it must Finish it; false means the caller abandoned it, and the writer
+// drops it (Put) without writing it.
 func (o *Op) Claim() bool { return o.state.CompareAndSwap(queued, claimed) }
 
-// Abandon is the caller's, when its ctx ends: true means the op was not
-// claimed and never will be, so the caller may return at once; false means
-// it is being written, and the caller must Wait for it.
-func (o *Op) Abandon() bool { return o.state.CompareAndSwap(queued, abandoned) }
+// Abandon is the caller's, when its ctx ends: true means the caller
+// returns at once and the op (with its Work) is left to the writer, which
+// drops it, unwritten if it was still queued; false means the op was
+// answered meanwhile, and its token is on its way (Wait).
+func (o *Op) Abandon() bool {
+	for {
+		switch s := o.state.Load(); s {
+		case queued, claimed:
+			if o.state.CompareAndSwap(s, abandoned) {
+				return true
+			}
+		default:
+			return false
+		}
+	}
+}
 
-// Finish hands a claimed op back to its caller with err (nil: the backend
-// put the replies into Work).
+// Finish answers a claimed op with err (nil: the backend put the replies
+// into Work), or drops it when its caller abandoned it. The writer does
+// not touch o after.
 func (o *Op) Finish(err error) {
+	if !o.state.CompareAndSwap(claimed, answered) {
+		Put(o) // abandoned: nobody waits for it
+		return
+	}
 	o.err = err
 	o.done <- struct{}{}
 }
 
-// Done is ready once the op is finished.
+// Done is ready once the op is answered.
 func (o *Op) Done() <-chan struct{} { return o.done }
 
-// Wait waits until the op is finished and returns its error.
+// Wait waits until the op is answered and returns its error.
 func (o *Op) Wait() error {
 	<-o.done
 	return o.err
 }
 
-// Err is the error the op finished with; read it after Done.
+// Err is the error the op was answered with; read it after Done.
 func (o *Op) Err() error { return o.err }

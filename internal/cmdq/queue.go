@@ -9,7 +9,9 @@ import (
 //
 // One round trip at a time uses the connection (busy). When the
 // connection is idle and nothing waits, a caller's Push writes its op at
-// once on the caller's goroutine (Write), with no hand-over. Otherwise the
+// once (Write), with no hand-over: on the caller's goroutine when the op's
+// ctx cannot end, else on a goroutine of the op's own, so that its caller
+// can give up (Op.Abandon) while the reply is on its way. Otherwise the
 // op waits here, and the connection actor is sent one message (poke) when
 // work is waiting and no such message is on its way; the actor Takes
 // everything that queued, writes it as one batch and finishes every op.
@@ -37,7 +39,8 @@ type Queue struct {
 	// open: the queue takes work, from Open until Close or Fail. Written
 	// under the lock; pickers read it without.
 	open atomic.Bool
-	// pending counts ops pushed and not yet finished; pickers read it.
+	// pending counts ops pushed and not yet finished; pickers and Stats
+	// read it. An op leaves it before its caller hears of it.
 	pending atomic.Int32
 	// deep counts batches that left work behind (a bound was reached);
 	// taken counts ops written. The dispatcher reads and resets both.
@@ -75,7 +78,8 @@ func (q *Queue) Pending() int { return int(q.pending.Load()) }
 
 // Push hands o to the queue; false means it takes no more work (push
 // elsewhere). When the connection is idle and nothing waits, o is written
-// at once on the caller's goroutine and is finished when Push returns.
+// at once: on the caller's goroutine when o's ctx cannot end (o is
+// finished when Push returns), else on a goroutine of its own.
 func (q *Queue) Push(o *Op) bool {
 	q.mu.Lock()
 	if !q.open.Load() {
@@ -86,7 +90,12 @@ func (q *Queue) Push(o *Op) bool {
 	if !q.busy && !q.poked && len(q.ops) == 0 {
 		q.busy = true
 		q.mu.Unlock()
-		q.direct(o)
+		if o.Ctx.Done() == nil {
+			q.direct(o)
+		} else {
+			o.q = q
+			go o.writeDirect()
+		}
 		return true
 	}
 	q.ops = append(q.ops, o)
@@ -99,15 +108,17 @@ func (q *Queue) Push(o *Op) bool {
 	return true
 }
 
-// direct writes o alone, on the caller's goroutine, then hands what queued
-// meanwhile to the actor. A broken connection is left for the actor to
-// handle (Broken).
+// direct writes o alone, unless its caller abandoned it first, then hands
+// what queued meanwhile to the actor. A broken connection is left for the
+// actor to handle (Broken).
 func (q *Queue) direct(o *Op) {
-	o.state.Store(claimed)
-	q.one[0] = o.Work
-	err := q.Write(q.one[:])
-	q.one[0] = nil
-	q.Wrote(1)
+	var err error
+	if o.Claim() {
+		q.one[0] = o.Work
+		err = q.Write(q.one[:])
+		q.one[0] = nil
+		q.Wrote(1)
+	}
 	q.pending.Add(-1)
 	q.mu.Lock()
 	q.busy = false
@@ -160,9 +171,11 @@ func (q *Queue) Wrote(n int) {
 	q.taken.Add(uint32(n))
 }
 
-// Written records that the actor finished a batch of n ops taken from the
-// queue; it reports whether work waits, in which case the actor drains
-// again.
+// Written records that the actor is done with a batch of n ops taken from
+// the queue (written, or dropped unwritten): they leave the pending count
+// and the connection is free again. The actor calls it before it
+// finishes the ops, so that a caller that has its answer no longer counts.
+// It reports whether work waits, in which case the actor drains again.
 func (q *Queue) Written(n int) (again bool) {
 	q.pending.Add(int32(-n))
 	q.mu.Lock()
