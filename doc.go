@@ -30,9 +30,18 @@
 //	of waiters, grants, returns, cancellation,  one structure under one lock; MarkBroken) and connection actors call
 //	MaxWaiters, closed, fail fast, Stats counts the broker creates it and    its methods; no message while a
 //	                                            alone sets its policy         connection is idle
-//	how many connections exist, when to dial,   the broker's dialer           the supervisor carries out Spawn, Restart,
-//	backoff, the circuit (fail fast, probe,     (actors/dialer.go,            StopChild; callers read the circuit's
-//	refill)                                     actors/circuit.go)            verdict from the ledger
+//	whether the pool is closed                  the ledger's flag; Pool.Close the broker, the dispatcher, SetLimits and
+//	                                            sets it first                 SetLifecycle read it (Ledger.IsClosed)
+//	how many connection actors exist (Total),   the ledger's counts, written  callers read the rule's verdict (nudge the
+//	those let go and still closing, the growth  by the broker alone (Grow,    broker); the broker spawns what Grow
+//	rule and its room under MaxConns            Reserve, Unreserve, retire,   reserved; the dialer keeps each actor's
+//	                                            Closed); the rule is want     state, not a count
+//	when to dial, backoff, the circuit (fail    the broker's dialer           the supervisor carries out Spawn, Restart,
+//	fast, probe, refill)                        (actors/dialer.go,            StopChild; callers read the circuit's
+//	                                            actors/circuit.go)            verdict from the ledger
+//	the lifecycle settings in force (timeouts,  proto.Settings, written by    callers, the dialer and the connection
+//	lifetimes, MaxWaiters, QueueTarget,         the broker alone as it        actors read it (one atomic load); the
+//	DialTimeout, backoff)                       applies SetLifecycle          ledger gets its part as its Policy
 //	what happens over time: keepalive,          the broker actor              messages; its timers post into its mailbox
 //	validation, idle and lifetime retirement,
 //	lease timeouts, leak warnings, actors'
@@ -53,4 +62,5 @@
 //	a pool's limits when it shares a cluster    its budget member (package    the member calls SetLimits; the others
 //	budget (package budget)                     budget), from the view every  read its share from the gossip
 //	                                            member computes alike
+//	which budget a pool is in (one at most)     budget's registry             Join and Leave claim and drop
 package actorpool
