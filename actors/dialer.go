@@ -300,12 +300,14 @@ func (b *broker[C]) handleConnStopped(ctx actor.Context, pid *actor.PID) {
 	if c != nil && c.counted {
 		b.l.Closed()
 	}
-	if c != nil && c.replaced {
-		if b.closing() {
-			b.l.Unreserve()
-		} else {
-			b.spawn(ctx, 1)
-		}
+	switch {
+	case c == nil || !c.counted:
+	case c.replaced && b.closing():
+		b.l.Unreserve()
+	case c.replaced:
+		b.spawn(ctx, 1)
+	default:
+		b.grow(ctx) // its room under MaxConns is free: waiters may need a dial
 	}
 	b.stopSupervisor(ctx, false)
 }

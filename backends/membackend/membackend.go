@@ -42,6 +42,7 @@ type Backend struct {
 
 	pingDelay    time.Duration
 	batchDelay   time.Duration // DelayPipelines
+	closeDelay   time.Duration // DelayCloses
 	dialFailRate float64       // share of dials that fail, 0..1
 	pingFailRate float64       // share of pings that fail, 0..1
 
@@ -94,6 +95,14 @@ func (b *Backend) FailDials(err error) {
 func (b *Backend) DelayDials(d time.Duration) {
 	b.mu.Lock()
 	b.delay = d
+	b.mu.Unlock()
+}
+
+// DelayCloses makes every later Close take d, as a backend whose Close
+// waits until the server has let the connection go.
+func (b *Backend) DelayCloses(d time.Duration) {
+	b.mu.Lock()
+	b.closeDelay = d
 	b.mu.Unlock()
 }
 
@@ -220,6 +229,10 @@ func (b *Backend) Close(c *Conn) error {
 		b.violations.Add(1)
 		return ErrClosed
 	}
+	b.mu.Lock()
+	delay := b.closeDelay
+	b.mu.Unlock()
+	time.Sleep(delay)
 	b.closes.Add(1)
 	return nil
 }
