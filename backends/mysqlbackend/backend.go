@@ -21,11 +21,18 @@ type Options struct {
 	// "app:secret@tcp(127.0.0.1:3306)/app?parseTime=true&tls=true".
 	// Its parameters (TLS, timeouts, charset, system variables) apply to
 	// every connection. It must name an address.
+	// The networks tcp, tcp4, tcp6 and unix are dialed with a net.Dialer,
+	// even when a dial function is registered for them with
+	// mysql.RegisterDialContext (give it as Config.DialFunc instead); a
+	// network of another name is dialed by its registered function, and
+	// closing its sessions does not wait for the server (see
+	// Backend.Close).
 	// Ignored when Config is set.
 	DSN string
 
 	// Config is used instead of DSN when set. It is cloned by New, so
-	// later changes to it have no effect.
+	// later changes to it have no effect. Its DialFunc, when set, dials
+	// every session.
 	Config *mysql.Config
 
 	// InitStatements run, in order, on every new session right after it is
@@ -77,6 +84,9 @@ func New(opts Options) *Backend {
 		cfg.Logger = driverLogger{log: opts.Logger, password: cfg.Passwd}
 	}
 	b.redacted = redactedDSN(cfg)
+	if cfg.DialFunc != nil || standardNet(cfg.Net) {
+		cfg.DialFunc = dialer(cfg.DialFunc)
+	}
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
 		b.err = fmt.Errorf("mysqlbackend: %s", redact(err.Error(), cfg.Passwd))
@@ -109,6 +119,17 @@ func configFrom(opts Options) (*mysql.Config, error) {
 		return nil, errors.New("mysqlbackend: DSN has no address, such as tcp(127.0.0.1:3306)")
 	}
 	return cfg, nil
+}
+
+// standardNet reports whether network is one the Backend's dial function
+// dials with a net.Dialer; any other is left to the dial function
+// registered for it with mysql.RegisterDialContext.
+func standardNet(network string) bool {
+	switch network {
+	case "", "tcp", "tcp4", "tcp6", "unix":
+		return true
+	}
+	return false
 }
 
 // dsnHasAddress reports whether dsn names an address in parentheses after
@@ -183,12 +204,16 @@ func (b *Backend) Dial(ctx context.Context) (*Conn, error) {
 	if b.err != nil {
 		return nil, b.err
 	}
-	dc, err := b.connector.Connect(ctx)
+	var sock *socket // set by the dial function, nil for a custom network
+	dc, err := b.connector.Connect(context.WithValue(ctx, socketKey{}, &sock))
 	if err != nil {
 		return nil, b.dialError(err)
 	}
 	sess, err := newSession(dc)
 	if err != nil {
+		if sock != nil {
+			sock.letGo.Store(true)
+		}
 		_ = dc.Close()
 		return nil, err
 	}
@@ -203,7 +228,7 @@ func (b *Backend) Dial(ctx context.Context) (*Conn, error) {
 		_ = sess.Close()
 		return nil, b.dialError(err)
 	}
-	c := &Conn{sql: sc, db: db, sess: sess}
+	c := &Conn{sql: sc, db: db, sess: sess, sock: sock}
 	for i, q := range b.init {
 		if _, err := sc.ExecContext(ctx, q); err != nil {
 			_ = c.close()
@@ -285,7 +310,11 @@ func (b *Backend) Reset(ctx context.Context, conn *Conn) error {
 }
 
 // Close ends the session (COM_QUIT) and releases everything the Conn holds.
-// It never waits for rows or a transaction a holder left open.
+// It returns once the server has ended the session and closed its side of
+// the socket, at most after a second (see socket): a replacement dialed
+// after it never meets the old session on the server. A session the server
+// already dropped returns at once. It never waits for rows or a
+// transaction a holder left open beyond that.
 func (b *Backend) Close(conn *Conn) error { return conn.close() }
 
 // IsFatal reports whether err means the session can no longer be used. See

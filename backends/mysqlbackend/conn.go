@@ -28,6 +28,7 @@ type Conn struct {
 	db   *sql.DB   // private to this Conn: one driver connection, never re-dialed
 	sess *session  // the driver connection under sql, with the lease record
 	id   uint64    // CONNECTION_ID(), the Id column of the process list
+	sock *socket   // the session's socket; nil for a custom network
 
 	closeOnce sync.Once
 	closeErr  error
@@ -74,9 +75,13 @@ func (c *Conn) PingContext(ctx context.Context) error {
 // close ends the session and releases the private *sql.DB. It never blocks
 // on rows or a transaction the holder left open: the driver connection is
 // closed under database/sql's per-connection lock (Raw), without waiting
-// for the *sql.Conn's readers as sql.Conn.Close would.
+// for the *sql.Conn's readers as sql.Conn.Close would. The socket waits
+// for the server to end the session (at most letGoWait) before it closes.
 func (c *Conn) close() error {
 	c.closeOnce.Do(func() {
+		if c.sock != nil {
+			c.sock.letGo.Store(true)
+		}
 		err := c.sql.Raw(func(any) error {
 			_ = c.sess.Close()
 			return nil // never driver.ErrBadConn: that would make Raw wait

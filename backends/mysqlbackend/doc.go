@@ -14,6 +14,18 @@
 // until the pool replaces it, and the server's process list shows exactly
 // one session per live connection.
 //
+// # Closing
+//
+// Backend.Close sends COM_QUIT and returns once the server has closed its
+// side of the socket, at most a second later: by then the server has ended
+// the session (rolled back, released its locks) and no longer counts it
+// against the user's MAX_USER_CONNECTIONS. The pool dials a replacement
+// only after Close, so replacing connections never takes the server above
+// MaxConns sessions. A session the server or the network already dropped
+// closes at once. A connection without CloseWrite (from a Config.DialFunc)
+// and the sessions of a network registered with mysql.RegisterDialContext
+// close without waiting.
+//
 // # Configuration
 //
 // Options.DSN is parsed by the driver's own mysql.ParseDSN (or a

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -87,6 +88,9 @@ func Run(m *testing.M, srv **Server, opts ...Option) int {
 
 // Addr returns "127.0.0.1:port".
 func (s *Server) Addr() string { return testserver.LoopbackAddr(s.port) }
+
+// Socket returns the path of the server's unix socket.
+func (s *Server) Socket() string { return filepath.Join(s.dir, "mysqld.sock") }
 
 // Port returns the TCP port; it stays the same across Restart.
 func (s *Server) Port() int { return s.port }

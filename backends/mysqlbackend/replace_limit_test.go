@@ -1,0 +1,129 @@
+package mysqlbackend_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/actorpool/actorpool"
+	"github.com/actorpool/actorpool/backends/mysqlbackend"
+)
+
+// A pool that replaces connections all the time never shows the server
+// more sessions than MaxConns: a replacement is dialled only once the
+// server has ended the session it replaces, whether the lease was marked
+// broken or the connection reached its lifetime.
+//
+// Two counts are checked. The server itself refuses a session beyond the
+// user's MAX_USER_CONNECTIONS, set to MaxConns here: no dial may fail. And
+// the process list, sampled without pause, never lists more sessions the
+// server still serves than MaxConns (see sessionsOnServer).
+//
+// The load runs for 2 s, and on until 40 connections were replaced (at
+// most 20 s) when a busy machine slows it down.
+func TestReplacementsNeverTakeTheServerAboveMaxConns(t *testing.T) {
+	const maxConns, replacements = 4, 40
+	// A caller that waits this long for a lease gives up and asks again:
+	// when a connection retired for its lifetime leaves the pool while
+	// every caller already waits, the pool dials no replacement until a
+	// caller asks anew (actors: handleConnStopped).
+	const waitAtMost = 250 * time.Millisecond
+	limitUserSessions(t, maxConns)
+	for _, tc := range []struct {
+		name string
+		cfg  actorpool.Config
+		fail func(n int64) bool
+	}{
+		{"every third lease broken", actorpool.Config{MaxConns: maxConns, AcquireTimeout: waitAtMost}, func(n int64) bool { return n%3 == 0 }},
+		{"short lifetime", actorpool.Config{MaxConns: maxConns, AcquireTimeout: waitAtMost, MaxLifetime: 20 * time.Millisecond}, func(int64) bool { return false }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, _ := newPool(t, tc.cfg)
+			ctx, stop := context.WithCancel(context.Background())
+			defer stop()
+			var n atomic.Int64
+			var wg sync.WaitGroup
+			for range 8 {
+				wg.Go(func() {
+					for ctx.Err() == nil {
+						_ = p.With(ctx, func(c *mysqlbackend.Conn) error {
+							if _, err := c.ExecContext(ctx, "DO 1"); err != nil {
+								return err
+							}
+							if tc.fail(n.Add(1)) {
+								return mysqlbackend.ErrSessionClosed // fatal: the lease is marked broken
+							}
+							return nil
+						})
+					}
+				})
+			}
+			replaced := func() uint64 { st := p.Stats(); return st.Restarts() + st.RetiredLifetime() }
+			start := time.Now()
+			mostServed, mostListed, samples := 0, 0, 0
+			for {
+				since := time.Since(start)
+				if since > 20*time.Second || since > 2*time.Second && replaced() >= replacements {
+					break
+				}
+				if s, l, err := sessionsOnServer(); err == nil {
+					samples++
+					mostServed, mostListed = max(mostServed, s), max(mostListed, l)
+				}
+			}
+			stop()
+			wg.Wait()
+			st := p.Stats()
+			t.Logf("%d leases, %d connections replaced in %v, %d failed dials; %d samples: at most %d sessions served, %d listed",
+				n.Load(), replaced(), time.Since(start).Round(time.Millisecond), st.DialErrors(), samples, mostServed, mostListed)
+			assert.GreaterOrEqual(t, replaced(), uint64(replacements), "connections were replaced")
+			assert.Zero(t, st.DialErrors(), "the server refused sessions beyond MaxConns")
+			assert.LessOrEqual(t, mostServed, maxConns, "the server served more sessions than MaxConns")
+		})
+	}
+}
+
+// limitUserSessions makes the server refuse the test user's sessions
+// beyond n (MAX_USER_CONNECTIONS) until the test ends.
+func limitUserSessions(t *testing.T, n int) {
+	t.Helper()
+	alter := func(n int) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err := srv.Admin().ExecContext(ctx,
+			fmt.Sprintf("ALTER USER '%s'@'%%' WITH MAX_USER_CONNECTIONS %d", srv.User(), n))
+		return err
+	}
+	require.NoError(t, alter(n))
+	t.Cleanup(func() { assert.NoError(t, alter(0)) })
+}
+
+// sessionsOnServer returns how many sessions of the test user the process
+// list shows, and how many of them the server still serves (see serving).
+func sessionsOnServer() (served, listed int, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rows, err := srv.Admin().QueryContext(ctx,
+		"SELECT COMMAND FROM information_schema.PROCESSLIST WHERE USER = ?", srv.User())
+	if err != nil {
+		return 0, 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var command string
+		if err := rows.Scan(&command); err != nil {
+			return 0, 0, err
+		}
+		listed++
+		if serving(command) {
+			served++
+		}
+	}
+	return served, listed, rows.Err()
+}
