@@ -29,19 +29,14 @@ import (
 // most 20 s) when a busy machine slows it down.
 func TestReplacementsNeverTakeTheServerAboveMaxConns(t *testing.T) {
 	const maxConns, replacements = 4, 40
-	// A caller that waits this long for a lease gives up and asks again:
-	// when a connection retired for its lifetime leaves the pool while
-	// every caller already waits, the pool dials no replacement until a
-	// caller asks anew (actors: handleConnStopped).
-	const waitAtMost = 250 * time.Millisecond
 	limitUserSessions(t, maxConns)
 	for _, tc := range []struct {
 		name string
 		cfg  actorpool.Config
 		fail func(n int64) bool
 	}{
-		{"every third lease broken", actorpool.Config{MaxConns: maxConns, AcquireTimeout: waitAtMost}, func(n int64) bool { return n%3 == 0 }},
-		{"short lifetime", actorpool.Config{MaxConns: maxConns, AcquireTimeout: waitAtMost, MaxLifetime: 20 * time.Millisecond}, func(int64) bool { return false }},
+		{"every third lease broken", actorpool.Config{MaxConns: maxConns}, func(n int64) bool { return n%3 == 0 }},
+		{"short lifetime", actorpool.Config{MaxConns: maxConns, MaxLifetime: 20 * time.Millisecond}, func(int64) bool { return false }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, _ := newPool(t, tc.cfg)
