@@ -7,8 +7,12 @@ package budget_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
+	"net/netip"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -31,18 +35,29 @@ func newMemberClients(srv *redisserver.Server, members int) *memberClients {
 	return &memberClients{srv: srv, members: members, byAddr: map[string]int{}}
 }
 
-// dialer returns member i's Dialer.
+// dialer returns member i's Dialer. It binds each socket to a loopback
+// port and records that address before connecting, so that the server
+// never lists a client of no member.
 func (mc *memberClients) dialer(i int) func(context.Context, string, string) (net.Conn, error) {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		var d net.Dialer
-		c, err := d.DialContext(ctx, network, addr)
-		if err == nil {
+	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		var err error
+		cerr := c.Control(func(fd uintptr) {
+			if err = syscall.Bind(int(fd), &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+				return
+			}
+			sa, gerr := syscall.Getsockname(int(fd))
+			a, ok := sa.(*syscall.SockaddrInet4)
+			if gerr != nil || !ok {
+				err = fmt.Errorf("the socket's address (%v): %w", sa, gerr)
+				return
+			}
 			mc.mu.Lock()
-			mc.byAddr[c.LocalAddr().String()] = i
+			mc.byAddr[netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port)).String()] = i
 			mc.mu.Unlock()
-		}
-		return c, err
-	}
+		})
+		return errors.Join(cerr, err)
+	}}
+	return d.DialContext
 }
 
 // count reads CLIENT LIST: each member's clients, all clients, and those
@@ -207,13 +222,14 @@ func (w *memberWatch) end() {
 func (w *memberWatch) check(t *testing.T) {
 	t.Helper()
 	w.end()
-	t.Logf("server: %d counts over %v, at most %d clients in all (budget %d), at most %d of no member",
+	t.Logf("server: %d counts over %v, at most %d clients in all (budget %d), %d of no member at most",
 		w.samples, w.took.Round(time.Millisecond), w.mostTotal, w.budget, w.mostUnknown)
 	for i, m := range w.members {
 		t.Logf("%s: limit %d to %d, at most %d clients, %d counts above the limit", memberName(i), m.low, m.high, m.most, m.over)
 	}
 	assert.Greater(t, w.samples, 100, "the watch saw the server (%d errors)", w.errs)
 	assert.Zero(t, w.overTotal, "counts above the budget of %d (max %d)", w.budget, w.mostTotal)
+	assert.Zero(t, w.mostUnknown, "clients of no member")
 	for i, m := range w.members {
 		assert.Zero(t, m.over, "%s: counts above its limit (worst: %d clients against %d)", memberName(i), m.worst, m.worstLimit)
 	}
