@@ -20,6 +20,7 @@ import (
 	"github.com/actorpool/actorpool"
 	"github.com/actorpool/actorpool/backends"
 	"github.com/actorpool/actorpool/backends/redisbackend"
+	"github.com/actorpool/actorpool/budget"
 	"github.com/actorpool/actorpool/internal/clustertest"
 	"github.com/actorpool/actorpool/internal/testserver/redisserver"
 )
@@ -40,7 +41,7 @@ func TestAMemberReplacingConnectionsNeverShowsTheServerMoreThanItsLimit(t *testi
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const size = 12
-			ns, mc := namedRedisSite(t, size, 3)
+			ns, mc := namedRedisSite(t, budgetOf("redis", size), 3)
 			for _, n := range ns {
 				require.Equal(t, size/3, n.Share.Status().Limit, "three members split the budget evenly")
 			}
@@ -58,13 +59,37 @@ func TestAMemberReplacingConnectionsNeverShowsTheServerMoreThanItsLimit(t *testi
 	}
 }
 
-// namedRedisSite starts n members sharing a budget of size on one
+// A member replacing connections counts no more than its limit against
+// the budget, so the others still grow to their shares: a loaded member
+// grows past the even split while another marks every lease broken, and
+// the server sees no more than the limits as they move. Settle is the
+// Window, so that the member replaces connections within every Settle.
+func TestAMemberReplacingConnectionsDoesNotHoldTheOthersBack(t *testing.T) {
+	const size = 12
+	cfg := budgetOf("redis", size)
+	cfg.Settle = cfg.Window
+	ns, mc := namedRedisSite(t, cfg, 3)
+	w := watchMembers(t, mc, size, ns, 2*time.Second)
+	broken := ns[1].Pool.Stats().Broken()
+	load(t, ns[1], 4, 1)
+	load(t, ns[0], 24, 0)
+	took := waitFor(t, 5*time.Second, "the loaded member grows past the even split", func() bool {
+		st := ns[0].Share.Status()
+		return st.Agreed && st.Limit == st.Share && st.Limit > size/3
+	})
+	t.Logf("the loaded member holds %d of %d %v after its load began, while %s replaced %d connections",
+		ns[0].Share.Status().Limit, size, took.Round(time.Millisecond), memberName(1), ns[1].Pool.Stats().Broken()-broken)
+	w.wait()
+	w.check(t)
+}
+
+// namedRedisSite starts n members sharing the budget cfg on one
 // redis-server, and waits until they agree. Member i's pool names its
 // connections memberName(i) and dials them through mc.
-func namedRedisSite(t *testing.T, size, n int) ([]*redisNode, *memberClients) {
+func namedRedisSite(t *testing.T, cfg budget.Config, n int) ([]*redisNode, *memberClients) {
 	mc := newMemberClients(redisserver.Start(t), n)
 	var next atomic.Int32 // the site joins its members' pools in order
-	s := newSite(t, "redis", size,
+	s := newSiteOf(t, cfg,
 		func() backends.Backend[*redisbackend.Conn] {
 			i := int(next.Add(1) - 1)
 			return redisbackend.New(redisbackend.Options{
