@@ -89,8 +89,8 @@ func (mc *memberClients) count(ctx context.Context) (per []int, total, unknown i
 }
 
 // grace is how long a member may show the clients of a limit just
-// lowered: its leases come back within it, and the budget's claim counts
-// them for as long (grace is the tests' Settle, 2 × Interval).
+// lowered: its leased connections come back and close within it (it is
+// testBudget's Settle, 2 × Interval).
 var grace = 2 * testBudget.Interval
 
 // memberWatch counts each member's clients on the server continuously,
@@ -222,7 +222,7 @@ func (w *memberWatch) end() {
 func (w *memberWatch) check(t *testing.T) {
 	t.Helper()
 	w.end()
-	t.Logf("server: %d counts over %v, at most %d clients in all (budget %d), %d of no member at most",
+	t.Logf("server: %d counts over %v, at most %d clients in all (budget %d), at most %d of no member",
 		w.samples, w.took.Round(time.Millisecond), w.mostTotal, w.budget, w.mostUnknown)
 	for i, m := range w.members {
 		t.Logf("%s: limit %d to %d, at most %d clients, %d counts above the limit", memberName(i), m.low, m.high, m.most, m.over)
