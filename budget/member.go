@@ -258,7 +258,7 @@ func (m *Member) tick(s *share) peerState {
 	}
 	st := m.pool.Stats()
 	limit, pub := s.step(time.Now(), sample{
-		Leased: st.Leased(), Waiting: st.Waiting(), Open: st.Total(), Max: st.MaxConns(), Replaced: st.Restarts(),
+		Leased: st.Leased(), Waiting: st.Waiting(), Open: st.Total(), Max: st.MaxConns(),
 	})
 	if limit != st.MaxConns() && !m.setLimit(limit) {
 		return pub // the claim went out without this limit; the next tick counts the pool's own

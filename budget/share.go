@@ -16,10 +16,6 @@ type sample struct {
 	// Max is the pool's MaxConns: the member's own last limit, unless
 	// setting it failed.
 	Max int
-	// Replaced counts, since the pool started, the connections that
-	// replaced one the pool had just closed: the server may still see the
-	// old one for a moment, next to its replacement.
-	Replaced uint64
 }
 
 // share is owned by the one goroutine that ticks it.
@@ -43,8 +39,8 @@ type share struct {
 	// over the last Window.
 	hungryAt time.Time
 	peaks    []timed
-	// claims and Replaced over the last Settle, newest last.
-	claims, replaced []timed
+	// claims over the last Settle, newest last.
+	claims []timed
 }
 
 type timed struct {
@@ -107,7 +103,7 @@ func (s *share) step(now time.Time, m sample) (limit int, publish peerState) {
 		s.limit = next
 	}
 	s.own.View = s.last.Hash
-	s.own.Claim = s.claim(now, max(s.limit, m.Max, m.Open), m.Replaced)
+	s.own.Claim = s.claim(now, max(s.limit, m.Max, m.Open))
 	if s.leaving && s.own.Claim == 0 && !s.own.Left {
 		s.own.Left = true
 		s.own.Version++
@@ -133,18 +129,17 @@ func (s *share) demand(now time.Time, m sample) int {
 	return min(peak, s.cfg.Budget)
 }
 
-// claim is the largest of n and the claims within the last Settle, plus
-// the connections replaced within it: a connection the pool let go may
-// still be closing on the server.
-func (s *share) claim(now time.Time, n int, replaced uint64) int {
-	since := now.Add(-s.cfg.Settle)
-	s.claims = keep(append(s.claims, timed{now, n}), since)
-	s.replaced = keep(append(s.replaced, timed{now, int(replaced)}), since)
+// claim is the largest of n and the claims within the last Settle: a
+// connection the pool let go after its limit dropped may still be closing
+// on the server. A connection the pool replaces counts against its
+// MaxConns until it is closed, and its replacement is dialled only then.
+func (s *share) claim(now time.Time, n int) int {
+	s.claims = keep(append(s.claims, timed{now, n}), now.Add(-s.cfg.Settle))
 	c := 0
 	for _, t := range s.claims {
 		c = max(c, t.n)
 	}
-	return c + s.replaced[len(s.replaced)-1].n - s.replaced[0].n
+	return c
 }
 
 // leave sets the member's limit to 0 from the next step on; the state it

@@ -156,16 +156,16 @@ func mustAny(t *testing.T, m proto.Message) *anypb.Any {
 	return a
 }
 
-func TestAConnectionReplacedWithinSettleCountsTwice(t *testing.T) {
+func TestAClaimStaysAtItsHighestForSettle(t *testing.T) {
 	now := time.Now()
 	s := newShare("a", testConfig(5), now)
 	s.setTopology([]string{"a"})
 	now = now.Add(s.cfg.Window)
-	_, pub := s.step(now, sample{Open: 5, Replaced: 7})
-	assert.Equal(t, 5, pub.Claim)
-	_, pub = s.step(now.Add(time.Millisecond), sample{Open: 5, Replaced: 9})
-	assert.Equal(t, 7, pub.Claim, "two old connections may still be closing next to their replacements")
-	_, pub = s.step(now.Add(s.cfg.Settle+2*time.Millisecond), sample{Open: 5, Replaced: 9})
+	_, pub := s.step(now, sample{Open: 7, Max: 7})
+	assert.Equal(t, 7, pub.Claim, "a pool above the limit (setting it failed) claims what it has")
+	_, pub = s.step(now.Add(time.Millisecond), sample{Open: 5, Max: 5})
+	assert.Equal(t, 7, pub.Claim, "the two it let go may still be closing")
+	_, pub = s.step(now.Add(s.cfg.Settle+2*time.Millisecond), sample{Open: 5, Max: 5})
 	assert.Equal(t, 5, pub.Claim)
 }
 

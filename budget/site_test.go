@@ -25,11 +25,16 @@ import (
 
 var testBudget = budget.Config{Interval: 50 * time.Millisecond, Window: 500 * time.Millisecond}
 
-// newSite returns a site whose nodes all leave when the test ends, after
-// which nothing of this module may still run.
+// newSite returns a site of testBudget's settings whose nodes all leave
+// when the test ends, after which nothing of this module may still run.
 func newSite[C any](t *testing.T, name string, size int, backend func() backends.Backend[C], use func(context.Context, C) error) *clustertest.Site[C] {
 	cfg := testBudget
 	cfg.Name, cfg.Budget = name, size
+	return newSiteOf(t, cfg, backend, use)
+}
+
+// newSiteOf is newSite with the budget's settings cfg.
+func newSiteOf[C any](t *testing.T, cfg budget.Config, backend func() backends.Backend[C], use func(context.Context, C) error) *clustertest.Site[C] {
 	s := clustertest.NewSite(cfg, backend, use)
 	t.Cleanup(func() {
 		assert.NoError(t, s.Close())

@@ -24,7 +24,7 @@ type peerState struct {
 	Version int64
 	// Claim is how many connections the member may have open: the largest
 	// of its limit, its pool's MaxConns and its open connections over the
-	// last Settle, plus the connections replaced within it.
+	// last Settle.
 	Claim int
 	// View is the hash of the view the member last computed.
 	View uint64
