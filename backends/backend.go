@@ -35,7 +35,11 @@ type Backend[C any] interface {
 	Reset(ctx context.Context, conn C) error
 
 	// Close closes conn. Called by the connection actor that owns conn,
-	// exactly once per connection returned by Dial.
+	// exactly once per connection returned by Dial. The pool counts conn
+	// against MaxConns until Close returns, and dials its replacement only
+	// then: a Close that returns once the server has let the connection go
+	// (bounded, as the Redis and MySQL backends do) keeps the server's
+	// count within MaxConns while connections are replaced.
 	Close(conn C) error
 
 	// IsFatal reports whether err, seen by a holder while using a connection,
