@@ -114,6 +114,9 @@ func TestCommandsCallersLeaveABatchInFlight(t *testing.T) {
 	// The first command holds the connection while the batch queues.
 	first := make(chan error, 1)
 	go func() { first <- rc.Do(context.Background(), "debug", "sleep", "0.5").Err() }()
+	// It must be written before the others queue: the command that meets
+	// the idle connection is written alone, the rest become one batch.
+	require.Eventually(t, func() bool { return p.Stats().CommandsInFlight() == 1 }, eventually, time.Millisecond)
 	inFlight := 1
 	queue := func(start func()) {
 		start()
