@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/actorpool/actorpool"
+	"github.com/actorpool/actorpool/backends"
 	"github.com/actorpool/actorpool/backends/membackend"
 	"github.com/actorpool/actorpool/internal/pooltest"
 )
@@ -36,7 +37,14 @@ func newFixture(t *testing.T, cfg actorpool.Config, prepare ...func(*membackend.
 	for _, fn := range prepare {
 		fn(b)
 	}
-	pf := pooltest.Open(t, b, cfg, pooltest.AfterClose(func(t testing.TB) {
+	return newFixtureOver(t, b, b, cfg)
+}
+
+// newFixtureOver starts a pool over backend, which dials through b (a
+// wrapper of b, or b itself); the checks on b are newFixture's.
+func newFixtureOver(t *testing.T, backend backends.Backend[*membackend.Conn], b *membackend.Backend, cfg actorpool.Config) *fixture {
+	t.Helper()
+	pf := pooltest.Open(t, backend, cfg, pooltest.AfterClose(func(t testing.TB) {
 		assert.Zero(t, b.Live(), "connections still open after Close")
 		assert.Zero(t, b.Violations(), "a connection was held twice, used after close or closed twice")
 	}))
