@@ -148,6 +148,9 @@ func (b *broker[C]) Receive(ctx actor.Context) {
 	if b.closeDone != nil {
 		b.checkDrained()
 	}
+	if b.shutdownDone != nil {
+		b.stopSupervisor(ctx, false)
+	}
 }
 
 // handleNudge answers a caller's nudge: ping the stale connections when

@@ -61,10 +61,13 @@ func (b *broker[C]) handleShutdown(ctx actor.Context, msg *proto.Shutdown) {
 // stopping already.
 const shutdownWait = 2 * time.Second
 
-// stopSupervisor stops the supervisor once Shutdown asked for it and no
-// connection actor is still leaving (or force is set); once.
+// stopSupervisor stops the supervisor once Shutdown asked for it, no
+// connection actor is still leaving, and no connection is with its actor
+// (a lease ended just before Close revoked the rest: its actor is sent
+// LeaseEnded, which must not reach a stopped actor); or when force is set.
+// Once.
 func (b *broker[C]) stopSupervisor(ctx actor.Context, force bool) {
-	if b.shutdownDone == nil || b.supervisorStopping || (!force && b.dialer.anyLeaving()) {
+	if b.shutdownDone == nil || b.supervisorStopping || (!force && (b.dialer.anyLeaving() || b.l.WithActors())) {
 		return
 	}
 	b.supervisorStopping = true

@@ -284,6 +284,16 @@ func (l *Ledger[C]) IsClosed() bool {
 	return l.closed
 }
 
+// WithActors reports that a connection is with its actor (a lease ended
+// and its actor resets or closes it, or it is being pinged): a message to
+// that actor may still be on its way. The broker answers when it comes
+// back (Place, or the actor's crash).
+func (l *Ledger[C]) WithActors() bool {
+	l.lock()
+	defer l.mu.Unlock()
+	return l.ended > 0 || l.checking > 0
+}
+
 // Drained reports that no lease is out and no connection is being reset or
 // pinged: every alive connection is idle and in the ledger.
 func (l *Ledger[C]) Drained() bool {
