@@ -56,63 +56,6 @@ func (l *Ledger[C]) Queued(rs []*Request[C]) []*Request[C] {
 	return kept
 }
 
-// Counts is what the broker decides growth from.
-type Counts struct {
-	Min, Max, Total, Alive, Waiting int
-	// Coming: connections that will be free without a new dial (actors
-	// dialling, connections being pinged or reset).
-	Coming int
-	// Room: connection actors the pool may add now (room, under the lock).
-	Room int
-}
-
-// Counts reads the counts growth is decided from.
-func (l *Ledger[C]) Counts() Counts {
-	l.lock()
-	defer l.mu.Unlock()
-	return l.counts()
-}
-
-func (l *Ledger[C]) counts() Counts {
-	return Counts{
-		Min: l.min, Max: l.max, Total: l.total, Alive: len(l.live),
-		Waiting: l.line.callers(), Coming: l.coming(), Room: l.room(),
-	}
-}
-
-// room is how many connection actors the pool may add: MaxConns less the
-// actors counted in Total and the connections let go whose actor has not
-// closed them yet, so that the server never sees more than MaxConns.
-// Under the lock.
-func (l *Ledger[C]) room() int { return l.max - l.total - l.leaving }
-
-// want is the growth rule, the one place it is written: up to MinConns
-// always, and one connection actor per waiter not covered by a connection
-// on its way, within room. Callers nudge the broker when it is positive
-// (wantsBroker); the broker reserves it (Grow). Under the lock.
-func (l *Ledger[C]) want() int {
-	n := max(l.min-l.total, l.line.n-l.coming(), 0)
-	return max(min(n, l.room()), 0)
-}
-
-// Grow counts in Total the connection actors the growth rule (want) asks
-// for now, and returns how many: the broker spawns them.
-func (l *Ledger[C]) Grow() int {
-	l.lock()
-	defer l.mu.Unlock()
-	n := l.want()
-	l.total += n
-	return n
-}
-
-// Closed tells the ledger that the actor of a connection it let go
-// (retire) stopped: its connection is closed.
-func (l *Ledger[C]) Closed() {
-	l.lock()
-	l.leaving--
-	l.mu.Unlock()
-}
-
 // Nudged clears the nudge flag and, when callers wait, hands back the
 // stale connections for a ping before lending (they count as being
 // pinged from now on).
@@ -128,26 +71,6 @@ func (l *Ledger[C]) Nudged() (ping []*Slot[C]) {
 	clear(l.stale)
 	l.stale = l.stale[:0]
 	return ping
-}
-
-// Reserve asks want (the broker's rule) how many connection actors to add
-// given the counts, and counts them in Total at once.
-func (l *Ledger[C]) Reserve(want func(Counts) int) int {
-	l.lock()
-	defer l.mu.Unlock()
-	n := want(l.counts())
-	if n > 0 {
-		l.total += n
-	}
-	return max(n, 0)
-}
-
-// Unreserve takes a connection actor without a connection out of Total:
-// the broker stopped it.
-func (l *Ledger[C]) Unreserve() {
-	l.lock()
-	l.total--
-	l.mu.Unlock()
 }
 
 // Add takes a newly dialled connection into the ledger and places it, in

@@ -35,8 +35,9 @@
 //     snapshot.
 //
 // Methods are grouped by who calls them: caller.go (Acquire), holder.go
-// (End), conn.go (the connection actor), broker.go and sweep.go (the
-// broker; sweep.go is its maintenance tick).
+// (End), conn.go (the connection actor), broker.go, growth.go and
+// sweep.go (the broker; growth.go is its count of connection actors and
+// the growth rule, sweep.go its maintenance tick).
 package ledger
 
 import (
