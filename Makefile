@@ -1,9 +1,14 @@
 .PHONY: test deps vet bench poolbench soak budgetchurn fuzz
 
 # Installs redis-server and MariaDB when missing, then runs every test with
-# the race detector. The tests start their own servers on free loopback ports.
+# the race detector, in the library's module and in the two modules beside
+# it (go.work joins them): cmd/ (poolbench, soak, budgetchurn, W3 with its
+# peers) and examples/, which carry the tool-only dependencies (gonum/plot,
+# toxiproxy, rueidis, puddle, miniredis, ...) so that a service importing
+# the library inherits none of them. The tests start their own servers on
+# free loopback ports.
 test: deps vet
-	go test -race -count=1 -timeout 9m ./...
+	go test -race -count=1 -timeout 9m ./... ./cmd/... ./examples/...
 	# The live cluster members (the budget's tests, the cluster example,
 	# the churn run's 15-second test, the promise matrix's budget row,
 	# poolbench's W8), without -race: the race detector reports races
@@ -19,10 +24,10 @@ deps:
 
 vet:
 	test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)
-	go vet ./...
+	go vet ./... ./cmd/... ./examples/...
 
 bench:
-	go test -run '^$$' -bench . -benchmem -cpu 1,2 .
+	go test -run '^$$' -bench . -benchmem -cpu 1,2 . ./cmd/w3/
 
 # Workloads W1-W5 against go-redis and database/sql on real servers it starts.
 poolbench: deps

@@ -8,12 +8,12 @@ import (
 	"net"
 	"sync/atomic"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/actorpool/actorpool"
 	"github.com/actorpool/actorpool/backends/redisbackend"
+	"github.com/actorpool/actorpool/internal/testserver/redisserver"
 )
 
 func ExampleParseURL() {
@@ -34,12 +34,12 @@ func ExampleParseURL() {
 }
 
 func Example() {
-	srv, err := miniredis.Run() // any Redis will do; this one runs in-process
+	srv, stop, err := redisserver.StartDetached("example") // any Redis will do; this one is the tests' redis-server
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	defer srv.Close()
+	defer stop()
 
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.DiscardHandler)
@@ -76,12 +76,12 @@ func Example() {
 }
 
 func ExampleNewCommands() {
-	srv, err := miniredis.Run() // any Redis will do; this one runs in-process
+	srv, stop, err := redisserver.StartDetached("example") // any Redis will do; this one is the tests' redis-server
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	defer srv.Close()
+	defer stop()
 
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.DiscardHandler)
@@ -158,12 +158,12 @@ func (d *dialCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 }
 
 func ExampleCommands_AddHook() {
-	srv, err := miniredis.Run() // any Redis will do; this one runs in-process
+	srv, stop, err := redisserver.StartDetached("example") // any Redis will do; this one is the tests' redis-server
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	defer srv.Close()
+	defer stop()
 
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.DiscardHandler)
@@ -194,12 +194,12 @@ func ExampleCommands_AddHook() {
 }
 
 func ExampleOptions_hooks() {
-	srv, err := miniredis.Run() // any Redis will do; this one runs in-process
+	srv, stop, err := redisserver.StartDetached("example") // any Redis will do; this one is the tests' redis-server
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	defer srv.Close()
+	defer stop()
 
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.DiscardHandler)

@@ -1,4 +1,4 @@
-package actorpool_test
+package w3_test
 
 import (
 	"context"
@@ -95,7 +95,7 @@ func BenchmarkAcquireRelease(b *testing.B) {
 func newBenchPool(b *testing.B, cfg actorpool.Config) *actorpool.Pool[*membackend.Conn] {
 	b.Helper()
 	conns := cfg.MaxConns
-	p, err := actorpool.New(newSystem(), membackend.New(), cfg)
+	p, err := actorpool.New(pooltest.NewSystem(), membackend.New(), cfg)
 	require.NoError(b, err)
 	b.Cleanup(func() { require.NoError(b, p.Close(context.Background())) })
 	// Warm up: every connection dialled before the clock starts.
