@@ -135,7 +135,7 @@ type Config struct {
 	Name string
 	// MeterProvider receives the pool's metrics: OpenTelemetry's
 	// db.client.connection.* instruments and the pool's own actorpool.*
-	// ones (see the README's Metrics section). Gauges and counters are
+	// ones (see docs/metrics.md). Gauges and counters are
 	// read from the Stats snapshot when the provider collects; the wait,
 	// use and create time histograms are recorded as acquires, leases and
 	// dials happen. Close unregisters them.

@@ -18,9 +18,9 @@ import (
 // dial, reset, fail a reset and answer pings; the broker places returned
 // connections, sets limits, opens and shuts the circuit, sweeps, revokes
 // leases, reclaims a stopped owner's, and closes. After every step it
-// checks the pool's invariants against the ledger's own records (see
-// check): no connection held twice, every lease ends exactly once, nothing
-// lost, Stats add up, FIFO, nothing granted after Close.
+// checks the ledger's rules against its own records (see check): no
+// connection held twice, every lease ends exactly once, nothing lost,
+// Stats add up, FIFO, nothing granted after Close.
 //
 // The seed corpus under testdata/fuzz/FuzzLedgerRules runs with every
 // plain go test; go test -fuzz FuzzLedgerRules ./internal/ledger explores.
