@@ -27,12 +27,12 @@ func TestAWaiterGetsTheRoomOfARetiredConnectionOnceItIsClosed(t *testing.T) {
 	// its close takes a while; the limit is back up before it is closed.
 	f.b.DelayCloses(closing)
 	require.NoError(t, f.p.SetLimits(ctx, 0, 0))
-	start := time.Now()
 	require.NoError(t, l.Release())
 	require.NoError(t, f.p.SetLimits(ctx, 0, 1))
-	assert.Less(t, time.Since(start), closing, "the limit rose before the retired connection was closed")
+	// The broker has applied both limits; a connection actor it spawned
+	// would be counted in Total already.
 	assert.Equal(t, 0, f.b.Closes(), "the retired connection is still closing")
-	assert.Equal(t, 1, f.b.Dials(), "nothing is dialled in the room of a connection still closing")
+	assert.Zero(t, f.p.Stats().Total(), "nothing is spawned in the room of a connection still closing")
 
 	assert.NoError(t, recv(t, waiter), "the waiter got a connection in the retired one's room")
 	assert.Equal(t, 2, f.b.Dials())
