@@ -97,7 +97,7 @@ func (b *broker[C]) ensureProbe(ctx actor.Context) {
 	if c := b.l.Counts(); c.Min == 0 && !d.demanded {
 		return // nobody needs a connection yet
 	}
-	b.spawn(ctx, b.l.Reserve(func(c ledger.Counts) int { return min(1, c.Room) }))
+	b.spawn(ctx, b.l.ReserveOne())
 }
 
 // refill lets parked actors redial once the circuit closed, RefillDials at

@@ -15,10 +15,9 @@ import (
 )
 
 // handleClose stops the timers and closes msg.Done once drained; the
-// ledger, closed first, fails every waiter and every later acquire with
-// ErrPoolClosed.
+// ledger, closed first by Pool.Close, fails every waiter and every later
+// acquire with ErrPoolClosed.
 func (b *broker[C]) handleClose(ctx actor.Context, msg *proto.Close) {
-	b.l.Close() // closed already by Pool.Close; Close is idempotent
 	b.stopTimers()
 	b.waiters = deadlines[C]{} // the ledger failed every waiter
 	// Owners stay watched until Shutdown: one that stops now still has
@@ -62,12 +61,11 @@ func (b *broker[C]) handleShutdown(ctx actor.Context, msg *proto.Shutdown) {
 const shutdownWait = 2 * time.Second
 
 // stopSupervisor stops the supervisor once Shutdown asked for it, no
-// connection actor is still leaving, and no connection is with its actor
-// (a lease ended just before Close revoked the rest: its actor is sent
-// LeaseEnded, which must not reach a stopped actor); or when force is set.
-// Once.
+// connection actor is still leaving, and the ledger is drained (a lease
+// ended just before Close revoked the rest has its actor sent LeaseEnded,
+// which must not reach a stopped actor); or when force is set. Once.
 func (b *broker[C]) stopSupervisor(ctx actor.Context, force bool) {
-	if b.shutdownDone == nil || b.supervisorStopping || (!force && (b.dialer.anyLeaving() || b.l.WithActors())) {
+	if b.shutdownDone == nil || b.supervisorStopping || (!force && (b.dialer.anyLeaving() || !b.l.Drained())) {
 		return
 	}
 	b.supervisorStopping = true

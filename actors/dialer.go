@@ -309,7 +309,6 @@ func (b *broker[C]) handleConnStopped(ctx actor.Context, pid *actor.PID) {
 	default:
 		b.grow(ctx) // its room under MaxConns is free: waiters may need a dial
 	}
-	b.stopSupervisor(ctx, false)
 }
 
 func (d *dialer) leave(c *child) {

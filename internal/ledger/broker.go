@@ -110,7 +110,7 @@ func (l *Ledger[C]) Place(s *Slot[C]) (retire, replace bool) {
 // Under the lock.
 func (l *Ledger[C]) place(s *Slot[C], o *outbox[C]) (retire, replace bool) {
 	switch {
-	case l.closed:
+	case l.closed.Load():
 		l.stack = append(l.stack, s)
 	case s.expired:
 		l.n.RetiredLifetime++
@@ -186,11 +186,11 @@ func (l *Ledger[C]) SetCircuit(failFast, dialErr error) {
 // is closed, which the broker and the command dispatcher read too.
 func (l *Ledger[C]) Close() (first bool) {
 	l.lock()
-	if l.closed {
+	if l.closed.Load() {
 		l.mu.Unlock()
 		return false
 	}
-	l.closed = true
+	l.closed.Store(true)
 	o := l.outbox()
 	for r := l.line.popFront(); r != nil; r = l.line.popFront() {
 		l.answer(r, nil, 0, ErrPoolClosed, &o)
@@ -200,22 +200,8 @@ func (l *Ledger[C]) Close() (first bool) {
 	return true
 }
 
-// IsClosed reports whether Close was called.
-func (l *Ledger[C]) IsClosed() bool {
-	l.lock()
-	defer l.mu.Unlock()
-	return l.closed
-}
-
-// WithActors reports that a connection is with its actor (a lease ended
-// and its actor resets or closes it, or it is being pinged): a message to
-// that actor may still be on its way. The broker answers when it comes
-// back (Place, or the actor's crash).
-func (l *Ledger[C]) WithActors() bool {
-	l.lock()
-	defer l.mu.Unlock()
-	return l.ended > 0 || l.checking > 0
-}
+// IsClosed reports whether Close was called; it takes no lock.
+func (l *Ledger[C]) IsClosed() bool { return l.closed.Load() }
 
 // Drained reports that no lease is out and no connection is being reset or
 // pinged: every alive connection is idle and in the ledger.

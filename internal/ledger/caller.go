@@ -97,7 +97,7 @@ func (l *Ledger[C]) Acquire(ctx context.Context, timeout time.Duration, stack []
 // FIFO the longest idle) when nobody waits and the pool is open. Under the
 // lock.
 func (l *Ledger[C]) takeIdle(owner *actor.PID, stack []byte) (*Slot[C], uint64, bool) {
-	if l.line.n > 0 || len(l.stack) == 0 || l.closed {
+	if l.line.n > 0 || len(l.stack) == 0 || l.closed.Load() {
 		return nil, 0, false
 	}
 	s := l.pop()
@@ -110,7 +110,7 @@ func (l *Ledger[C]) takeIdle(owner *actor.PID, stack []byte) (*Slot[C], uint64, 
 // request, passes nil and acts itself. Under the lock.
 func (l *Ledger[C]) admit(o *outbox[C]) error {
 	switch {
-	case l.closed:
+	case l.closed.Load():
 		return ErrPoolClosed
 	case l.failFast != nil:
 		l.n.FailedFast++

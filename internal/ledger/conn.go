@@ -83,7 +83,7 @@ func (l *Ledger[C]) Pinged(s *Slot[C], validation bool, err error) {
 // when the ledger is closed and s was alive: Close may be waiting for s
 // alone (see the rules in ledger.go). Under the lock.
 func (l *Ledger[C]) forget(s *Slot[C], o *outbox[C]) {
-	if l.closed && s.liveAt >= 0 && !l.nudged {
+	if l.closed.Load() && s.liveAt >= 0 && !l.nudged {
 		l.nudged, o.nudge = true, true
 	}
 	l.dropLive(s)

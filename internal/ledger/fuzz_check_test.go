@@ -216,7 +216,7 @@ func (w *world) check() {
 	if len(l.stack) > 0 && l.line.n > 0 {
 		t.Errorf("step %d: %d idle on the stack while %d wait", w.step, len(l.stack), l.line.n)
 	}
-	if l.closed && l.line.n > 0 {
+	if l.closed.Load() && l.line.n > 0 {
 		t.Errorf("step %d: %d wait after Close", w.step, l.line.n)
 	}
 	byState := map[slotState]int{}

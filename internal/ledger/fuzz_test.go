@@ -237,7 +237,7 @@ func (w *world) dialed() {
 	l.lock()
 	spare := l.total - len(l.live)
 	l.mu.Unlock()
-	if spare == 0 && l.Reserve(func(c Counts) int { return min(1, c.Max-c.Total) }) == 0 {
+	if spare == 0 && l.ReserveOne() == 0 {
 		return
 	}
 	w.nextID++

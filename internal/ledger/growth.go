@@ -9,11 +9,6 @@ package ledger
 // Counts is what the broker decides growth from.
 type Counts struct {
 	Min, Max, Total, Alive, Waiting int
-	// Coming: connections that will be free without a new dial (actors
-	// dialling, connections being pinged or reset).
-	Coming int
-	// Room: connection actors the pool may add now (room, under the lock).
-	Room int
 }
 
 // Counts reads the counts growth is decided from.
@@ -26,7 +21,7 @@ func (l *Ledger[C]) Counts() Counts {
 func (l *Ledger[C]) counts() Counts {
 	return Counts{
 		Min: l.min, Max: l.max, Total: l.total, Alive: len(l.live),
-		Waiting: l.line.callers(), Coming: l.coming(), Room: l.room(),
+		Waiting: l.line.callers(),
 	}
 }
 
@@ -63,16 +58,17 @@ func (l *Ledger[C]) Closed() {
 	l.mu.Unlock()
 }
 
-// Reserve asks want (the broker's rule) how many connection actors to add
-// given the counts, and counts them in Total at once.
-func (l *Ledger[C]) Reserve(want func(Counts) int) int {
+// ReserveOne counts one connection actor in Total when there is room for
+// it, and returns 1, else 0: the circuit's probe, which the growth rule
+// does not ask for.
+func (l *Ledger[C]) ReserveOne() int {
 	l.lock()
 	defer l.mu.Unlock()
-	n := want(l.counts())
-	if n > 0 {
-		l.total += n
+	if l.room() <= 0 {
+		return 0
 	}
-	return max(n, 0)
+	l.total++
+	return 1
 }
 
 // Unreserve takes a connection actor without a connection out of Total:

@@ -43,6 +43,7 @@ package ledger
 import (
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -102,10 +103,10 @@ type Ledger[C any] struct {
 
 	// policy: the broker's
 	min, max int
-	closed   bool
-	failFast error // non-nil while the circuit is open: Acquire fails with it
-	dialErr  error // the last dial error while no connection is alive
-	nudged   bool  // a Nudge is on its way to the broker
+	closed   atomic.Bool // written under mu; IsClosed reads it without
+	failFast error       // non-nil while the circuit is open: Acquire fails with it
+	dialErr  error       // the last dial error while no connection is alive
+	nudged   bool        // a Nudge is on its way to the broker
 
 	stack    []*Slot[C] // idle, ready to lend; most recently used last
 	stale    []*Slot[C] // idle past ValidateAfterIdle: pinged before lending
@@ -234,7 +235,7 @@ func (l *Ledger[C]) send(o *outbox[C]) {
 // when it sat idle longest), unless the broker must see it: the pool is
 // closing, above MaxConns, or s is past its lifetime. Under the lock.
 func (l *Ledger[C]) put(s *Slot[C], bottom bool, o *outbox[C]) {
-	if l.closed || s.expired || l.total > l.max {
+	if l.closed.Load() || s.expired || l.total > l.max {
 		s.state = stIdle
 		o.toBroker = s
 		l.handing++

@@ -39,7 +39,7 @@ func newLedgerFor(t *testing.T, receive actor.ReceiveFunc, maxConns, n int) (*Le
 	var slots []*Slot[int]
 	for i := range n {
 		s := NewSlot(l, sink, uint64(i+1), i, struct{}{}, func(*Slot[int]) any { return nil })
-		require.Equal(t, 1, l.Reserve(func(Counts) int { return 1 }))
+		require.Equal(t, 1, l.ReserveOne())
 		retire, _ := l.Add(s)
 		require.False(t, retire)
 		slots = append(slots, s)
