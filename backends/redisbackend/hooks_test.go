@@ -184,6 +184,7 @@ func TestCommandsAddHookWhileCommandsRun(t *testing.T) {
 	const hooks = 8
 	log, rs := newRecorders("h0", "h1", "h2", "h3", "h4", "h5", "h6", "h7")
 	stop := make(chan struct{})
+	var done atomic.Int64 // commands answered
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
@@ -197,11 +198,14 @@ func TestCommandsAddHookWhileCommandsRun(t *testing.T) {
 					t.Error(err)
 					return
 				}
+				done.Add(1)
 			}
 		})
 	}
 	for _, r := range rs {
-		time.Sleep(time.Millisecond)
+		// Commands run between two adds: wait for a few more answers.
+		before := done.Load()
+		require.Eventually(t, func() bool { return done.Load() >= before+8 }, eventually, 100*time.Microsecond)
 		rc.AddHook(r)
 	}
 	close(stop)

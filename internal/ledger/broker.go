@@ -336,7 +336,6 @@ func (l *Ledger[C]) Stopped() {
 func (l *Ledger[C]) SetPolicy(p Policy, now time.Time) {
 	l.lock()
 	defer l.mu.Unlock()
-	l.cfg.Policy = p
 	stamp := p.WatchLeases || l.cfg.Used != nil
 	if stamp && !l.stamp {
 		for _, s := range l.live {
@@ -346,8 +345,8 @@ func (l *Ledger[C]) SetPolicy(p Policy, now time.Time) {
 		}
 	}
 	l.stamp = stamp
-	if p.QueueTarget != l.ov.target {
-		l.ov = overload{target: p.QueueTarget}
+	if p.QueueTarget != l.cfg.QueueTarget {
+		l.ov = overload{} // a new target starts afresh; 0 ends an overload
 	}
-	l.ov.interval = p.QueueInterval
+	l.cfg.Policy = p
 }

@@ -118,7 +118,7 @@ func (l *Ledger[C]) admit(o *outbox[C]) error {
 			o.nudge, l.nudged = true, true
 		}
 		return l.failFast
-	case l.cfg.MaxWaiters > 0 && l.line.n >= l.cfg.MaxWaiters:
+	case l.cfg.MaxWaiters > 0 && l.line.callers() >= l.cfg.MaxWaiters:
 		l.n.Rejected++
 		return ErrTooManyWaiters
 	}
@@ -183,9 +183,7 @@ func (l *Ledger[C]) expire(r *Request[C]) {
 // it with ErrAcquireTimeout. Under the lock.
 func (l *Ledger[C]) timeOut(r *Request[C]) {
 	l.line.remove(r)
-	if !r.Internal {
-		l.n.Timeouts++
-	}
+	l.countTimeout(r)
 	r.err = fmt.Errorf("%w after %s", ErrAcquireTimeout, r.Timeout)
 }
 
@@ -297,4 +295,12 @@ func (q *line[C]) popFront() *Request[C] {
 		q.remove(r)
 	}
 	return r
+}
+
+// countTimeout counts r's ErrAcquireTimeout (a timeout, or shed) in
+// Timeouts, unless r is the pool's own request. Under the lock.
+func (l *Ledger[C]) countTimeout(r *Request[C]) {
+	if !r.Internal {
+		l.n.Timeouts++
+	}
 }

@@ -206,7 +206,7 @@ func (w *world) age() {
 	w.l.lock()
 	defer w.l.mu.Unlock()
 	for r := w.l.line.head; r != nil; r = r.next {
-		r.Deadline = r.Deadline.Add(-3 * w.l.ov.target)
+		r.Deadline = r.Deadline.Add(-3 * w.l.cfg.QueueTarget)
 	}
 }
 

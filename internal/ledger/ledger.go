@@ -151,7 +151,6 @@ type Snapshot struct {
 func New[C any](cfg Config[C], minConns, maxConns int) *Ledger[C] {
 	l := &Ledger[C]{cfg: cfg, min: minConns, max: maxConns, total: minConns, stack: make([]*Slot[C], 0, maxConns)}
 	l.stamp = cfg.WatchLeases || cfg.Used != nil
-	l.ov.target, l.ov.interval = cfg.QueueTarget, cfg.QueueInterval
 	l.reqs.New = func() any { return l.newRequest() }
 	return l
 }

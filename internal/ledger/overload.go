@@ -17,8 +17,7 @@ import (
 
 // overload is the state of overload control.
 type overload struct {
-	target, interval time.Duration // target 0: off
-	on               bool          // overloaded: newest first, shed past 2×target
+	on bool // overloaded: newest first, shed past 2×target
 	// above: since when the oldest wait has stayed above the target (to
 	// turn on); below: since when it has stayed under it (to turn off).
 	// Zero: it has not.
@@ -32,7 +31,7 @@ func (r *Request[C]) arrived() time.Time { return r.Deadline.Add(-r.Timeout) }
 // the oldest, or under overload the newest, after shedding those waiting
 // past twice the target (answered in o). nil when nobody waits.
 func (l *Ledger[C]) next(o *outbox[C]) *Request[C] {
-	if l.ov.target == 0 {
+	if l.cfg.QueueTarget == 0 {
 		return l.line.popFront()
 	}
 	if l.line.head == nil && !l.ov.on { // the common case: no clock read
@@ -47,7 +46,7 @@ func (l *Ledger[C]) next(o *outbox[C]) *Request[C] {
 	if !l.ov.on {
 		return l.line.popFront()
 	}
-	shedAfter := 2 * l.ov.target
+	shedAfter := 2 * l.cfg.QueueTarget
 	for r := l.line.head; r != nil && r != l.line.tail; r = l.line.head {
 		waited := now.Sub(r.arrived())
 		if waited <= shedAfter {
@@ -55,9 +54,9 @@ func (l *Ledger[C]) next(o *outbox[C]) *Request[C] {
 		}
 		l.line.remove(r)
 		l.n.Shed++
-		l.n.Timeouts++ // ErrOverloaded matches ErrAcquireTimeout
+		l.countTimeout(r) // ErrOverloaded matches ErrAcquireTimeout
 		l.answer(r, nil, 0, fmt.Errorf("%w: waited %s while overloaded (QueueTarget %s): %w",
-			ErrOverloaded, waited.Round(time.Millisecond), l.ov.target, ErrAcquireTimeout), o)
+			ErrOverloaded, waited.Round(time.Millisecond), l.cfg.QueueTarget, ErrAcquireTimeout), o)
 	}
 	return l.line.popBack()
 }
@@ -68,7 +67,7 @@ func (l *Ledger[C]) next(o *outbox[C]) *Request[C] {
 // returning connections drains it, ends nothing.
 func (l *Ledger[C]) watch(now time.Time) {
 	ov := &l.ov
-	young := l.line.head == nil || now.Sub(l.line.head.arrived()) < ov.target
+	young := l.line.head == nil || now.Sub(l.line.head.arrived()) < l.cfg.QueueTarget
 	if l.line.emptied {
 		l.line.emptied = false
 		ov.above = time.Time{} // the oldest wait was not above the target all along
@@ -81,7 +80,7 @@ func (l *Ledger[C]) watch(now time.Time) {
 		if ov.below.IsZero() {
 			ov.below = now
 		}
-		if now.Sub(ov.below) >= ov.interval {
+		if now.Sub(ov.below) >= l.cfg.QueueInterval {
 			ov.on, ov.below = false, time.Time{}
 		}
 	case ov.on:
@@ -92,9 +91,9 @@ func (l *Ledger[C]) watch(now time.Time) {
 		if ov.above.IsZero() {
 			// The oldest waiter has been in line, above the target, since
 			// it passed the target.
-			ov.above = l.line.head.arrived().Add(ov.target)
+			ov.above = l.line.head.arrived().Add(l.cfg.QueueTarget)
 		}
-		if now.Sub(ov.above) >= ov.interval {
+		if now.Sub(ov.above) >= l.cfg.QueueInterval {
 			ov.on, ov.above, ov.below = true, time.Time{}, time.Time{}
 			l.n.Overloads++
 		}
