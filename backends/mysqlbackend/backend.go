@@ -240,6 +240,9 @@ func (b *Backend) Dial(ctx context.Context) (*Conn, error) {
 		return nil, b.dialError(err)
 	}
 	sess.clearEffect() // the init statements are the baseline
+	if sock != nil {
+		sock.owned.Store(true) // from here c.close closes the socket
+	}
 	return c, nil
 }
 

@@ -76,7 +76,8 @@ func (c *Conn) PingContext(ctx context.Context) error {
 // on rows or a transaction the holder left open: the driver connection is
 // closed under database/sql's per-connection lock (Raw), without waiting
 // for the *sql.Conn's readers as sql.Conn.Close would. The socket waits
-// for the server to end the session (at most letGoWait) before it closes.
+// for the server to end the session (at most letGoWait) before it closes,
+// also when the driver dropped the session before (see socket).
 func (c *Conn) close() error {
 	c.closeOnce.Do(func() {
 		if c.sock != nil {
@@ -92,6 +93,9 @@ func (c *Conn) close() error {
 			_ = c.sess.Close()
 		}
 		c.closeErr = c.db.Close()
+		if c.sock != nil {
+			_ = c.sock.release() // a session the driver dropped is still open
+		}
 	})
 	return c.closeErr
 }

@@ -3,6 +3,7 @@ package mysqlbackend_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -39,6 +40,8 @@ func TestReplacementsNeverTakeTheServerAboveMaxConns(t *testing.T) {
 		{"short lifetime", actorpool.Config{MaxConns: maxConns, MaxLifetime: 20 * time.Millisecond}, func(int64) bool { return false }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			var dialErrs dialErrors
+			tc.cfg.Logger = slog.New(&dialErrs)
 			p, _ := newPool(t, tc.cfg)
 			ctx, stop := context.WithCancel(context.Background())
 			defer stop()
@@ -78,7 +81,7 @@ func TestReplacementsNeverTakeTheServerAboveMaxConns(t *testing.T) {
 			t.Logf("%d leases, %d connections replaced in %v, %d failed dials; %d samples: at most %d sessions served, %d listed",
 				n.Load(), replaced(), time.Since(start).Round(time.Millisecond), st.DialErrors(), samples, mostServed, mostListed)
 			assert.GreaterOrEqual(t, replaced(), uint64(replacements), "connections were replaced")
-			assert.Zero(t, st.DialErrors(), "the server refused sessions beyond MaxConns")
+			assert.Zero(t, st.DialErrors(), "the server refused sessions beyond MaxConns: %v", dialErrs.list())
 			assert.LessOrEqual(t, mostServed, maxConns, "the server served more sessions than MaxConns")
 		})
 	}
@@ -121,4 +124,59 @@ func sessionsOnServer() (served, listed int, err error) {
 		}
 	}
 	return served, listed, rows.Err()
+}
+
+// dialErrors is a slog.Handler that keeps the errors of the pool's
+// "dial failed" log lines.
+type dialErrors struct {
+	mu   sync.Mutex
+	errs []string
+}
+
+func (h *dialErrors) Enabled(context.Context, slog.Level) bool { return true }
+func (h *dialErrors) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *dialErrors) WithGroup(string) slog.Handler            { return h }
+
+func (h *dialErrors) Handle(_ context.Context, r slog.Record) error {
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "err" {
+			h.mu.Lock()
+			h.errs = append(h.errs, a.Value.String())
+			h.mu.Unlock()
+		}
+		return true
+	})
+	return nil
+}
+
+func (h *dialErrors) list() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.errs...)
+}
+
+// A holder whose context ends in the middle of a statement makes the driver
+// drop the session. The replacement is dialled only once the server has
+// ended the dropped session (it finishes the statement first), so a server
+// that allows the user MaxConns sessions refuses none.
+func TestAReplacementForACancelledStatementWaitsForTheServerToEndTheSession(t *testing.T) {
+	limitUserSessions(t, 1)
+	var dialErrs dialErrors
+	p, _ := newPool(t, actorpool.Config{MaxConns: 1, Logger: slog.New(&dialErrs)})
+	for range 3 {
+		err := p.With(context.Background(), func(c *mysqlbackend.Conn) error {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			defer cancel()
+			_, err := c.ExecContext(ctx, "DO SLEEP(0.2)")
+			return err
+		})
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		require.NoError(t, p.With(context.Background(), func(c *mysqlbackend.Conn) error {
+			_, err := c.ExecContext(context.Background(), "DO 1")
+			return err
+		}))
+	}
+	st := p.Stats()
+	assert.GreaterOrEqual(t, st.Restarts(), uint64(3), "each dropped session was replaced")
+	assert.Zero(t, st.DialErrors(), "the server refused a replacement: %v", dialErrs.list())
 }

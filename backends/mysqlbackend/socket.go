@@ -3,6 +3,7 @@ package mysqlbackend
 import (
 	"context"
 	"net"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -13,24 +14,38 @@ import (
 const letGoWait = time.Second
 
 // socket wraps the net.Conn of one session, as the Backend's dial function
-// (dialer) hands it to the driver. When the pool closes the session
-// (Conn.close sets letGo), the driver sends COM_QUIT and then closes the
-// socket; Close then half-closes it and reads until the server closes its
-// side too, at most letGoWait. The server ends the session before it closes
-// the socket: the transaction is rolled back, locks and temporary tables
-// are gone, and the user's MAX_USER_CONNECTIONS count no longer includes
-// it. So once Backend.Close returns, the pool's replacement never meets
-// the old session on the server. (MariaDB removes the session's thread
-// from the process list, and from the server-wide connection count, just
-// after it closes the socket; for that moment the row shows Killed or
-// Busy.)
+// (dialer) hands it to the driver. The descriptor is closed only once the
+// server has ended the session, at most letGoWait after the pool let it go:
+// the server ends the session before it closes its side of the socket (the
+// transaction is rolled back, locks and temporary tables are gone, and the
+// user's MAX_USER_CONNECTIONS count no longer includes it). So once
+// Backend.Close returns, the pool's replacement never meets the old session
+// on the server. (MariaDB removes the session's thread from the process
+// list, and from the server-wide connection count, just after it closes the
+// socket; for that moment the row shows Killed or Busy.)
 //
-// Any other close (the driver dropping a broken or cancelled session, on
-// the holder's goroutine) closes at once. A lost socket returns at once
-// anyway: the read fails.
+// Two closes lead there:
+//
+//   - The pool closes the session (Conn.close sets letGo): the driver sends
+//     COM_QUIT and closes the socket; Close half-closes it and reads until
+//     the server closes its side too (release).
+//   - The driver drops a session a Conn holds (owned), on the holder's
+//     goroutine: a cancelled statement, a broken read. Close then only
+//     half-closes the socket, which tells the server the client is gone,
+//     and ends any read in progress; the server ends the session once the
+//     statement it runs is done. Conn.close, when the pool retires the
+//     session, waits for that and closes the descriptor.
+//
+// A socket no Conn holds yet (a failed handshake) closes at once, and so
+// does one without CloseWrite (a custom dial function's). A lost socket
+// returns at once anyway: the read fails.
 type socket struct {
 	net.Conn
 	letGo atomic.Bool // set by Conn.close before the driver's Close
+	owned atomic.Bool // set once a Conn holds the session
+
+	once     sync.Once
+	closeErr error
 }
 
 // sysSocket is a socket whose connection gives access to its file
@@ -42,23 +57,47 @@ type sysSocket struct {
 
 func (s sysSocket) SyscallConn() (syscall.RawConn, error) { return s.sys.SyscallConn() }
 
-// Close closes the socket, first waiting for the server's side when letGo
-// is set.
+// Close is the driver's close: it releases the socket, or only drops the
+// session when a Conn holds it and has not let it go.
 func (s *socket) Close() error {
-	if s.letGo.Load() {
-		s.awaitServer()
+	if s.owned.Load() && !s.letGo.Load() && s.drop() {
+		return nil
 	}
-	return s.Conn.Close()
+	return s.release()
 }
 
-// awaitServer half-closes the socket and reads until the server closes its
-// side (EOF), an error, or letGoWait. A connection without CloseWrite (a
-// custom dial function's) is not waited for.
-func (s *socket) awaitServer() {
+// drop half-closes the socket and ends any read in progress, leaving the
+// descriptor for release. It reports false when the socket cannot be
+// half-closed.
+func (s *socket) drop() bool {
 	hc, ok := s.Conn.(interface{ CloseWrite() error })
 	if !ok || hc.CloseWrite() != nil {
+		return false
+	}
+	_ = s.Conn.SetReadDeadline(time.Now())
+	return true
+}
+
+// release closes the descriptor, once; when letGo is set, it first waits
+// for the server's side (awaitServer).
+func (s *socket) release() error {
+	s.once.Do(func() {
+		if s.letGo.Load() {
+			s.awaitServer()
+		}
+		s.closeErr = s.Conn.Close()
+	})
+	return s.closeErr
+}
+
+// awaitServer half-closes the socket (again, after a drop) and reads until
+// the server closes its side (EOF), an error, or letGoWait.
+func (s *socket) awaitServer() {
+	hc, ok := s.Conn.(interface{ CloseWrite() error })
+	if !ok {
 		return
 	}
+	_ = hc.CloseWrite() // fails only on a socket already lost: the read fails too
 	if s.Conn.SetReadDeadline(time.Now().Add(letGoWait)) != nil {
 		return
 	}
