@@ -313,3 +313,19 @@ func ExamplePool_Broker() {
 	// granted: command <nil>, release <nil>
 	// failed: actorpool: pool closed
 }
+
+func ExampleOpen() {
+	// No actor system to bring: the pool runs on one of its own, which
+	// logs nothing, and Close shuts it down.
+	p, err := actorpool.Open(membackend.New(), actorpool.Config{MaxConns: 4})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer p.Close(context.Background())
+
+	err = p.With(context.Background(), func(c *membackend.Conn) error { return c.Do() })
+	fmt.Println("with:", err)
+	// Output:
+	// with: <nil>
+}

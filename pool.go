@@ -14,6 +14,7 @@ import (
 	"github.com/actorpool/actorpool/actors"
 	"github.com/actorpool/actorpool/backends"
 	"github.com/actorpool/actorpool/internal/cmdq"
+	"github.com/actorpool/actorpool/internal/isnil"
 	"github.com/actorpool/actorpool/internal/ledger"
 	"github.com/actorpool/actorpool/internal/proto"
 	"github.com/actorpool/actorpool/supervisor"
@@ -42,6 +43,8 @@ type Pool[C any] struct {
 	// Command mode (commands.go); nil when the backend has none.
 	cmds       *cmdq.Set
 	dispatcher *actor.PID
+
+	ownSys *actor.ActorSystem // the system Open started, shut down by Close; nil after New
 }
 
 // New starts a pool on sys: a broker, its supervisor, and MinConns
@@ -52,7 +55,7 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 	if sys == nil {
 		return nil, fmt.Errorf("%w: actor system is nil", ErrInvalidConfig)
 	}
-	if backend == nil {
+	if isnil.Is(backend) {
 		return nil, fmt.Errorf("%w: backend is nil", ErrInvalidConfig)
 	}
 	cfg, err := cfg.withDefaults()
@@ -270,6 +273,9 @@ func (p *Pool[C]) Close(ctx context.Context) error {
 	p.root.ActorSystem().EventStream.Unsubscribe(p.deadLetters)
 	if p.tel != nil && p.tel.metrics != nil {
 		p.tel.metrics.stop()
+	}
+	if p.ownSys != nil {
+		p.ownSys.Shutdown()
 	}
 	return err
 }

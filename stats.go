@@ -1,6 +1,11 @@
 package actorpool
 
-import "github.com/actorpool/actorpool/internal/ledger"
+import (
+	"fmt"
+	"strings"
+
+	"github.com/actorpool/actorpool/internal/ledger"
+)
 
 // Stats is a snapshot of a pool, read from its ledger at one instant:
 // Total() == Idle() + Leased() + Dialing() always holds.
@@ -126,3 +131,39 @@ func (s Stats) Batches() uint64 { return s.c.batches }
 // and dials fail, so Acquire fails at once with ErrBackendUnavailable until
 // a dial succeeds.
 func (s Stats) CircuitOpen() bool { return s.s.CircuitOpen }
+
+// String prints the snapshot on one line: the connections and waiters
+// first, then the limits, then each counter that is not zero, then the
+// command-mode figures when command mode ran. It is what %v and %+v print.
+func (s Stats) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "total=%d idle=%d leased=%d dialing=%d waiting=%d limits=%d..%d",
+		s.Total(), s.Idle(), s.Leased(), s.Dialing(), s.Waiting(), s.MinConns(), s.MaxConns())
+	if s.CircuitOpen() {
+		b.WriteString(" circuit=open")
+	}
+	for _, c := range []struct {
+		name string
+		n    uint64
+	}{
+		{"acquired", s.Acquired()}, {"timeouts", s.Timeouts()}, {"failed_fast", s.FailedFast()},
+		{"rejected", s.Rejected()}, {"shed", s.Shed()}, {"overloads", s.Overloads()},
+		{"dials", s.Dials()}, {"dial_errors", s.DialErrors()}, {"restarts", s.Restarts()},
+		{"broken", s.Broken()}, {"revoked", s.Revoked()}, {"reclaimed", s.Reclaimed()},
+		{"leak_warnings", s.LeakWarnings()}, {"retired_idle", s.RetiredIdle()},
+		{"retired_lifetime", s.RetiredLifetime()}, {"failed_pings", s.FailedPings()},
+		{"failed_validations", s.FailedValidations()}, {"circuit_opens", s.CircuitOpens()},
+	} {
+		if c.n != 0 {
+			fmt.Fprintf(&b, " %s=%d", c.name, c.n)
+		}
+	}
+	if s.Commands() != 0 || s.CommandConns() != 0 {
+		fmt.Fprintf(&b, " command_conns=%d commands=%d batches=%d in_flight=%d",
+			s.CommandConns(), s.Commands(), s.Batches(), s.CommandsInFlight())
+	}
+	if err := s.LastDialError(); err != nil {
+		fmt.Fprintf(&b, " last_dial_error=%q", err.Error())
+	}
+	return b.String()
+}

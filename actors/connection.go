@@ -73,26 +73,27 @@ func (a *connection[C]) Receive(ctx actor.Context) {
 		a.bounce()
 		a.close()
 	case *proto.LeaseEnded:
-		a.handleLeaseEnded()
+		a.handleLeaseEnded(ctx)
 	case *proto.Ping:
-		a.handlePing(msg)
+		a.handlePing(ctx, msg)
 	case *proto.Revoke:
 		a.close()
-		panic(&proto.Failure{Kind: proto.ConnLost, Err: errRevoked})
+		a.fail(ctx, &proto.Failure{Kind: proto.ConnLost, Err: errRevoked})
 	case *proto.Retire:
 		a.close()
 		ctx.Stop(ctx.Self())
 	}
 }
 
-// dial opens the connection and offers it to the broker. A failure crashes
-// the actor; the broker decides when it redials.
+// dial opens the connection and offers it to the broker. On a failure the
+// actor fails (fail); the broker decides when it redials.
 func (a *connection[C]) dial(ctx actor.Context) {
 	dctx, cancel := context.WithTimeout(a.cfg.Ctx, a.cfg.Settings.Load().DialTimeout)
 	conn, err := a.cfg.Backend.Dial(dctx)
 	cancel()
 	if err != nil {
-		panic(&proto.Failure{Kind: proto.DialFailed, Err: err})
+		a.fail(ctx, &proto.Failure{Kind: proto.DialFailed, Err: err})
+		return
 	}
 	a.slot = ledger.NewSlot(a.cfg.Ledger, ctx.Self(), a.cfg.IDs.Add(1), conn, &proto.LeaseEnded{},
 		func(s *ledger.Slot[C]) any { return &proto.Returned[C]{Slot: s} })
@@ -107,8 +108,8 @@ func (a *connection[C]) dial(ctx actor.Context) {
 
 // handleLeaseEnded resets a released connection and puts it back into the
 // ledger; a connection marked broken, or whose reset fails, is closed and
-// the actor crashes so that the broker has it replaced.
-func (a *connection[C]) handleLeaseEnded() {
+// the actor fails so that the broker has it replaced.
+func (a *connection[C]) handleLeaseEnded(ctx actor.Context) {
 	l := a.cfg.Ledger
 	ok, cause := l.Resettable(a.slot)
 	if ok {
@@ -124,14 +125,14 @@ func (a *connection[C]) handleLeaseEnded() {
 	}
 	a.close()
 	l.Lost(a.slot, ok)
-	panic(&proto.Failure{Kind: proto.ConnLost, Err: cause})
+	a.fail(ctx, &proto.Failure{Kind: proto.ConnLost, Err: cause})
 }
 
 // handlePing checks the idle connection the broker took off the stack, for
 // a keepalive or before lending it, and tells the ledger. A failed ping
-// closes the connection and crashes the actor, so that it is replaced
+// closes the connection and fails the actor, so that it is replaced
 // before anyone leases it.
-func (a *connection[C]) handlePing(msg *proto.Ping) {
+func (a *connection[C]) handlePing(ctx actor.Context, msg *proto.Ping) {
 	pctx, cancel := context.WithTimeout(a.cfg.Ctx, a.cfg.Settings.Load().DialTimeout)
 	err := guard(func() error { return a.cfg.Backend.Ping(pctx, a.slot.Conn) })
 	cancel()
@@ -146,7 +147,25 @@ func (a *connection[C]) handlePing(msg *proto.Ping) {
 	a.logReplaced(what, err) // before the ledger counts the failure
 	a.cfg.Ledger.Pinged(a.slot, msg.Validation, err)
 	a.close()
-	panic(&proto.Failure{Kind: proto.ConnLost, Err: err})
+	a.fail(ctx, &proto.Failure{Kind: proto.ConnLost, Err: err})
+}
+
+// fail hands a failure to the supervisor the way a panic would: the
+// actor's mailbox is suspended and its parent receives an actor.Failure,
+// whose strategy (supervisor.HandleFailure) tells the broker, which
+// restarts or stops the actor. Unlike a panic it adds no line to the actor
+// system's log: a failed dial or a lost connection is the pool's to report,
+// once, on its own Logger. The caller returns right after. A panic in the
+// pool's own code still goes the runtime's way, logged.
+func (a *connection[C]) fail(ctx actor.Context, f *proto.Failure) {
+	sys, self, parent := ctx.ActorSystem(), ctx.Self(), ctx.Parent()
+	if p, ok := sys.ProcessRegistry.Get(self); ok {
+		p.SendSystemMessage(self, &actor.SuspendMailbox{})
+	}
+	if p, ok := sys.ProcessRegistry.Get(parent); ok {
+		p.SendSystemMessage(parent, &actor.Failure{Who: self, Reason: f,
+			RestartStats: actor.NewRestartStatistics(), Message: ctx.Message()})
+	}
 }
 
 // logReplaced logs why a connection is being replaced: at Warn, unless the

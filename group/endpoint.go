@@ -6,6 +6,7 @@ import (
 
 	"github.com/actorpool/actorpool"
 	"github.com/actorpool/actorpool/backends"
+	"github.com/actorpool/actorpool/internal/isnil"
 )
 
 // Endpoint describes one server of a group.
@@ -58,7 +59,7 @@ type member[C any] struct {
 
 // newMember starts the endpoint's pool on g's actor system.
 func newMember[C any](g *Group[C], ep Endpoint[C], taken func(name string) bool) (*member[C], error) {
-	if ep.Backend == nil {
+	if isnil.Is(ep.Backend) {
 		return nil, fmt.Errorf("%w: endpoint %q has no backend", actorpool.ErrInvalidConfig, ep.Name)
 	}
 	name := ep.Name

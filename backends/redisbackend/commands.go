@@ -68,8 +68,16 @@ type Commands struct {
 // be this package's. It opens nothing: the pool's connections do the work.
 // Closing the pool ends it (calls then fail with actorpool.ErrPoolClosed);
 // its Close is a no-op.
+//
+// A nil pool gives a client whose every call fails with an error wrapping
+// actorpool.ErrInvalidConfig.
 func NewCommands(pool *actorpool.Pool[*Conn]) *Commands {
 	c := &Commands{pool: pool}
+	if pool == nil {
+		c.Client = redis.NewClient((Options{Addr: "actorpool"}).redisOptions(refuseDial))
+		c.Client.AddHook(refuse{errNoPool})
+		return c
+	}
 	c.Client = redis.NewClient((Options{Addr: "actorpool"}).redisOptions(refuseDial))
 	c.Client.AddHook(front{c})
 	return c
@@ -80,6 +88,22 @@ func (c *Commands) Close() error { return nil }
 
 func refuseDial(context.Context, string, string) (net.Conn, error) {
 	return nil, ErrNeedsLease
+}
+
+// errNoPool is the error of every call of a Commands made from a nil pool.
+var errNoPool = fmt.Errorf("%w: NewCommands was given a nil pool", actorpool.ErrInvalidConfig)
+
+// refuse is the hook of a client without a pool: every call fails with err.
+type refuse struct{ err error }
+
+func (r refuse) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (r refuse) ProcessHook(redis.ProcessHook) redis.ProcessHook {
+	return func(_ context.Context, cmd redis.Cmder) error { cmd.SetErr(r.err); return r.err }
+}
+
+func (r refuse) ProcessPipelineHook(redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(_ context.Context, cmds []redis.Cmder) error { setErr(cmds, r.err); return r.err }
 }
 
 // front is the hook that sends Commands' commands to the pool instead of

@@ -282,3 +282,12 @@ func blocked(ctx context.Context, s *redisserver.Server, cmd string) bool {
 	}
 	return false
 }
+
+func TestCommandsFromANilPoolFailWithErrInvalidConfig(t *testing.T) {
+	c := redisbackend.NewCommands(nil)
+	ctx := context.Background()
+	assert.ErrorIs(t, c.Get(ctx, "k").Err(), actorpool.ErrInvalidConfig)
+	_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error { p.Get(ctx, "k"); return nil })
+	assert.ErrorIs(t, err, actorpool.ErrInvalidConfig)
+	assert.ErrorIs(t, c.Watch(ctx, func(*redis.Tx) error { return nil }, "k"), actorpool.ErrInvalidConfig)
+}

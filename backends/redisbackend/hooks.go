@@ -92,6 +92,9 @@ func (c *Commands) AddHook(hook redis.Hook) {
 // call, as redis.Client.Watch does on one of its own. The hooks added with
 // AddHook run for each command of the transaction.
 func (c *Commands) Watch(ctx context.Context, fn func(*redis.Tx) error, keys ...string) error {
+	if c.pool == nil {
+		return errNoPool
+	}
 	hooks := c.hooks.Load()
 	if hooks == nil {
 		return c.pool.With(ctx, func(conn *Conn) error { return conn.Watch(ctx, fn, keys...) })
