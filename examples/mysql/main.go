@@ -1,6 +1,11 @@
 // Command mysql pools MySQL or MariaDB sessions with actorpool.
 //
+//	go run ./examples/mysql
 //	MYSQL_DSN='app:secret@tcp(127.0.0.1:3306)/app' go run ./examples/mysql
+//
+// Without MYSQL_DSN it starts a MariaDB server of its own (mariadbd, which
+// make test or scripts/test-deps.sh installs) on a free loopback port, and
+// stops it at the end.
 //
 // It creates a table, runs a transaction on a leased connection, shows that
 // a duplicate key is an ordinary error that keeps the connection, prints the
@@ -21,19 +26,32 @@ import (
 
 	"github.com/actorpool/actorpool"
 	"github.com/actorpool/actorpool/backends/mysqlbackend"
+	"github.com/actorpool/actorpool/internal/testserver/mariadbserver"
 )
 
 func main() {
-	dsn := os.Getenv("MYSQL_DSN")
-	if dsn == "" {
-		fmt.Fprintln(os.Stderr, "MYSQL_DSN is not set; for example:")
-		fmt.Fprintln(os.Stderr, "  MYSQL_DSN='app:secret@tcp(127.0.0.1:3306)/app' go run ./examples/mysql")
-		os.Exit(2)
-	}
-	if err := run(dsn); err != nil {
+	if err := start(); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
+}
+
+// start runs the example against MYSQL_DSN, or against a server of its own
+// when it is not set, as the tests do.
+func start() error {
+	dsn := os.Getenv("MYSQL_DSN")
+	if dsn == "" {
+		fmt.Println("MYSQL_DSN is not set: starting a MariaDB server on a free loopback port")
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		srv, err := mariadbserver.Start(ctx)
+		cancel()
+		if err != nil {
+			return err
+		}
+		defer srv.Stop()
+		dsn = srv.DSN()
+	}
+	return run(dsn)
 }
 
 func run(dsn string) error {
