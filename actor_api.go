@@ -10,12 +10,12 @@ import (
 // messages (messages.Acquire, messages.Granted, messages.AcquireFailed);
 // they are declared here, beside Lease, which Granted carries.
 
-// AcquireRequest asks a pool's broker (Pool.Broker) for a lease on behalf
-// of the sending actor; send it with ctx.Request so that the broker knows
-// the sender. The reply is *Granted[C] or *AcquireFailed. The broker
-// watches the owner: when it stops, its leases are reclaimed and its
-// requests leave the line.
-type AcquireRequest struct {
+// Acquire asks a pool's broker (Pool.Broker) for a lease on behalf of the
+// sending actor; send it with ctx.Request so that the broker knows the
+// sender. The reply is *Granted[C] or *AcquireFailed, carrying the
+// request's Tag. The broker watches the owner: when it stops, its leases
+// are reclaimed and its requests leave the line.
+type Acquire struct {
 	// Timeout bounds the wait; zero means the pool's AcquireTimeout.
 	Timeout time.Duration
 	// Owner is the actor whose stop reclaims the lease; nil means the
@@ -23,12 +23,16 @@ type AcquireRequest struct {
 	// the broker watches the actor, not the future), and give the future a
 	// timeout longer than Timeout, or a grant may reach an expired future.
 	Owner *actor.PID
+	// Tag is the actor's own: the answer carries it back, so that an actor
+	// with several requests out knows which one is answered.
+	Tag any
 }
 
 // Granted carries a lease to the actor that asked. The actor now holds it
 // and must end it with Release or MarkBroken.
 type Granted[C any] struct {
 	Lease Lease[C]
+	Tag   any // the request's
 }
 
 // AcquireFailed tells the actor that asked that no lease will come. Err
@@ -36,4 +40,5 @@ type Granted[C any] struct {
 // ErrBackendUnavailable or ErrTooManyWaiters.
 type AcquireFailed struct {
 	Err error
+	Tag any // the request's
 }

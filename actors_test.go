@@ -35,43 +35,42 @@ type jobDone struct {
 type worker struct {
 	broker  *actor.PID
 	timeout time.Duration
-	pending []pendingJob
+	pending map[int]*actor.PID // by job id, the request's tag: who to answer
 	leases  chan<- actorpool.Lease[*membackend.Conn] // when set, leases are kept, not released
-}
-
-type pendingJob struct {
-	id      int
-	replyTo *actor.PID
 }
 
 func (w *worker) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *job:
-		w.pending = append(w.pending, pendingJob{id: msg.id, replyTo: ctx.Sender()})
-		ctx.Request(w.broker, &messages.Acquire{Timeout: w.timeout})
+		if w.pending == nil {
+			w.pending = map[int]*actor.PID{}
+		}
+		w.pending[msg.id] = ctx.Sender()
+		ctx.Request(w.broker, &messages.Acquire{Timeout: w.timeout, Tag: msg.id})
 	case *messages.Granted[*membackend.Conn]:
-		j := w.next()
+		id, replyTo := w.answered(msg.Tag)
 		if w.leases != nil {
 			w.leases <- msg.Lease
-			ctx.Send(j.replyTo, &jobDone{id: j.id, connID: msg.Lease.ID()})
+			ctx.Send(replyTo, &jobDone{id: id, connID: msg.Lease.ID()})
 			return
 		}
 		err := msg.Lease.Conn().Do()
 		if rerr := msg.Lease.Release(); err == nil {
 			err = rerr
 		}
-		ctx.Send(j.replyTo, &jobDone{id: j.id, connID: msg.Lease.ID(), err: err})
+		ctx.Send(replyTo, &jobDone{id: id, connID: msg.Lease.ID(), err: err})
 	case *messages.AcquireFailed:
-		j := w.next()
-		ctx.Send(j.replyTo, &jobDone{id: j.id, err: msg.Err})
+		id, replyTo := w.answered(msg.Tag)
+		ctx.Send(replyTo, &jobDone{id: id, err: msg.Err})
 	}
 }
 
-// next pops the oldest pending job: the broker answers in request order.
-func (w *worker) next() pendingJob {
-	j := w.pending[0]
-	w.pending = w.pending[1:]
-	return j
+// answered takes the job whose request carried tag out of pending.
+func (w *worker) answered(tag any) (int, *actor.PID) {
+	id := tag.(int)
+	replyTo := w.pending[id]
+	delete(w.pending, id)
+	return id, replyTo
 }
 
 // collector forwards every jobDone to a channel the test reads.
@@ -325,4 +324,50 @@ func TestAGrantToAFutureThatTimedOutIsGivenBack(t *testing.T) {
 	}, eventually, time.Millisecond, "the lease granted to nobody came back")
 	l := f.acquire(t)
 	require.NoError(t, l.Release())
+}
+
+// Answers carry the request's tag: an actor with two requests out, the
+// later one with a shorter timeout, is told which one failed and which one
+// was granted, though they come back in the other order.
+func TestAnswersToAnActorCarryTheRequestsTag(t *testing.T) {
+	f := newFixture(t, actorpool.Config{MaxConns: 1})
+	held := f.acquire(t)
+	answers := make(chan any, 4)
+	pid := f.sys.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		switch m := ctx.Message().(type) {
+		case string:
+			timeout := eventually
+			if m == "short" {
+				timeout = 50 * time.Millisecond
+			}
+			ctx.Request(f.p.Broker(), &messages.Acquire{Timeout: timeout, Tag: m})
+		case *messages.Granted[*membackend.Conn]:
+			answers <- m
+			_ = m.Lease.Release()
+		case *messages.AcquireFailed:
+			answers <- m
+		}
+	}))
+	defer f.sys.Root.Stop(pid)
+	f.sys.Root.Send(pid, "long")
+	f.sys.Root.Send(pid, "short")
+	failed := receive(t, answers)
+	require.IsType(t, &messages.AcquireFailed{}, failed)
+	assert.Equal(t, "short", failed.(*messages.AcquireFailed).Tag)
+	assert.ErrorIs(t, failed.(*messages.AcquireFailed).Err, actorpool.ErrAcquireTimeout)
+	require.NoError(t, held.Release())
+	granted := receive(t, answers)
+	require.IsType(t, &messages.Granted[*membackend.Conn]{}, granted)
+	assert.Equal(t, "long", granted.(*messages.Granted[*membackend.Conn]).Tag)
+}
+
+func receive(t *testing.T, ch <-chan any) any {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(eventually):
+		t.Fatal("no answer")
+		return nil
+	}
 }

@@ -6,7 +6,6 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/eventstream"
@@ -88,16 +87,18 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 		MinConns: cfg.MinConns, MaxConns: cfg.MaxConns,
 		Settings: p.settings,
 		Logger:   cfg.Logger, FIFO: cfg.IdleOrder == FIFO,
-		Granted: func(s *ledger.Slot[C], gen uint64) any { return &Granted[C]{Lease: Lease[C]{slot: s, gen: gen}} },
-		Failed:  func(err error) any { return &AcquireFailed{Err: err} },
-		AsAcquire: func(msg any) (time.Duration, *actor.PID, bool, bool) {
+		Granted: func(s *ledger.Slot[C], gen uint64, tag any) any {
+			return &Granted[C]{Lease: Lease[C]{slot: s, gen: gen}, Tag: tag}
+		},
+		Failed: func(err error, tag any) any { return &AcquireFailed{Err: err, Tag: tag} },
+		AsAcquire: func(msg any) (actors.Acquire, bool) {
 			switch m := msg.(type) {
-			case *AcquireRequest:
-				return m.Timeout, m.Owner, false, true
+			case *Acquire:
+				return actors.Acquire{Timeout: m.Timeout, Owner: m.Owner, Tag: m.Tag}, true
 			case *commandAcquire:
-				return m.timeout, nil, true, true
+				return actors.Acquire{Timeout: m.timeout, Internal: true}, true
 			}
-			return 0, nil, false, false
+			return actors.Acquire{}, false
 		},
 		Supervisor: func(broker *actor.PID, l *ledger.Ledger[C]) *actor.Props {
 			conn := &actors.ConnectionConfig[C]{

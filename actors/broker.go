@@ -36,15 +36,23 @@ type BrokerConfig[C any] struct {
 	// (ledger.Config; LeaseUsed is its Used).
 	NeedsReset func(C) bool
 	LeaseUsed  func(held time.Duration)
-	Granted    func(s *ledger.Slot[C], gen uint64) any
-	Failed     func(err error) any
+	Granted    func(s *ledger.Slot[C], gen uint64, tag any) any
+	Failed     func(err error, tag any) any
 	// AsAcquire recognises an actor's acquire message and reads it.
-	// internal: the pool's own request (command mode growing), not counted
-	// as a caller's timeout.
-	AsAcquire func(msg any) (timeout time.Duration, owner *actor.PID, internal, ok bool)
+	AsAcquire func(msg any) (Acquire, bool)
 	// Supervisor builds the supervisor's props, given the broker's PID and
 	// the ledger.
 	Supervisor func(broker *actor.PID, l *ledger.Ledger[C]) *actor.Props
+}
+
+// Acquire is what the broker reads from an actor's acquire message.
+type Acquire struct {
+	Timeout time.Duration // 0: the pool's AcquireTimeout
+	Owner   *actor.PID    // nil: the sender
+	Tag     any           // echoed in the answer
+	// Internal: the pool's own request (command mode growing), not
+	// counted as a caller's timeout.
+	Internal bool
 }
 
 // broker: every field is owned by Receive.
@@ -141,8 +149,8 @@ func (b *broker[C]) Receive(ctx actor.Context) {
 	case *proto.Shutdown:
 		b.handleShutdown(ctx, msg)
 	default:
-		if timeout, owner, internal, ok := b.cfg.AsAcquire(msg); ok {
-			b.handleActorAcquire(ctx, timeout, owner, internal)
+		if a, ok := b.cfg.AsAcquire(msg); ok {
+			b.handleActorAcquire(ctx, a)
 		}
 	}
 	if b.closeDone != nil {

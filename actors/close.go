@@ -93,8 +93,8 @@ func (b *broker[C]) receiveStopped(ctx actor.Context) {
 	case *proto.SetLifecycle:
 		msg.Done <- ledger.ErrPoolClosed
 	default:
-		if _, _, _, ok := b.cfg.AsAcquire(msg); ok && ctx.Sender() != nil {
-			ctx.Respond(b.cfg.Failed(ledger.ErrPoolClosed))
+		if a, ok := b.cfg.AsAcquire(msg); ok && ctx.Sender() != nil {
+			ctx.Respond(b.cfg.Failed(ledger.ErrPoolClosed, a.Tag))
 		}
 	}
 }

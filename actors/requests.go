@@ -19,12 +19,13 @@ import (
 // pool's AcquireTimeout unless the message sets one), else an error. The
 // owner (the sender unless the message names one) is watched from now on:
 // when it stops, its leases are reclaimed.
-func (b *broker[C]) handleActorAcquire(ctx actor.Context, timeout time.Duration, owner *actor.PID, internal bool) {
+func (b *broker[C]) handleActorAcquire(ctx actor.Context, a Acquire) {
 	sender := ctx.Sender()
 	if sender == nil {
 		b.cfg.Logger.Warn("actorpool: Acquire message without a sender; send it with ctx.Request")
 		return
 	}
+	owner, timeout := a.Owner, a.Timeout
 	if owner == nil {
 		owner = sender
 	}
@@ -36,13 +37,13 @@ func (b *broker[C]) handleActorAcquire(ctx actor.Context, timeout time.Duration,
 		// is never watched (set Owner to the actor instead).
 		b.watch(ctx, owner)
 	}
-	s, gen, queued, err := b.l.Admit(sender, owner, timeout, internal)
+	s, gen, queued, err := b.l.Admit(sender, owner, timeout, a.Internal, a.Tag)
 	switch {
 	case err != nil:
-		ctx.Send(sender, b.cfg.Failed(err))
+		ctx.Send(sender, b.cfg.Failed(err, a.Tag))
 		b.demand(ctx)
 	case s != nil:
-		ctx.Send(sender, b.cfg.Granted(s, gen))
+		ctx.Send(sender, b.cfg.Granted(s, gen, a.Tag))
 	default:
 		b.waiters.push(b.l, queued)
 		b.armWaiterTimer()
@@ -84,7 +85,7 @@ func (b *broker[C]) handleWaiterTick(ctx actor.Context) {
 	for b.waiters.Len() > 0 && !b.waiters.rs[0].Deadline.After(now) {
 		r := heap.Pop(&b.waiters).(*ledger.Request[C])
 		if err := b.l.Expire(r); err != nil {
-			ctx.Send(r.ReplyTo, b.cfg.Failed(err))
+			ctx.Send(r.ReplyTo, b.cfg.Failed(err, r.Tag))
 		}
 	}
 	b.armWaiterTimer()

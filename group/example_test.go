@@ -209,7 +209,7 @@ func ExampleGroup_Broker() {
 		switch msg := ctx.Message().(type) {
 		case *actor.Started:
 			ctx.Request(g.Broker(), &messages.Acquire{Timeout: time.Second})
-			ctx.Request(g.Broker(), &group.AcquireReadRequest{Timeout: time.Second})
+			ctx.Request(g.Broker(), &group.AcquireRead{Acquire: messages.Acquire{Timeout: time.Second}})
 		case *messages.Granted[*membackend.Conn]:
 			results <- fmt.Sprintf("granted, release %v", msg.Lease.Release())
 		case *messages.AcquireFailed:

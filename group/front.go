@@ -2,29 +2,25 @@ package group
 
 import (
 	"context"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorpool/actorpool"
 )
 
-// AcquireReadRequest asks a group's front actor (Group.Broker) for a lease
-// for a read, as *actorpool.AcquireRequest asks it for a lease from a
-// primary. Send it with ctx.Request; the reply is *actorpool.Granted[C]
-// or *actorpool.AcquireFailed, from the chosen endpoint's broker.
-type AcquireReadRequest struct {
-	// Timeout bounds the wait; zero means the endpoint pool's
-	// AcquireTimeout.
-	Timeout time.Duration
-	// Owner is the actor whose stop reclaims the lease; nil means the
-	// sender (see actorpool.AcquireRequest).
-	Owner *actor.PID
+// AcquireRead asks a group's front actor (Group.Broker) for a lease
+// for a read, as *actorpool.Acquire (messages.Acquire) asks it for a lease
+// from a primary, with the same fields (Timeout, Owner, Tag). Send it with
+// ctx.Request; the reply is *actorpool.Granted[C] or
+// *actorpool.AcquireFailed with the request's Tag, from the chosen
+// endpoint's broker.
+type AcquireRead struct {
+	actorpool.Acquire
 }
 
 // Broker is the PID of the group's front actor. Actors lease from the
-// group by message as from a pool: *actorpool.AcquireRequest for a
-// primary, *AcquireReadRequest for a read. The front picks an endpoint as
+// group by message as from a pool: *actorpool.Acquire for a
+// primary, *AcquireRead for a read. The front picks an endpoint as
 // Acquire does (waiting for one round of role checks when no role is known
 // yet, without blocking its mailbox), and passes the request on to that
 // endpoint's broker with the sender kept, so the grant (or the failure)
@@ -46,10 +42,10 @@ func spawnFront[C any](g *Group[C]) *actor.PID {
 
 func (f *front[C]) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
-	case *actorpool.AcquireRequest:
+	case *actorpool.Acquire:
 		f.forward(ctx, &pendingAcquire{req: m, sender: ctx.Sender()})
-	case *AcquireReadRequest:
-		f.forward(ctx, &pendingAcquire{read: true, req: &actorpool.AcquireRequest{Timeout: m.Timeout, Owner: m.Owner}, sender: ctx.Sender()})
+	case *AcquireRead:
+		f.forward(ctx, &pendingAcquire{read: true, req: &m.Acquire, sender: ctx.Sender()})
 	case *pendingAcquire:
 		f.forward(ctx, m)
 	}
@@ -60,7 +56,7 @@ func (f *front[C]) Receive(ctx actor.Context) {
 // endpoint's role was known yet.
 type pendingAcquire struct {
 	read   bool
-	req    *actorpool.AcquireRequest
+	req    *actorpool.Acquire
 	sender *actor.PID
 	waited bool
 }
@@ -99,6 +95,6 @@ func (f *front[C]) forward(ctx actor.Context, a *pendingAcquire) {
 // fail answers the sender, if any, with err.
 func (a *pendingAcquire) fail(ctx actor.Context, err error) {
 	if a.sender != nil {
-		ctx.Send(a.sender, &actorpool.AcquireFailed{Err: err})
+		ctx.Send(a.sender, &actorpool.AcquireFailed{Err: err, Tag: a.req.Tag})
 	}
 }

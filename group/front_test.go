@@ -44,7 +44,7 @@ func TestActorsLeaseFromTheGroupByMessage(t *testing.T) {
 
 	// A read goes to the replica; the lease is the replica pool's, and
 	// its owner is the asking actor: when it stops, the lease is reclaimed.
-	pid := sys.Root.Spawn(asker(g.Broker(), &group.AcquireReadRequest{Timeout: time.Second}, out))
+	pid := sys.Root.Spawn(asker(g.Broker(), &group.AcquireRead{Acquire: messages.Acquire{Timeout: time.Second}}, out))
 	granted, ok := pooltest.Recv(t, out, wait).(*messages.Granted[*membackend.Conn])
 	require.True(t, ok)
 	assert.Equal(t, 1, from(t, granted.Lease.Conn(), bp, br))

@@ -81,7 +81,7 @@ func TestRedisAnEndpointRefusedFromTheStartIsInTheGroupsError(t *testing.T) {
 		assertNamesEach(t, err, "unreached")
 		assertNamesEach(t, g.WithRead(ctx, read), "unreached")
 		assertNamesEach(t, askFront(t, sys, g, &messages.Acquire{Timeout: wait}), "unreached")
-		assertNamesEach(t, askFront(t, sys, g, &group.AcquireReadRequest{Timeout: wait}), "unreached")
+		assertNamesEach(t, askFront(t, sys, g, &group.AcquireRead{Acquire: messages.Acquire{Timeout: wait}}), "unreached")
 	})
 
 	t.Run("writes beside a replica", func(t *testing.T) {
@@ -105,7 +105,7 @@ func TestRedisAnEndpointRefusedFromTheStartIsInTheGroupsError(t *testing.T) {
 		assertNamesEach(t, g.WithRead(ctx, read), "unreached", "primary")
 		_, err := g.AcquireRead(ctx)
 		assertNamesEach(t, err, "unreached", "primary")
-		assertNamesEach(t, askFront(t, sys, g, &group.AcquireReadRequest{Timeout: wait}), "unreached", "primary")
+		assertNamesEach(t, askFront(t, sys, g, &group.AcquireRead{Acquire: messages.Acquire{Timeout: wait}}), "unreached", "primary")
 		assert.NoError(t, g.With(ctx, write), "the primary serves writes")
 	})
 }

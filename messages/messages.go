@@ -6,8 +6,8 @@ import "github.com/actorpool/actorpool"
 // Sender: any actor, with ctx.Request(pool.Broker(), &Acquire{}).
 // Reply to the sender: *Granted[C] or *AcquireFailed. After the pool
 // closed, the reply is *AcquireFailed with ErrPoolClosed. Fields: see
-// actorpool.AcquireRequest.
-type Acquire = actorpool.AcquireRequest
+// actorpool.Acquire.
+type Acquire = actorpool.Acquire
 
 // Granted carries a lease to the actor that sent *Acquire. Sender: the
 // pool. The receiving actor now holds the lease and must end it with

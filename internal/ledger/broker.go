@@ -15,7 +15,7 @@ import (
 // waits, else a request in line (queued, due timeout from now), else the
 // error that answers it. The broker sends the answer; nothing is
 // allocated and no clock is read unless the actor has to wait.
-func (l *Ledger[C]) Admit(replyTo, owner *actor.PID, timeout time.Duration, internal bool) (s *Slot[C], gen uint64, queued *Request[C], err error) {
+func (l *Ledger[C]) Admit(replyTo, owner *actor.PID, timeout time.Duration, internal bool, tag any) (s *Slot[C], gen uint64, queued *Request[C], err error) {
 	l.lock()
 	defer l.mu.Unlock()
 	if s, gen, ok := l.takeIdle(owner, nil); ok {
@@ -24,7 +24,7 @@ func (l *Ledger[C]) Admit(replyTo, owner *actor.PID, timeout time.Duration, inte
 	if err = l.admit(nil); err != nil {
 		return nil, 0, nil, err
 	}
-	queued = &Request[C]{ReplyTo: replyTo, Owner: owner, Timeout: timeout, Deadline: time.Now().Add(timeout), Internal: internal}
+	queued = &Request[C]{ReplyTo: replyTo, Owner: owner, Tag: tag, Timeout: timeout, Deadline: time.Now().Add(timeout), Internal: internal}
 	l.line.pushBack(queued)
 	return nil, 0, queued, nil
 }

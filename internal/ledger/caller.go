@@ -23,6 +23,8 @@ type Request[C any] struct {
 	ReplyTo *actor.PID
 	// Owner is the actor whose stop reclaims the lease (actor callers).
 	Owner *actor.PID
+	// Tag is the actor's correlation tag, echoed in the answer.
+	Tag any
 	// Deadline is when the request times out, Timeout after it arrived:
 	// by the broker's timer for an actor, by its own for a goroutine.
 	Deadline time.Time

@@ -105,8 +105,8 @@ func newWorld(t *testing.T, root *actor.RootContext, broker *actor.PID, owners [
 		Logger: slog.New(slog.DiscardHandler), Nudge: struct{}{},
 		// odd connections are lent again without their actor's reset
 		NeedsReset: func(c int) bool { return c%2 == 0 },
-		Granted:    func(*Slot[int], uint64) any { return struct{}{} },
-		Failed:     func(error) any { return struct{}{} },
+		Granted:    func(*Slot[int], uint64, any) any { return struct{}{} },
+		Failed:     func(error, any) any { return struct{}{} },
 		// Overload control is on, but only a line aged on purpose (step
 		// 255) is ever past its target.
 		Policy: Policy{QueueTarget: time.Hour, QueueInterval: time.Nanosecond},
@@ -127,7 +127,7 @@ func (w *world) do(what, which byte) {
 		w.goAcquire()
 	case 1: // an actor acquires by message
 		owner := w.owners[n%len(w.owners)]
-		s, gen, r, err := l.Admit(owner, owner, time.Hour, false)
+		s, gen, r, err := l.Admit(owner, owner, time.Hour, false, nil)
 		switch {
 		case r != nil:
 			w.seq++

@@ -75,9 +75,10 @@ type Config[C any] struct {
 	// changed the session; when it says no, the connection is lent again
 	// without its actor's Reset. Called under the lock: it must be cheap.
 	NeedsReset func(C) bool
-	// Granted and Failed build the answers to an actor's acquire.
-	Granted func(s *Slot[C], gen uint64) any
-	Failed  func(err error) any
+	// Granted and Failed build the answers to an actor's acquire, with
+	// its tag.
+	Granted func(s *Slot[C], gen uint64, tag any) any
+	Failed  func(err error, tag any) any
 	// Nudge is the message that tells the broker it has something to
 	// decide (the pool may grow, stale connections need a ping, callers
 	// are failed fast, a connection went while closed). At most one is in
@@ -273,9 +274,9 @@ func (l *Ledger[C]) reply(o *outbox[C], r *Request[C]) {
 	case r.ReplyTo == nil:
 		r.done <- struct{}{}
 	case r.err == nil:
-		o.root.Send(r.ReplyTo, l.cfg.Granted(r.slot, r.gen))
+		o.root.Send(r.ReplyTo, l.cfg.Granted(r.slot, r.gen, r.Tag))
 	default:
-		o.root.Send(r.ReplyTo, l.cfg.Failed(r.err))
+		o.root.Send(r.ReplyTo, l.cfg.Failed(r.err, r.Tag))
 	}
 }
 
