@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/actorpool/actorpool/actors"
 	"github.com/actorpool/actorpool/backends"
 	"github.com/actorpool/actorpool/internal/cmdq"
@@ -108,6 +110,84 @@ func (p *Pool[C]) Do(ctx context.Context, work any, size int) error {
 	}
 }
 
+// Submit runs work in command mode for an actor, without blocking: it
+// returns at once, and done is called once with work and the outcome, on
+// one of the pool's goroutines (a connection actor's, or the
+// dispatcher's), so done must not block. It is Do for a caller that is
+// answered by message (redisbackend's Commands.PID uses it): the work is
+// never written on the caller's goroutine, and no goroutine is started
+// for it.
+//
+// The outcome is nil once the backend put the replies into work, or the
+// errors of Do, with two more: when deadline (zero: the pool's
+// AcquireTimeout from now) passes before the work is written, an error
+// matching ErrAcquireTimeout; when owner (the sending actor; nil: none)
+// has stopped before the work is written, the work is dropped, done is not
+// called, and Stats.CommandsDropped counts it. Work in flight when its
+// connection breaks gets the backend's error, as with Do; a deadline does
+// not cut a round trip short (the backend's own read timeout bounds it).
+func (p *Pool[C]) Submit(work any, size int, owner *actor.PID, deadline time.Time, done func(work any, err error)) {
+	if p.cmds == nil {
+		done(work, ErrNoCommandMode)
+		return
+	}
+	if deadline.IsZero() {
+		deadline = time.Now().Add(p.settings.Load().AcquireTimeout)
+	}
+	o := cmdq.Get(context.Background(), work, size)
+	o.Then, o.Reply, o.Deadline = p.then, done, deadline
+	if owner != nil {
+		o.Owner = owner
+	}
+	p.push(o)
+}
+
+// push hands a message's op to the queue with the least work, or, when
+// none takes work, to the dispatcher, which holds it until one does.
+func (p *Pool[C]) push(o *cmdq.Op) {
+	for {
+		v := p.cmds.View()
+		if v.Closed {
+			p.submitted(o, ErrPoolClosed)
+			return
+		}
+		q := v.Pick()
+		if q == nil {
+			p.root.Send(p.dispatcher, &proto.Park{Op: o})
+			return
+		}
+		if q.Push(o) {
+			return
+		}
+	}
+}
+
+// submitted is the Then of every op from Submit: work that was not
+// written because its connection left command mode goes to another one;
+// work whose sender stopped is dropped and counted; anything else is
+// answered.
+func (p *Pool[C]) submitted(o *cmdq.Op, err error) {
+	switch {
+	case errors.Is(err, cmdq.ErrNotWritten):
+		o.Requeue()
+		p.push(o)
+		return
+	case errors.Is(err, cmdq.ErrOwnerGone):
+		p.cmds.Dropped.Add(1)
+		cmdq.Put(o)
+		return
+	case errors.Is(err, cmdq.ErrExpired):
+		err = errCommandExpired
+	}
+	work, done := o.Work, o.Reply.(func(any, error))
+	cmdq.Put(o)
+	done(work, err)
+}
+
+// errCommandExpired answers a message's work whose deadline passed before
+// it was written.
+var errCommandExpired = fmt.Errorf("actorpool: command mode: deadline passed before the command was written: %w", ErrAcquireTimeout)
+
 // awaitQueue asks the dispatcher for a connection and waits for its
 // answer: nil when a queue may take work now (or Do should look again),
 // or why none will. A timeout counts only once this caller has waited
@@ -141,6 +221,12 @@ func (p *Pool[C]) commandMode(backend backends.Backend[C]) *actors.CommandMode[C
 		return nil
 	}
 	p.cmds = cmdq.NewSet(func() { p.root.Send(p.dispatcher, &proto.Grow{}) })
+	p.then = p.submitted // one method value for every op
+	sys := p.root.ActorSystem()
+	p.cmds.Gone = func(owner any) bool {
+		_, alive := sys.ProcessRegistry.Get(owner.(*actor.PID))
+		return !alive
+	}
 	return &actors.CommandMode[C]{
 		Pipeline: pl.Pipeline, Set: p.cmds,
 		MaxBatch: p.cfg.MaxBatch, MaxBatchBytes: p.cfg.MaxBatchBytes,
@@ -198,11 +284,11 @@ func (p *Pool[C]) commandStats() commandStats {
 	v := p.cmds.View()
 	return commandStats{
 		inFlight: v.InFlight(), batches: p.cmds.Batches.Load(), commands: p.cmds.Commands.Load(),
-		conns: len(v.Queues),
+		conns: len(v.Queues), dropped: p.cmds.Dropped.Load(),
 	}
 }
 
 type commandStats struct {
-	inFlight, conns   int
-	batches, commands uint64
+	inFlight, conns            int
+	batches, commands, dropped uint64
 }

@@ -42,6 +42,7 @@ type Pool[C any] struct {
 	// Command mode (commands.go); nil when the backend has none.
 	cmds       *cmdq.Set
 	dispatcher *actor.PID
+	then       func(*cmdq.Op, error) // submitted, the Then of Submit's ops
 
 	ownSys *actor.ActorSystem // the system Open started, shut down by Close; nil after New
 }
@@ -130,6 +131,10 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 	}
 	return p, nil
 }
+
+// ActorSystem is the actor system the pool runs on: the one given to New,
+// or Open's own.
+func (p *Pool[C]) ActorSystem() *actor.ActorSystem { return p.root.ActorSystem() }
 
 // returnUndelivered gives back a lease whose grant became a dead letter (an
 // actor that stopped, a future that timed out): nobody holds it.

@@ -127,6 +127,10 @@ func (s Stats) Commands() uint64 { return s.c.commands }
 // Commands/Batches is the mean batch size.
 func (s Stats) Batches() uint64 { return s.c.batches }
 
+// CommandsDropped is the number of commands sent by message (Submit) that
+// were dropped unwritten because their sender had stopped.
+func (s Stats) CommandsDropped() uint64 { return s.c.dropped }
+
 // CircuitOpen reports whether the circuit is open: no connection is alive
 // and dials fail, so Acquire fails at once with ErrBackendUnavailable until
 // a dial succeeds.
@@ -161,6 +165,9 @@ func (s Stats) String() string {
 	if s.Commands() != 0 || s.CommandConns() != 0 {
 		fmt.Fprintf(&b, " command_conns=%d commands=%d batches=%d in_flight=%d",
 			s.CommandConns(), s.Commands(), s.Batches(), s.CommandsInFlight())
+		if s.CommandsDropped() != 0 {
+			fmt.Fprintf(&b, " dropped=%d", s.CommandsDropped())
+		}
 	}
 	if err := s.LastDialError(); err != nil {
 		fmt.Fprintf(&b, " last_dial_error=%q", err.Error())

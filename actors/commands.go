@@ -49,6 +49,7 @@ type dispatcher[C any] struct {
 	asking  bool
 	ticking bool
 	timer   *time.Timer
+	parked  []*cmdq.Op // messages' ops waiting for a queue (parked.go)
 }
 
 // SpawnDispatcher starts the command dispatcher of a pool.
@@ -62,8 +63,11 @@ func (d *dispatcher[C]) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *proto.Grow:
 		d.grow(ctx)
+	case *proto.Park:
+		d.park(ctx, msg.Op)
 	case *proto.CommandTick:
 		d.ticking = false
+		d.expireParked()
 		d.tick(ctx)
 	case *proto.LimitsChanged:
 		if d.trim() {
@@ -219,6 +223,7 @@ func (d *dispatcher[C]) close() {
 	}
 	d.queues = nil
 	d.cfg.Set.Publish(nil, nil, true)
+	d.closeParked()
 }
 
 // publish shows callers the queues that take work now; err is why the
@@ -228,11 +233,21 @@ func (d *dispatcher[C]) publish(err error) {
 		return
 	}
 	d.cfg.Set.Publish(append([]*cmdq.Queue(nil), d.queues...), err, false)
+	d.placeParked(err)
 }
 
-// schedule arms the next tick while command mode holds connections.
+// schedule arms the next tick while command mode holds connections or
+// messages' ops wait for one.
 func (d *dispatcher[C]) schedule(ctx actor.Context) {
-	if d.ticking || d.closed() || len(d.queues) == 0 {
+	if len(d.queues) == 0 && len(d.parked) == 0 {
+		return
+	}
+	d.scheduleTick(ctx)
+}
+
+// scheduleTick arms the next tick unless one is armed.
+func (d *dispatcher[C]) scheduleTick(ctx actor.Context) {
+	if d.ticking || d.closed() {
 		return
 	}
 	d.ticking = true

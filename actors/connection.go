@@ -55,6 +55,7 @@ type connection[C any] struct {
 
 	// Buffers reused by every command batch.
 	batch, claimed []*cmdq.Op
+	skipped        []error
 	work           []any
 }
 

@@ -7,6 +7,7 @@ package actors
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -93,17 +94,22 @@ func (a *connection[C]) endIfClosed(q *cmdq.Queue) {
 // each op: with the backend's error when the connection broke (the ops
 // were in flight on it), with its ctx's error when that ended. An op its
 // caller abandoned is dropped: unwritten when it was still queued, its
-// reply unread by anyone when it was in flight.
+// reply unread by anyone when it was in flight. An op that is no longer
+// wanted (cmdq.Op.Unwanted: its ctx ended, or a message's deadline passed
+// or its sender stopped) is finished with that error, unwritten.
 func (a *connection[C]) write(q *cmdq.Queue, batch []*cmdq.Op) (again bool, err error) {
-	claimed, work := a.claimed[:0], a.work[:0]
+	claimed, skipped, work := a.claimed[:0], a.skipped[:0], a.work[:0]
+	var clock lazyClock
+	gone := a.cfg.Commands.Set.Gone
 	for _, o := range batch {
-		switch {
-		case !o.Claim():
+		if !o.Claim() {
 			cmdq.Put(o) // its caller gave up before the write
-		case o.Ctx.Err() != nil:
-			claimed = append(claimed, o) // answered below, unwritten
-		default:
-			claimed, work = append(claimed, o), append(work, o.Work)
+			continue
+		}
+		why := o.Unwanted(clock.now, gone)
+		claimed, skipped = append(claimed, o), append(skipped, why)
+		if why == nil {
+			work = append(work, o.Work)
 		}
 	}
 	if len(work) > 0 {
@@ -111,17 +117,31 @@ func (a *connection[C]) write(q *cmdq.Queue, batch []*cmdq.Op) (again bool, err 
 		q.Wrote(len(work))
 	}
 	again = q.Written(len(batch))
-	for _, o := range claimed {
-		if ctxErr := o.Ctx.Err(); ctxErr != nil {
+	for i, o := range claimed {
+		switch ctxErr := o.Ctx.Err(); {
+		case skipped[i] != nil:
+			o.Finish(skipped[i])
+		case ctxErr != nil:
 			o.Finish(ctxErr)
-		} else {
+		default:
 			o.Finish(err)
 		}
 	}
 	clear(claimed)
+	clear(skipped)
 	clear(work)
-	a.claimed, a.work = claimed[:0], work[:0]
+	a.claimed, a.skipped, a.work = claimed[:0], skipped[:0], work[:0]
 	return again, err
+}
+
+// lazyClock reads the clock once, when first asked.
+type lazyClock struct{ t time.Time }
+
+func (c *lazyClock) now() time.Time {
+	if c.t.IsZero() {
+		c.t = time.Now()
+	}
+	return c.t
 }
 
 // broken handles a write that broke the connection: work still queued

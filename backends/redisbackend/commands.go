@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/actorpool/actorpool"
@@ -62,6 +63,12 @@ type Commands struct {
 	// under hooksMu, read by every command.
 	hooksMu sync.Mutex
 	hooks   atomic.Pointer[cmdHooks]
+
+	// The address of commands sent by message (messages.go), made once.
+	pidOnce sync.Once
+	pid     *actor.PID
+	sys     *actor.ActorSystem
+	replied func(work any, err error)
 }
 
 // NewCommands returns the command-mode client of pool, whose backend must

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -16,6 +17,9 @@ type work struct {
 	out    []redis.Cmder
 	copies []redis.Cmder // the copies out points at, kept across uses
 	one    [1]redis.Cmder
+
+	sender *actor.PID // who sent it by message (messages.go), and its tag
+	tag    any
 }
 
 var works = sync.Pool{New: func() any { return new(work) }}

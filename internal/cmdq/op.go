@@ -21,6 +21,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // ErrNotWritten finishes an Op that never reached the network because its
@@ -28,6 +29,13 @@ import (
 // actor restarted). The caller pushes it again elsewhere; it never leaves
 // the pool.
 var ErrNotWritten = errors.New("actorpool: command not written: its connection left command mode")
+
+// ErrExpired finishes a message's op whose deadline passed before it was
+// written; ErrOwnerGone one whose sender stopped before.
+var (
+	ErrExpired   = errors.New("actorpool: the request's deadline passed before it was written")
+	ErrOwnerGone = errors.New("actorpool: the request's sender stopped before it was written")
+)
 
 // Where an Op stands. Each step is one compare-and-swap, so that the
 // writer's answer and the caller's abandonment have one winner:
@@ -44,10 +52,21 @@ const (
 
 // Op is one caller's unit of work: a command, or a caller's pipeline that
 // must stay together on one connection.
+//
+// An op with Then is a message's (an actor's request): nobody waits for
+// it. It is never written on the pushing goroutine, Finish hands it to
+// Then (which owns it from then on), and the writer checks before it
+// writes it that its Deadline has not passed and its Owner is not gone
+// (Set.Gone).
 type Op struct {
 	Ctx  context.Context
 	Work any // the backend's: what its Pipeline writes and where it puts the replies
 	Size int // bytes it writes, roughly; batches are bounded by it
+
+	Then     func(o *Op, err error) // set: a message's op
+	Reply    any                    // for Then: how to answer the message
+	Owner    any                    // the actor that sent the message, for Set.Gone
+	Deadline time.Time              // zero: none
 
 	state atomic.Int32
 	err   error         // written by Finish's winner, read by the caller after done
@@ -82,6 +101,7 @@ func Get(ctx context.Context, work any, size int) *Op {
 // the answer, or the writer, for an abandoned Op.
 func Put(o *Op) {
 	o.Ctx, o.Work, o.err, o.q = nil, nil, nil, nil
+	o.Then, o.Reply, o.Owner, o.Deadline = nil, nil, nil, time.Time{}
 	ops.Put(o)
 }
 
@@ -121,8 +141,32 @@ func (o *Op) Finish(err error) {
 		Put(o) // abandoned: nobody waits for it
 		return
 	}
+	if o.Then != nil {
+		o.Then(o, err)
+		return
+	}
 	o.err = err
 	o.done <- struct{}{}
+}
+
+// Unwanted returns why a claimed op must not be written, or nil: its ctx
+// ended, its Deadline passed (ErrExpired), or its owner is gone
+// (ErrOwnerGone). now is read once per batch, when the batch holds an op
+// with a Deadline.
+func (o *Op) Unwanted(now func() time.Time, gone func(owner any) bool) error {
+	if err := o.Ctx.Err(); err != nil {
+		return err
+	}
+	if o.Then == nil {
+		return nil
+	}
+	if !o.Deadline.IsZero() && !now().Before(o.Deadline) {
+		return ErrExpired
+	}
+	if o.Owner != nil && gone != nil && gone(o.Owner) {
+		return ErrOwnerGone
+	}
+	return nil
 }
 
 // Done is ready once the op is answered.

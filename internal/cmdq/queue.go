@@ -79,7 +79,9 @@ func (q *Queue) Pending() int { return int(q.pending.Load()) }
 // Push hands o to the queue; false means it takes no more work (push
 // elsewhere). When the connection is idle and nothing waits, o is written
 // at once: on the caller's goroutine when o's ctx cannot end (o is
-// finished when Push returns), else on a goroutine of its own.
+// finished when Push returns), else on a goroutine of its own. A
+// message's op (Then) always waits for the connection actor: Push never
+// blocks on it.
 func (q *Queue) Push(o *Op) bool {
 	q.mu.Lock()
 	if !q.open.Load() {
@@ -87,7 +89,7 @@ func (q *Queue) Push(o *Op) bool {
 		return false
 	}
 	q.pending.Add(1)
-	if !q.busy && !q.poked && len(q.ops) == 0 {
+	if o.Then == nil && !q.busy && !q.poked && len(q.ops) == 0 {
 		q.busy = true
 		q.mu.Unlock()
 		if o.Ctx.Done() == nil {

@@ -26,9 +26,14 @@ type Set struct {
 	// ask sends the dispatcher a Grow; set before the set is used.
 	ask func()
 
-	// Counters for Stats, written by connection actors.
+	// Gone reports whether a message's sender has stopped; set before the
+	// set is used.
+	Gone func(owner any) bool
+
+	// Counters for Stats, written by connection actors and the pool.
 	Batches  atomic.Uint64
 	Commands atomic.Uint64
+	Dropped  atomic.Uint64 // messages' ops dropped: their sender stopped
 }
 
 // NewSet returns an empty set whose Grow calls ask.

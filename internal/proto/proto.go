@@ -7,6 +7,7 @@ package proto
 import (
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorpool/actorpool/internal/cmdq"
 	"github.com/actorpool/actorpool/internal/ledger"
 )
 
@@ -124,6 +125,10 @@ type Grow struct{}
 // CommandTick is the dispatcher's periodic look at its queues. Sender: its
 // own timer.
 type CommandTick struct{}
+
+// Park hands the dispatcher a message's command-mode op that found no
+// queue taking work. Sender: the pool, on the sending actor's goroutine.
+type Park struct{ Op *cmdq.Op }
 
 // LimitsChanged tells the dispatcher that MaxConns changed, so that it
 // gives back at once the connections above the new limit. Sender:
