@@ -35,7 +35,7 @@ type jobDone struct {
 type worker struct {
 	broker  *actor.PID
 	timeout time.Duration
-	pending map[int]*actor.PID // by job id, the request's tag: who to answer
+	pending map[int]*actor.PID                       // by job id, the request's tag: who to answer
 	leases  chan<- actorpool.Lease[*membackend.Conn] // when set, leases are kept, not released
 }
 

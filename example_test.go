@@ -284,12 +284,13 @@ func ExamplePool_Broker() {
 	props := actor.PropsFromFunc(func(ctx actor.Context) {
 		switch msg := ctx.Message().(type) {
 		case *actor.Started:
-			ctx.Request(p.Broker(), &messages.Acquire{Timeout: time.Second})
+			// The tag comes back with the answer.
+			ctx.Request(p.Broker(), &messages.Acquire{Timeout: time.Second, Tag: "job-7"})
 		case *messages.Granted[*membackend.Conn]:
 			err := msg.Lease.Conn().Do()
-			results <- fmt.Sprintf("granted: command %v, release %v", err, msg.Lease.Release())
+			results <- fmt.Sprintf("%v granted: command %v, release %v", msg.Tag, err, msg.Lease.Release())
 		case *messages.AcquireFailed:
-			results <- fmt.Sprintf("failed: %v", msg.Err)
+			results <- fmt.Sprintf("%v failed: %v", msg.Tag, msg.Err)
 		}
 	})
 	// ask spawns such an actor and waits, within a bound, for its report.
@@ -310,8 +311,8 @@ func ExamplePool_Broker() {
 	}
 	ask() // after Close, the broker still answers
 	// Output:
-	// granted: command <nil>, release <nil>
-	// failed: actorpool: pool closed
+	// job-7 granted: command <nil>, release <nil>
+	// job-7 failed: actorpool: pool closed
 }
 
 func ExampleOpen() {

@@ -228,3 +228,42 @@ func ExampleOptions_hooks() {
 	// hook: set k v: OK
 	// dials: 1
 }
+
+func ExampleCommands_PID() {
+	srv, stop, err := redisserver.StartDetached("example") // any Redis will do; this one is the tests' redis-server
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer stop()
+	pool, err := actorpool.Open(redisbackend.New(redisbackend.Options{Addr: srv.Addr()}), actorpool.Config{MaxConns: 4})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer pool.Close(context.Background())
+	rc := redisbackend.NewCommands(pool)
+
+	// An actor sends commands by message and gets the reply, with its
+	// tag, in its mailbox; it never blocks and starts no goroutine.
+	replies := make(chan string, 2)
+	counter := pool.ActorSystem().Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		switch m := ctx.Message().(type) {
+		case *actor.Started:
+			incr := redis.NewIntCmd(context.Background(), "incr", "example:hits")
+			ctx.Request(rc.PID(), &redisbackend.Request{Tag: "first", Cmds: []redis.Cmder{incr}})
+			pipe := rc.Pipeline() // builds commands without running them
+			pipe.Incr(context.Background(), "example:hits")
+			pipe.Get(context.Background(), "example:hits")
+			ctx.Request(rc.PID(), &redisbackend.Request{Tag: "pipeline", Cmds: pipe.Cmds()})
+		case *redisbackend.Reply:
+			replies <- fmt.Sprintf("%v: %v, err %v", m.Tag, m.Cmds[len(m.Cmds)-1], m.Err)
+		}
+	}))
+	defer pool.ActorSystem().Root.Stop(counter)
+	fmt.Println(<-replies)
+	fmt.Println(<-replies)
+	// Output:
+	// first: incr example:hits: 1, err <nil>
+	// pipeline: get example:hits: 2, err <nil>
+}

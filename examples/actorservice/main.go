@@ -1,27 +1,34 @@
-// Command actorservice shows an actor that leases Redis connections from
-// the pool by message, without ever blocking its mailbox.
+// Command actorservice shows an actor service that talks to Redis by
+// message, with no goroutine of its own and without ever blocking a
+// mailbox.
 //
 //	go run ./examples/actorservice
 //	REDIS_URL=redis://127.0.0.1:6379/0 go run ./examples/actorservice
 //
 // Without REDIS_URL it starts an in-process Redis (miniredis). A hitCounter
-// actor receives page hits; for each it sends *messages.Acquire to the pool's
-// broker and goes on with its mailbox. The grant arrives later as a
-// *messages.Granted message; the command runs on a goroutine that releases
-// the lease and reports back by message. A second actor acquires a lease and
-// stops without releasing it: the broker, which watches lease owners,
-// reclaims the connection. The program prints what happens and exits.
+// actor receives page hits; for each it sends an INCR by message
+// (*redisbackend.Request to the command client's PID), tagged with the
+// page, and goes on with its mailbox; the *redisbackend.Reply comes back,
+// with the tag, from the connection actor that wrote the command in a
+// batch with others. Asked for a report, it reads every page's count with
+// one pipeline by message. A second actor leases a connection by message
+// (*messages.Acquire) and stops without releasing it: the broker, which
+// watches lease owners, reclaims the connection. The program prints what
+// happens and exits.
 package main
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/actorpool/actorpool"
 	"github.com/actorpool/actorpool/backends/redisbackend"
@@ -31,104 +38,80 @@ import (
 // hit asks the hitCounter to count one visit of page. Sender: main. No reply.
 type hit struct{ page string }
 
-// counted reports one finished INCR. Sender: the goroutine that ran it, to
-// the hitCounter. No reply.
-type counted struct {
-	page  string
-	conn  uint64 // the connection the lease was on (Lease.ID)
-	total int64
-	err   error
-}
-
-// report asks the hitCounter for its results once every hit is counted.
-// Sender: main, with RequestFuture. Reply: *summary.
+// report asks the hitCounter for every page's count once every hit is
+// counted. Sender: main, with RequestFuture. Reply: *summary.
 type report struct{}
 
 // summary answers *report.
 type summary struct {
+	counts          map[string]int64
 	counted, failed int
 }
+
+// reportTag tags the pipeline that reads the counts.
+type reportTag struct{}
 
 // hitCounter counts page hits in Redis. Its fields are touched only by its
 // Receive.
 type hitCounter struct {
-	broker  *actor.PID
-	backend *redisbackend.Backend
-	waiting []string   // pages whose lease has not been granted yet, in order
-	running int        // INCRs on a goroutine, not yet counted
+	redis   *actor.PID // where commands go by message (Commands.PID)
+	pages   map[string]bool
+	running int        // INCRs sent and not answered
 	result  summary    // what is done
-	asker   *actor.PID // who sent *report, answered when nothing is left
+	asker   *actor.PID // who sent *report, answered once nothing is left
 }
 
 func (h *hitCounter) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *hit:
-		h.handleHit(ctx, msg)
-	case *messages.Granted[*redisbackend.Conn]:
-		h.handleGranted(ctx, msg)
-	case *messages.AcquireFailed:
-		h.handleAcquireFailed(ctx, msg)
-	case *counted:
-		h.handleCounted(ctx, msg)
+		h.pages[msg.page] = true
+		h.running++
+		// ctx.Request makes this actor the sender: the reply comes back
+		// to its mailbox, tagged with the page.
+		ctx.Request(h.redis, &redisbackend.Request{Tag: msg.page, Timeout: time.Second,
+			Cmds: []redis.Cmder{redis.NewIntCmd(context.Background(), "incr", "hits:"+msg.page)}})
 	case *report:
 		h.asker = ctx.Sender()
-		h.answerWhenDone(ctx)
-	}
-}
-
-// handleHit asks the broker for a lease and returns at once. ctx.Request
-// makes this actor the sender: the grant comes back to its mailbox, and the
-// broker reclaims the lease should this actor stop while holding it.
-func (h *hitCounter) handleHit(ctx actor.Context, msg *hit) {
-	h.waiting = append(h.waiting, msg.page)
-	ctx.Request(h.broker, &messages.Acquire{Timeout: 2 * time.Second})
-}
-
-// handleGranted runs the command off the mailbox: the goroutine uses the
-// lease, ends it, and reports back.
-func (h *hitCounter) handleGranted(ctx actor.Context, msg *messages.Granted[*redisbackend.Conn]) {
-	page := h.waiting[0]
-	h.waiting = h.waiting[1:]
-	h.running++
-	lease, self, root, backend := msg.Lease, ctx.Self(), ctx.ActorSystem().Root, h.backend
-	go func() {
-		opCtx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		total, err := lease.Conn().Incr(opCtx, "hits:"+page).Result()
-		if err != nil && backend.IsFatal(err) {
-			_ = lease.MarkBroken(err)
-		} else {
-			_ = lease.Release()
+		h.reportWhenDone(ctx)
+	case *redisbackend.Reply:
+		if _, ok := msg.Tag.(reportTag); ok {
+			h.answer(ctx, msg)
+			return
 		}
-		root.Send(self, &counted{page: page, conn: lease.ID(), total: total, err: err})
-	}()
-}
-
-func (h *hitCounter) handleAcquireFailed(ctx actor.Context, msg *messages.AcquireFailed) {
-	page := h.waiting[0]
-	h.waiting = h.waiting[1:]
-	fmt.Printf("  %-6s no lease: %v\n", page, msg.Err)
-	h.result.failed++
-	h.answerWhenDone(ctx)
-}
-
-func (h *hitCounter) handleCounted(ctx actor.Context, msg *counted) {
-	h.running--
-	if msg.err != nil {
-		fmt.Printf("  %-6s INCR failed: %v\n", msg.page, msg.err)
-		h.result.failed++
-	} else {
-		fmt.Printf("  %-6s %2d hits (on connection %d)\n", msg.page, msg.total, msg.conn)
-		h.result.counted++
+		h.running--
+		if msg.Err != nil {
+			fmt.Printf("  %-6s INCR failed: %v\n", msg.Tag, msg.Err)
+			h.result.failed++
+		} else {
+			fmt.Printf("  %-6s now %d hits\n", msg.Tag, msg.Cmds[0].(*redis.IntCmd).Val())
+			h.result.counted++
+		}
+		h.reportWhenDone(ctx)
 	}
-	h.answerWhenDone(ctx)
 }
 
-func (h *hitCounter) answerWhenDone(ctx actor.Context) {
-	if h.asker != nil && len(h.waiting) == 0 && h.running == 0 {
-		ctx.Send(h.asker, &summary{counted: h.result.counted, failed: h.result.failed})
-		h.asker = nil
+// reportWhenDone reads every page's count with one pipeline by message,
+// once all hits are counted and a report was asked for.
+func (h *hitCounter) reportWhenDone(ctx actor.Context) {
+	if h.asker == nil || h.running > 0 {
+		return
 	}
+	var cmds []redis.Cmder
+	for _, page := range slices.Sorted(maps.Keys(h.pages)) {
+		cmds = append(cmds, redis.NewStringCmd(context.Background(), "get", "hits:"+page))
+	}
+	ctx.Request(h.redis, &redisbackend.Request{Tag: reportTag{}, Cmds: cmds})
+}
+
+// answer sends the report, from the pipeline's reply.
+func (h *hitCounter) answer(ctx actor.Context, msg *redisbackend.Reply) {
+	h.result.counts = map[string]int64{}
+	for _, cmd := range msg.Cmds {
+		n, _ := cmd.(*redis.StringCmd).Int64()
+		h.result.counts[cmd.Args()[1].(string)] = n
+	}
+	ctx.Send(h.asker, &h.result)
+	h.asker = nil
 }
 
 // forgetful acquires a lease, then stops without releasing it.
@@ -176,13 +159,14 @@ func run() error {
 		fmt.Println("pool closed")
 	}()
 
+	rc := redisbackend.NewCommands(p)
 	counter := sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor {
-		return &hitCounter{broker: p.Broker(), backend: backend}
+		return &hitCounter{redis: rc.PID(), pages: map[string]bool{}}
 	}))
 	defer func() { _ = sys.Root.StopFuture(counter).Wait() }()
 
 	pages := []string{"home", "about", "home", "blog", "home", "blog"}
-	fmt.Printf("sending %d hits to the hitCounter actor; it leases by message:\n", len(pages)*3)
+	fmt.Printf("sending %d hits to the hitCounter actor; it sends INCR by message:\n", len(pages)*3)
 	for range 3 {
 		for _, page := range pages {
 			sys.Root.Send(counter, &hit{page: page})
@@ -193,7 +177,7 @@ func run() error {
 		return err
 	}
 	s := res.(*summary)
-	fmt.Printf("hitCounter: %d hits counted, %d failed\n", s.counted, s.failed)
+	fmt.Printf("hitCounter: %d hits counted, %d failed; read back with one pipeline: %v\n", s.counted, s.failed, s.counts)
 
 	done := make(chan struct{})
 	sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor {
@@ -205,9 +189,7 @@ func run() error {
 		time.Sleep(10 * time.Millisecond)
 	}
 
-	st := p.Stats()
-	fmt.Printf("stats: total %d, idle %d, leased %d, dialing %d, acquired %d, reclaimed %d\n",
-		st.Total(), st.Idle(), st.Leased(), st.Dialing(), st.Acquired(), st.Reclaimed())
+	fmt.Println("stats:", p.Stats())
 	return nil
 }
 
