@@ -4,10 +4,12 @@ import (
 	"context"
 	"testing"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
 	"github.com/stretchr/testify/require"
 
+	"github.com/actorpool/actorpool"
 	"github.com/actorpool/actorpool/backends/redisbackend"
 	"github.com/actorpool/actorpool/internal/testserver/redisserver"
 )
@@ -117,4 +119,46 @@ func BenchmarkCommand(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkRequestByMessage is one actor's request → reply loop of GET by
+// message (msg), beside the command client's GET from one goroutine
+// (client): allocs/op are each path's whole cost, the Request, the
+// command and the Reply included.
+func BenchmarkRequestByMessage(b *testing.B) {
+	s := redisserver.Start(b)
+	p, err := actorpool.Open(redisbackend.New(redisbackend.Options{Addr: s.Addr()}), actorpool.Config{MaxConns: 2})
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = p.Close(context.Background()) })
+	rc := redisbackend.NewCommands(p)
+	ctx := context.Background()
+	require.NoError(b, rc.Set(ctx, "k", "v", 0).Err())
+
+	b.Run("msg", func(b *testing.B) {
+		b.ReportAllocs()
+		replies := make(chan error, 1)
+		pid := p.ActorSystem().Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+			switch m := c.Message().(type) {
+			case string:
+				c.Request(rc.PID(), &redisbackend.Request{Cmds: []redis.Cmder{redis.NewStringCmd(ctx, "get", m)}})
+			case *redisbackend.Reply:
+				replies <- m.Err
+			}
+		}))
+		defer p.ActorSystem().Root.Stop(pid)
+		for b.Loop() {
+			p.ActorSystem().Root.Send(pid, "k")
+			if err := <-replies; err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("client", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := rc.Get(ctx, "k").Err(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -50,6 +50,10 @@ type Reply struct {
 	Err  error
 }
 
+// IgnoreDeadLetterLogging keeps a Reply to a sender that stopped meanwhile
+// out of the actor system's dead-letter log (actor.IgnoreDeadLetterLogging).
+func (*Reply) IgnoreDeadLetterLogging() {}
+
 // PID is the address actors send *Request to. It is not an actor: a
 // Request is handed to a connection's queue on the sender's goroutine,
 // without blocking it, and the connection actor that writes it answers
@@ -57,8 +61,9 @@ type Reply struct {
 // leased for the call, on a goroutine of their own, as with the client.
 //
 // The sender is answered once. A request whose sender stopped before it
-// was written is dropped unwritten (Stats.CommandsDropped counts it); a
-// reply is never sent to a sender that is gone. The hooks added with
+// was written is dropped unwritten (Stats.CommandsDropped counts it); the
+// reply to a sender that stopped while its commands were in flight goes
+// to the dead letters, which do not log it. The hooks added with
 // AddHook do not run for requests sent by message; the pool's metrics
 // count them as the client's commands. A Commands made from a nil pool
 // has no PID (nil).
@@ -158,9 +163,5 @@ func (c *Commands) reply(wk any, err error) {
 	c.deliver(to, rep)
 }
 
-// deliver sends rep to the sender, unless it is gone.
-func (c *Commands) deliver(to *actor.PID, rep *Reply) {
-	if _, alive := c.sys.ProcessRegistry.Get(to); alive {
-		c.sys.Root.Send(to, rep)
-	}
-}
+// deliver sends rep to the sender.
+func (c *Commands) deliver(to *actor.PID, rep *Reply) { c.sys.Root.Send(to, rep) }

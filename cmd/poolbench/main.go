@@ -32,6 +32,7 @@ type config struct {
 	duration   time.Duration
 	rounds     int
 	callers    []int // W1 and W2; W2 leaves out counts above 64
+	actors     []int // W9
 	conns      int
 	workloads  []string
 	pools      []string // "actorpool", "peer"
@@ -49,7 +50,8 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.rounds, "rounds", 3, "rounds per case, at least 3; the two pools alternate A B A B ...")
 	callers := fs.String("callers", "1,10,64,256", "caller goroutines for W1; W2 uses those up to 64")
 	fs.IntVar(&c.conns, "conns", 10, "connections in each pool")
-	workloads := fs.String("workloads", "w1,w2,w4,w5,w6", "workloads to run: w1 (Redis), w2 (MySQL), w4 (recovery), w5 (overload), w6 (Redis command mode), w7 (several Redis endpoints, one slow; starts its own servers), w8 (a connection budget shared by cluster members; starts its own server)")
+	workloads := fs.String("workloads", "w1,w2,w4,w5,w6", "workloads to run: w1 (Redis), w2 (MySQL), w4 (recovery), w5 (overload), w6 (Redis command mode), w7 (several Redis endpoints, one slow; starts its own servers), w8 (a connection budget shared by cluster members; starts its own server), w9 (actors talking to Redis by message)")
+	actors := fs.String("actors", "100,1000", "actors for W9")
 	pools := fs.String("pools", "actorpool,peer", "pools to run: actorpool, peer, or both; with only one, no ratio is printed")
 	fs.StringVar(&c.out, "out", "", "also write the Markdown report to this file")
 	fs.StringVar(&c.plotDir, "plot", "", "draw W6's ops/s against callers for every pool into this directory (one SVG per operation)")
@@ -78,10 +80,17 @@ func parseFlags(args []string) (config, error) {
 		}
 		c.callers = append(c.callers, n)
 	}
+	for f := range strings.SplitSeq(*actors, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return c, fmt.Errorf("-actors: %q is not a positive number", f)
+		}
+		c.actors = append(c.actors, n)
+	}
 	for w := range strings.SplitSeq(*workloads, ",") {
 		w = strings.ToLower(strings.TrimSpace(w))
-		if !slices.Contains([]string{"w1", "w2", "w4", "w5", "w6", "w7", "w8"}, w) {
-			return c, fmt.Errorf("-workloads: unknown workload %q (w1, w2, w4, w5, w6, w7, w8)", w)
+		if !slices.Contains([]string{"w1", "w2", "w4", "w5", "w6", "w7", "w8", "w9"}, w) {
+			return c, fmt.Errorf("-workloads: unknown workload %q (w1, w2, w4, w5, w6, w7, w8, w9)", w)
 		}
 		c.workloads = append(c.workloads, w)
 	}
@@ -155,7 +164,7 @@ func run(cfg config) error {
 	defer e.srv.Stop()
 	e.prof.begin()
 
-	needRedis := cfg.has("w1") || cfg.has("w4") || cfg.has("w6")
+	needRedis := cfg.has("w1") || cfg.has("w4") || cfg.has("w6") || cfg.has("w9")
 	needMaria := cfg.has("w2") || cfg.has("w4") || cfg.has("w5")
 	fmt.Fprintln(e.log, "starting servers...")
 	if err := e.srv.start(ctx, needRedis, needMaria); err != nil {
@@ -166,7 +175,7 @@ func run(cfg config) error {
 	steps := []struct {
 		name string
 		run  func(context.Context, *env, *report) error
-	}{{"w1", runW1}, {"w2", runW2}, {"w4", runW4}, {"w5", runW5}, {"w6", runW6}, {"w7", runW7}, {"w8", runW8}}
+	}{{"w1", runW1}, {"w2", runW2}, {"w4", runW4}, {"w5", runW5}, {"w6", runW6}, {"w7", runW7}, {"w8", runW8}, {"w9", runW9}}
 	var runErr error
 	for _, s := range steps {
 		if !cfg.has(s.name) {

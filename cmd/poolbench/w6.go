@@ -27,6 +27,7 @@ type w6Side struct {
 // per round each; pools[0] is the one the ratios are of.
 type multiCase struct {
 	workload, callers string
+	intro             string // heads the table; empty: W6's
 	pools             []string
 	rows              map[string][]summary
 	batch             []float64 // actorpool-cmd: mean commands per batch, per round

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -13,22 +14,38 @@ import (
 	"gonum.org/v1/plot/vg"
 )
 
-// multiMarkdown is the table of the several-pool cases (W6): each pool's
-// median ops/s and latency, and its ratio to each other pool's ops/s in the
-// same rounds, median (min–max).
+// multiMarkdown writes a table for each run of several-pool cases with the
+// same pools (W6, W9): each pool's median ops/s and latency, and the first
+// pool's ratio to each other pool's ops/s in the same rounds, median
+// (min–max).
 func (r *report) multiMarkdown(b *strings.Builder) {
-	if len(r.multi) == 0 {
-		return
+	for start := 0; start < len(r.multi); {
+		end := start + 1
+		for end < len(r.multi) && slices.Equal(r.multi[end].pools, r.multi[start].pools) {
+			end++
+		}
+		multiTable(b, r.multi[start:end])
+		start = end
 	}
-	pools := r.multi[0].pools
-	b.WriteString("\nW6: every pool runs in every round, in the order of the table; ratios are actorpool-cmd's ops/s over the pool of the column, round by round, median (min–max). Notes: actorpool-cmd's mean commands per batch, and the connections it held at the end of each round.\n\n")
+}
+
+// w6Intro heads W6's table.
+const w6Intro = "W6: every pool runs in every round, in the order of the table; ratios are actorpool-cmd's ops/s over the pool of the column, round by round, median (min–max). Notes: actorpool-cmd's mean commands per batch, and the connections it held at the end of each round."
+
+func multiTable(b *strings.Builder, cases []*multiCase) {
+	pools, intro := cases[0].pools, cases[0].intro
+	if intro == "" {
+		intro = w6Intro
+	}
+	short := strings.TrimPrefix(pools[0], "actorpool-")
+	b.WriteString("\n" + intro + "\n\n")
 	b.WriteString("| workload | callers | pool | ops/s | p50 | p99 | errors |")
 	for _, p := range pools[1:] {
-		b.WriteString(" cmd / " + p + " |")
+		b.WriteString(" " + short + " / " + p + " |")
 	}
 	b.WriteString(" notes |\n|---|---:|---|---:|---:|---:|---:|")
 	b.WriteString(strings.Repeat("---:|", len(pools)-1) + "---|\n")
-	for _, c := range r.multi {
+	for _, c := range cases {
 		for _, p := range c.pools {
 			rows := c.rows[p]
 			if len(rows) == 0 {
