@@ -342,4 +342,3 @@ func TestRequestsByMessageStartNoGoroutineEach(t *testing.T) {
 	t.Logf("goroutines: %d before, %d with %d requests queued or in flight", before, during, requests)
 	assert.Less(t, during-before, 20, "goroutines started for requests")
 }
-
