@@ -1,12 +1,27 @@
 package mariadbserver
 
-import "syscall"
+import (
+	"syscall"
+	"time"
+
+	"github.com/actorpool/actorpool/internal/testserver"
+)
 
 // Pause stops the running mariadbd with SIGSTOP: its sockets stay open and
 // the kernel keeps accepting connections, but nothing answers (a hung
 // server, not a dead one). Resume it before Kill, Stop or the end.
 // Pause on a killed server does nothing.
-func (s *Server) Pause() error { return s.signal(syscall.SIGSTOP) }
+func (s *Server) Pause() error {
+	if err := s.signal(syscall.SIGSTOP); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return nil
+	}
+	return testserver.AwaitStopped(s.cmd.Process.Pid, 5*time.Second)
+}
 
 // Resume lets a paused server run again (SIGCONT).
 func (s *Server) Resume() error { return s.signal(syscall.SIGCONT) }
