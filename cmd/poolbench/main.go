@@ -165,7 +165,7 @@ func run(cfg config) error {
 	e.prof.begin()
 
 	needRedis := cfg.has("w1") || cfg.has("w4") || cfg.has("w6") || cfg.has("w9")
-	needMaria := cfg.has("w2") || cfg.has("w4") || cfg.has("w5")
+	needMaria := cfg.has("w2") || cfg.has("w4") || cfg.has("w5") || cfg.has("w9")
 	fmt.Fprintln(e.log, "starting servers...")
 	if err := e.srv.start(ctx, needRedis, needMaria); err != nil {
 		return fmt.Errorf("start servers: %w", err)

@@ -18,11 +18,18 @@ import (
 // W9's pools, in the order they run in each round and appear in the report.
 var w9Pools = []string{"actorpool-msg", "actorpool-blocking", "actorpool-lease-msg"}
 
-const w9Intro = "W9: N actors (callers), each in a request → reply loop of GET of 16 bytes; every way runs in every round, in the order of the table; ratios are actorpool-msg's ops/s over the way of the column, round by round, median (min–max). actorpool-msg: *redisbackend.Request to Commands.PID, the Reply in the mailbox; actorpool-blocking: the command client called inside Receive; actorpool-lease-msg: *messages.Acquire by message, the GET on a goroutine that releases the lease and reports back by message."
+const w9Intro = "W9: N actors (callers), each in a request → reply loop of GET of 16 bytes (Redis) or a primary-key point select (MySQL); every way runs in every round, in the order of the table; ratios are actorpool-msg's ops/s over the way of the column, round by round, median (min–max). actorpool-msg: *redisbackend.Request to Commands.PID, the Reply in the mailbox; actorpool-blocking: the command client (Redis) or Pool.With (MySQL) called inside Receive; actorpool-lease-msg: *messages.Acquire by message, the query on a goroutine that releases the lease and reports back by message. MySQL's actorpool-msg is *mysqlbackend.Query to Requests.PID."
 
-// runW9 is W9: actors talking to Redis, three ways, on one pool of
-// e.cfg.conns connections each.
+// runW9 is W9: actors talking to Redis, then to MySQL, three ways each.
 func runW9(ctx context.Context, e *env, rep *report) error {
+	if err := runW9Redis(ctx, e, rep); err != nil || ctx.Err() != nil {
+		return err
+	}
+	return runW9MySQL(ctx, e, rep)
+}
+
+// runW9Redis is W9 on Redis, on pools of e.cfg.conns connections.
+func runW9Redis(ctx context.Context, e *env, rep *report) error {
 	addr := e.srv.redis.Addr()
 	be := func() *redisbackend.Backend { return redisbackend.New(redisbackend.Options{Addr: addr}) }
 	msgPool, err := actorpool.New(e.sys, be(), actorpool.Config{MaxConns: e.cfg.conns, Logger: e.discard})
@@ -36,34 +43,59 @@ func runW9(ctx context.Context, e *env, rep *report) error {
 		return err
 	}
 	defer closePool(leasePool)
-	if err := rc.Set(ctx, redisKeyNames[0], redisValue, 0).Err(); err != nil {
-		return err
-	}
 	for _, k := range redisKeyNames {
 		if err := rc.Set(ctx, k, redisValue, 0).Err(); err != nil {
 			return err
 		}
 	}
-	ways := map[string]func(caller int, loop *actorLoop) actor.Actor{
-		"actorpool-msg":      func(i int, l *actorLoop) actor.Actor { return &msgActor{loop: l, caller: i, to: rc.PID()} },
-		"actorpool-blocking": func(i int, l *actorLoop) actor.Actor { return &blockingActor{loop: l, caller: i, rc: rc} },
+	get := func(caller, n int) any {
+		return &redisbackend.Request{Cmds: []redis.Cmder{redis.NewStringCmd(context.Background(), "get", redisKey(caller, n))}}
+	}
+	replyErr := func(msg any) (error, bool) {
+		r, ok := msg.(*redisbackend.Reply)
+		if !ok {
+			return nil, false
+		}
+		return r.Err, true
+	}
+	ways := w9Ways{
+		"actorpool-msg": func(i int, l *actorLoop) actor.Actor {
+			return &msgActor{loop: l, caller: i, to: rc.PID(), build: get, errOf: replyErr}
+		},
+		"actorpool-blocking": func(i int, l *actorLoop) actor.Actor {
+			return &blockingActor{loop: l, caller: i, call: func(caller, n int) error {
+				return rc.Get(context.Background(), redisKey(caller, n)).Err()
+			}}
+		},
 		"actorpool-lease-msg": func(i int, l *actorLoop) actor.Actor {
-			return &leaseActor{loop: l, caller: i, broker: leasePool.Broker()}
+			return &leaseActor[*redisbackend.Conn]{loop: l, caller: i, broker: leasePool.Broker(),
+				use: func(c *redisbackend.Conn, caller, n int) error {
+					return c.Get(context.Background(), redisKey(caller, n)).Err()
+				}}
 		},
 	}
+	return runW9Ways(ctx, e, rep, "W9 Redis GET", ways, msgPool.Stats)
+}
+
+// w9Ways makes each way's actor for caller i of a round.
+type w9Ways map[string]func(caller int, loop *actorLoop) actor.Actor
+
+// runW9Ways runs every way in every round, for each count of actors;
+// stats reads the pool of actorpool-msg.
+func runW9Ways(ctx context.Context, e *env, rep *report, workload string, ways w9Ways, stats func() actorpool.Stats) error {
 	for _, actors := range e.cfg.actors {
-		c := &multiCase{workload: "W9 Redis GET", callers: strconv.Itoa(actors), pools: w9Pools,
+		c := &multiCase{workload: workload, callers: strconv.Itoa(actors), pools: w9Pools,
 			intro: w9Intro, rows: map[string][]summary{}}
 		rep.multi = append(rep.multi, c)
 		for r := 1; r <= e.cfg.rounds; r++ {
 			line := ""
 			for _, name := range w9Pools {
 				var res result
-				before := msgPool.Stats()
+				before := stats()
 				run := func() { res = runActorLoop(ctx, e.sys, actors, e.cfg.warm(), e.cfg.duration, ways[name]) }
 				if name != "actorpool-msg" {
 					run()
-				} else if err := e.prof.round("actorpool", "W9 actorpool-msg actors="+c.callers, run); err != nil {
+				} else if err := e.prof.round("actorpool", workload+" actorpool-msg actors="+c.callers, run); err != nil {
 					return err
 				}
 				if ctx.Err() != nil {
@@ -72,7 +104,7 @@ func runW9(ctx context.Context, e *env, rep *report) error {
 				sum := res.summarise()
 				c.rows[name] = append(c.rows[name], sum)
 				if name == "actorpool-msg" {
-					after := msgPool.Stats()
+					after := stats()
 					c.conns = append(c.conns, float64(after.CommandConns()))
 					if b := after.Batches() - before.Batches(); b > 0 {
 						c.batch = append(c.batch, float64(after.Commands()-before.Commands())/float64(b))
@@ -130,22 +162,25 @@ func runActorLoop(ctx context.Context, sys *actor.ActorSystem, actors int, warm,
 	return mergeRecorders(l.recs, elapsed)
 }
 
-// msgActor sends GET by message and sends the next one when the Reply
-// comes.
+// msgActor sends a request by message (build) and the next one when the
+// answer comes (errOf recognises it and reads its error).
 type msgActor struct {
 	loop   *actorLoop
 	caller int
 	to     *actor.PID
+	build  func(caller, n int) any
+	errOf  func(msg any) (error, bool)
 	n      int
 	sent   time.Time
 }
 
 func (a *msgActor) Receive(ctx actor.Context) {
-	switch m := ctx.Message().(type) {
-	case *actor.Started:
+	if _, ok := ctx.Message().(*actor.Started); ok {
 		a.next(ctx)
-	case *redisbackend.Reply:
-		a.loop.done(a.caller, a.sent, m.Err)
+		return
+	}
+	if err, ok := a.errOf(ctx.Message()); ok {
+		a.loop.done(a.caller, a.sent, err)
 		a.next(ctx)
 	}
 }
@@ -156,19 +191,18 @@ func (a *msgActor) next(ctx actor.Context) {
 	}
 	a.n++
 	a.sent = time.Now()
-	get := redis.NewStringCmd(context.Background(), "get", redisKey(a.caller, a.n))
-	ctx.Request(a.to, &redisbackend.Request{Cmds: []redis.Cmder{get}})
+	ctx.Request(a.to, a.build(a.caller, a.n))
 }
 
 // next is the message an actor sends itself for its next request.
 type next struct{}
 
-// blockingActor calls the command client inside Receive: its mailbox waits
+// blockingActor makes a blocking call inside Receive: its mailbox waits
 // for each round trip.
 type blockingActor struct {
 	loop   *actorLoop
 	caller int
-	rc     *redisbackend.Commands
+	call   func(caller, n int) error
 	n      int
 }
 
@@ -180,18 +214,19 @@ func (a *blockingActor) Receive(ctx actor.Context) {
 		}
 		a.n++
 		start := time.Now()
-		err := a.rc.Get(context.Background(), redisKey(a.caller, a.n)).Err()
+		err := a.call(a.caller, a.n)
 		a.loop.done(a.caller, start, err)
 		ctx.Send(ctx.Self(), &next{})
 	}
 }
 
-// leaseActor acquires by message; the GET runs on a goroutine that
-// releases the lease and reports back by message.
-type leaseActor struct {
+// leaseActor acquires by message; use runs on a goroutine that releases the
+// lease and reports back by message.
+type leaseActor[C any] struct {
 	loop   *actorLoop
 	caller int
 	broker *actor.PID
+	use    func(conn C, caller, n int) error
 	n      int
 	sent   time.Time
 }
@@ -199,15 +234,15 @@ type leaseActor struct {
 // leaseDone is the goroutine's report to its leaseActor.
 type leaseDone struct{ err error }
 
-func (a *leaseActor) Receive(ctx actor.Context) {
+func (a *leaseActor[C]) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		a.acquire(ctx)
-	case *messages.Granted[*redisbackend.Conn]:
+	case *messages.Granted[C]:
 		a.n++
-		lease, key, root, self := m.Lease, redisKey(a.caller, a.n), ctx.ActorSystem().Root, ctx.Self()
+		lease, n, root, self := m.Lease, a.n, ctx.ActorSystem().Root, ctx.Self()
 		go func() {
-			err := lease.Conn().Get(context.Background(), key).Err()
+			err := a.use(lease.Conn(), a.caller, n)
 			if rerr := lease.Release(); err == nil {
 				err = rerr
 			}
@@ -222,7 +257,7 @@ func (a *leaseActor) Receive(ctx actor.Context) {
 	}
 }
 
-func (a *leaseActor) acquire(ctx actor.Context) {
+func (a *leaseActor[C]) acquire(ctx actor.Context) {
 	if a.loop.stopped() {
 		return
 	}

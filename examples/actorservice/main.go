@@ -11,7 +11,10 @@
 // page, and goes on with its mailbox; the *redisbackend.Reply comes back,
 // with the tag, from the connection actor that wrote the command in a
 // batch with others. Asked for a report, it reads every page's count with
-// one pipeline by message. A second actor leases a connection by message
+// one pipeline by message. A ledger actor stores the counts in MySQL and
+// reads them back by message (request mode), on MYSQL_DSN or on a MariaDB
+// it starts itself (mariadbd, which make test installs). A second actor
+// leases a connection by message
 // (*messages.Acquire) and stops without releasing it: the broker, which
 // watches lease owners, reclaims the connection. The program prints what
 // happens and exits.
@@ -178,6 +181,9 @@ func run() error {
 	}
 	s := res.(*summary)
 	fmt.Printf("hitCounter: %d hits counted, %d failed; read back with one pipeline: %v\n", s.counted, s.failed, s.counts)
+	if err := recordInMySQL(sys, s.counts); err != nil {
+		return err
+	}
 
 	done := make(chan struct{})
 	sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor {
