@@ -227,9 +227,13 @@ func (p *Pool[C]) commandMode(backend backends.Backend[C]) *actors.CommandMode[C
 		_, alive := sys.ProcessRegistry.Get(owner.(*actor.PID))
 		return !alive
 	}
+	maxBatch := p.cfg.MaxBatch
+	if bl, ok := backend.(backends.BatchLimiter); ok && bl.MaxBatch() > 0 {
+		maxBatch = min(maxBatch, bl.MaxBatch())
+	}
 	return &actors.CommandMode[C]{
 		Pipeline: pl.Pipeline, Set: p.cmds,
-		MaxBatch: p.cfg.MaxBatch, MaxBatchBytes: p.cfg.MaxBatchBytes,
+		MaxBatch: maxBatch, MaxBatchBytes: p.cfg.MaxBatchBytes,
 	}
 }
 

@@ -105,6 +105,16 @@ type Pipeliner[C any] interface {
 	Pipeline(ctx context.Context, conn C, work []any) error
 }
 
+// BatchLimiter is implemented by a Pipeliner whose protocol cannot send
+// the next request before the last reply (MySQL): its batches run one
+// request after the other, so a long batch only delays the requests at
+// its end. MaxBatch caps Config.MaxBatch for its pools; with 1, every
+// request waiting behind another makes command mode take one more
+// connection, up to MaxConns.
+type BatchLimiter interface {
+	MaxBatch() int
+}
+
 // Namer is implemented by backends that can name what they connect to,
 // for metrics and traces: actorpool.New uses Name as the pool's default
 // name (Config.Name). The name must never contain a password; it should

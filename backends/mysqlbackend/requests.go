@@ -238,6 +238,12 @@ func (req *request) size() int {
 	return n
 }
 
+// MaxBatch is 1: a session answers one request before it reads the next,
+// so each request is a batch of its own, and requests waiting behind
+// another make the pool's command mode take another session (up to
+// MaxConns). It implements backends.BatchLimiter.
+func (b *Backend) MaxBatch() int { return 1 }
+
 // Pipeline runs a batch of requests on conn, one after the other, each
 // with its own deadline, and puts each one's result into it. It returns an
 // error only when the session can no longer be used (the requests not yet
