@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -63,18 +62,11 @@ func (l *ledger) Receive(ctx actor.Context) {
 // recordInMySQL runs the ledger actor on sys against MYSQL_DSN, or a
 // MariaDB of its own, and prints what it read back.
 func recordInMySQL(sys *actor.ActorSystem, counts map[string]int64) error {
-	dsn := os.Getenv("MYSQL_DSN")
-	if dsn == "" {
-		fmt.Println("MYSQL_DSN is not set: starting a MariaDB server on a free loopback port")
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		srv, err := mariadbserver.Start(ctx)
-		cancel()
-		if err != nil {
-			return err
-		}
-		defer srv.Stop()
-		dsn = srv.DSN()
+	dsn, stop, err := mariadbserver.FromEnv("MYSQL_DSN")
+	if err != nil {
+		return err
 	}
+	defer stop()
 	p, err := actorpool.New(sys, mysqlbackend.New(mysqlbackend.Options{DSN: dsn}),
 		actorpool.Config{MaxConns: 2, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {

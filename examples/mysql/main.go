@@ -39,18 +39,11 @@ func main() {
 // start runs the example against MYSQL_DSN, or against a server of its own
 // when it is not set, as the tests do.
 func start() error {
-	dsn := os.Getenv("MYSQL_DSN")
-	if dsn == "" {
-		fmt.Println("MYSQL_DSN is not set: starting a MariaDB server on a free loopback port")
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		srv, err := mariadbserver.Start(ctx)
-		cancel()
-		if err != nil {
-			return err
-		}
-		defer srv.Stop()
-		dsn = srv.DSN()
+	dsn, stop, err := mariadbserver.FromEnv("MYSQL_DSN")
+	if err != nil {
+		return err
 	}
+	defer stop()
 	return run(dsn)
 }
 

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -49,3 +50,15 @@ func runningThreads(pid int) (int, error) {
 	}
 	return running, nil
 }
+
+// Pause stops p with SIGSTOP and returns once every thread of it has
+// stopped (AwaitStopped).
+func Pause(p *os.Process) error {
+	if err := p.Signal(syscall.SIGSTOP); err != nil {
+		return err
+	}
+	return AwaitStopped(p.Pid, 5*time.Second)
+}
+
+// Resume lets a paused process run again (SIGCONT).
+func Resume(p *os.Process) error { return p.Signal(syscall.SIGCONT) }

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 
@@ -140,4 +141,22 @@ func (s *Server) install(ctx context.Context, installer string) error {
 func firstLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[:min(n, len(lines))], "\n")
+}
+
+// FromEnv is for examples: it returns the DSN in the environment variable
+// name when it is set, and otherwise starts a server (Start, within two
+// minutes), says so on stdout, and returns its DSN and a function that
+// stops it.
+func FromEnv(name string) (dsn string, stop func(), err error) {
+	if dsn := os.Getenv(name); dsn != "" {
+		return dsn, func() {}, nil
+	}
+	fmt.Println(name, "is not set: starting a MariaDB server on a free loopback port")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	srv, err := Start(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	return srv.DSN(), func() { _ = srv.Stop() }, nil
 }

@@ -1,8 +1,7 @@
 package redisserver
 
 import (
-	"syscall"
-	"time"
+	"os"
 
 	"github.com/actorpool/actorpool/internal/testserver"
 )
@@ -11,26 +10,17 @@ import (
 // the kernel keeps accepting connections, but nothing answers (a hung
 // server, not a dead one). Resume it before Kill, Stop or the test's end.
 // Pause on a killed server does nothing.
-func (s *Server) Pause() error {
-	if err := s.signal(syscall.SIGSTOP); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.proc.cmd == nil {
-		return nil
-	}
-	return testserver.AwaitStopped(s.proc.cmd.Process.Pid, 5*time.Second)
-}
+func (s *Server) Pause() error { return s.withProcess(testserver.Pause) }
 
 // Resume lets a paused server run again (SIGCONT).
-func (s *Server) Resume() error { return s.signal(syscall.SIGCONT) }
+func (s *Server) Resume() error { return s.withProcess(testserver.Resume) }
 
-func (s *Server) signal(sig syscall.Signal) error {
+// withProcess runs f on the server's process, unless it was killed.
+func (s *Server) withProcess(f func(*os.Process) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.proc == nil {
 		return nil
 	}
-	return s.proc.cmd.Process.Signal(sig)
+	return f(s.proc.cmd.Process)
 }
