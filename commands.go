@@ -111,9 +111,10 @@ func (p *Pool[C]) Do(ctx context.Context, work any, size int) error {
 }
 
 // Submit runs work in command mode for an actor, without blocking: it
-// returns at once, and done is called once with work and the outcome, on
-// one of the pool's goroutines (a connection actor's, or the
-// dispatcher's), so done must not block. It is Do for a caller that is
+// returns at once, and done is called once with work and the outcome: on
+// the caller's goroutine when the pool is closed or has no command mode,
+// else on one of the pool's (a connection actor's, or the dispatcher's),
+// so done must not block. It is Do for a caller that is
 // answered by message (redisbackend's Commands.PID uses it): the work is
 // never written on the caller's goroutine, and no goroutine is started
 // for it.

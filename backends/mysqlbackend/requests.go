@@ -48,8 +48,9 @@ type Query struct {
 	// MaxRows and MaxBytes bound the result read into memory (0: the
 	// defaults); a larger result is an error, ErrTooManyRows.
 	MaxRows, MaxBytes int
-	// Timeout bounds the wait for a session and the statement; zero means
-	// the pool's AcquireTimeout.
+	// Timeout bounds the wait for a session and the statement together;
+	// zero means the pool's AcquireTimeout. A statement still running then
+	// is cancelled, which costs its session (the driver closes it).
 	Timeout time.Duration
 }
 
@@ -182,9 +183,11 @@ func (r *Requests) send(req *request) {
 		r.sys.Root.Send(req.sender, &Result{Tag: req.tag, Err: err})
 		return
 	}
-	if req.timeout > 0 {
-		req.deadline = time.Now().Add(req.timeout)
+	timeout := req.timeout
+	if timeout <= 0 {
+		timeout = r.pool.Lifecycle().AcquireTimeout
 	}
+	req.deadline = time.Now().Add(timeout) // bounds the wait and the statement
 	r.pool.Submit(req, req.size(), req.sender, req.deadline, r.replied)
 }
 
@@ -255,14 +258,9 @@ func (b *Backend) Pipeline(ctx context.Context, conn *Conn, batch []any) error {
 		if !ok {
 			return fmt.Errorf("mysqlbackend: Pipeline: %T is not a request of this package", w)
 		}
-		rctx, cancel := ctx, context.CancelFunc(nil)
-		if !req.deadline.IsZero() {
-			rctx, cancel = context.WithDeadline(ctx, req.deadline)
-		}
+		rctx, cancel := context.WithDeadline(ctx, req.deadline)
 		req.result = req.run(rctx, conn.sql)
-		if cancel != nil {
-			cancel()
-		}
+		cancel()
 		if err := req.result.Err; err != nil && (b.IsFatal(err) || !conn.sess.IsValid()) {
 			return err
 		}

@@ -129,3 +129,22 @@ func TestARequestByMessageWaitsAtMostItsTimeout(t *testing.T) {
 	r = ask(t, root, pid, results, &mysqlbackend.Query{Tag: "closed", SQL: "SELECT 1"})
 	assert.ErrorIs(t, r.Err, actorpool.ErrPoolClosed)
 }
+
+// A request without a Timeout is bounded by the pool's AcquireTimeout, its
+// statement included: a statement still running then is cancelled, and
+// the session it cost is replaced (once the server has ended it, or after
+// a second: the server finishes SLEEP first).
+func TestARequestsStatementIsBoundedByAcquireTimeout(t *testing.T) {
+	p, _ := newPool(t, actorpool.Config{MaxConns: 1, AcquireTimeout: 200 * time.Millisecond})
+	reqs := mysqlbackend.NewRequests(p)
+	root := p.ActorSystem().Root
+	results := make(chan *mysqlbackend.Result, 1)
+	pid := root.Spawn(requester(reqs.PID(), results))
+	defer root.Stop(pid)
+	start := time.Now()
+	r := ask(t, root, pid, results, &mysqlbackend.Query{Tag: "slow", SQL: "SELECT SLEEP(2)"})
+	assert.ErrorIs(t, r.Err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 1500*time.Millisecond, "the statement was cut short")
+	r = ask(t, root, pid, results, &mysqlbackend.Query{Tag: "next", SQL: "SELECT 1", Timeout: eventually})
+	require.NoError(t, r.Err, "a new session serves the next request")
+}

@@ -44,6 +44,9 @@ type socket struct {
 	letGo atomic.Bool // set by Conn.close before the driver's Close
 	owned atomic.Bool // set once a Conn holds the session
 
+	mu        sync.Mutex // orders drop and release
+	releasing bool       // release has begun: drop leaves the socket to it
+
 	once     sync.Once
 	closeErr error
 }
@@ -68,8 +71,13 @@ func (s *socket) Close() error {
 
 // drop half-closes the socket and ends any read in progress, leaving the
 // descriptor for release. It reports false when the socket cannot be
-// half-closed.
+// half-closed; true, doing nothing, once release has begun.
 func (s *socket) drop() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.releasing {
+		return true
+	}
 	hc, ok := s.Conn.(interface{ CloseWrite() error })
 	if !ok || hc.CloseWrite() != nil {
 		return false
@@ -82,6 +90,9 @@ func (s *socket) drop() bool {
 // for the server's side (awaitServer).
 func (s *socket) release() error {
 	s.once.Do(func() {
+		s.mu.Lock()
+		s.releasing = true
+		s.mu.Unlock()
 		if s.letGo.Load() {
 			s.awaitServer()
 		}
