@@ -1,6 +1,6 @@
 // Command poolbench measures actorpool against the pool its users would
-// otherwise use, on real servers, in one run: the workloads W1, W2, W4 and
-// W5 described below. (W3, the pool's own overhead on a do-nothing backend,
+// otherwise use, on real servers, in one run: the workloads described
+// below. (W3, the pool's own overhead on a do-nothing backend,
 // is BenchmarkAcquireRelease in the module root.)
 //
 //	go run ./cmd/poolbench                       # everything, about 4 minutes
@@ -48,6 +48,16 @@
 //     100 ms ctx on db.Conn (its queue is unbounded; a ctx is its only
 //     bound), then Conn.Close. It is an open loop: a slow pool does not slow
 //     the arrivals.
+//   - W6 command mode (Redis): GET and SET of 16 bytes by actorpool's
+//     command mode (actorpool-cmd), go-redis's AutoPipeline, rueidis, and
+//     one lease or one go-redis pool checkout per command. Each round of
+//     each client runs in a child poolbench of its own (-inprocess runs
+//     them all in this process instead), so that no client's goroutines,
+//     timers or garbage slow another. When redis-benchmark is on PATH, a
+//     limit row shows what the machine does with C and 16 commands per
+//     write: redis-benchmark -t get -P 16 -c callers -d 16.
+//   - W7, W8, W9: several endpoints, a budget across cluster members, and
+//     actors talking to Redis and MySQL by message; see docs/performance.md.
 //
 // Liveness checks are counted the same on both sides: by default none.
 // go-redis peeks at a pooled socket (recvfrom MSG_PEEK) on each checkout,

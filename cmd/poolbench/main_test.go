@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,4 +111,15 @@ func TestW6RunsAgainstARealServerAndReports(t *testing.T) {
 			assert.Contains(t, string(svg), p, "the chart's legend names %s", p)
 		}
 	}
+}
+
+// A child asked for a round it cannot run says why in its result, and the
+// W6 clients refuse a name they do not know.
+func TestAChildSaysWhyItCannotRun(t *testing.T) {
+	var res childResult
+	require.Error(t, runChildRound(childSpec{Workload: "w1"}, &res))
+	e := &env{cfg: config{conns: 1}}
+	w, err := newW6Clients(context.Background(), e, "127.0.0.1:1", []string{"nobody"})
+	w.close()
+	require.ErrorContains(t, err, `no pool "nobody"`)
 }

@@ -1,0 +1,118 @@
+package main
+
+// Each client in a process of its own: the parent runs every round of
+// every W6 client as a child poolbench (-child), which builds only that
+// client, runs the round, prints its figures as one JSON line and exits.
+// So no client's goroutines, timers or garbage slow another, and none
+// inherits another's warm caches.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// childSpec is the round a child runs: the workload, the client and the
+// operation, how many callers, and where the server is. Duration, Conns
+// and the peers' liveness check come from the parent's config.
+type childSpec struct {
+	Workload, Pool, Op string
+	Callers            int
+	Addr               string
+	Duration           time.Duration
+	Conns              int
+	PeerCheck          bool
+}
+
+// childResult is what a child prints.
+type childResult struct {
+	Ops, Errs int64
+	OpsPerSec float64
+	P50, P99  time.Duration
+	Batch     float64 // actorpool-cmd: mean commands per batch
+	Conns     int     // actorpool-cmd: connections held at the end
+	Err       string
+}
+
+func (r childResult) summary() summary {
+	return summary{opsPerSec: r.OpsPerSec, p50: r.P50, p99: r.P99, errs: r.Errs}
+}
+
+// runChild runs spec in a child poolbench and returns what it measured.
+func runChild(ctx context.Context, e *env, spec childSpec) (childResult, error) {
+	spec.Duration, spec.Conns, spec.PeerCheck = e.cfg.duration, e.cfg.conns, e.cfg.peerCheck
+	arg, err := json.Marshal(spec)
+	if err != nil {
+		return childResult{}, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return childResult{}, err
+	}
+	cmd := exec.CommandContext(ctx, self, "-child", string(arg))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, os.Stderr
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return childResult{}, nil
+		}
+		return childResult{}, fmt.Errorf("child %s %s: %w", spec.Pool, spec.Op, err)
+	}
+	var res childResult
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		return childResult{}, fmt.Errorf("child %s %s: %w (%q)", spec.Pool, spec.Op, err, out.String())
+	}
+	if res.Err != "" {
+		return res, fmt.Errorf("child %s %s: %s", spec.Pool, spec.Op, res.Err)
+	}
+	return res, nil
+}
+
+// childMain is a child's whole run: it prints a childResult.
+func childMain(arg string) int {
+	var spec childSpec
+	res := childResult{}
+	if err := json.Unmarshal([]byte(arg), &spec); err != nil {
+		res.Err = err.Error()
+	} else if err := runChildRound(spec, &res); err != nil {
+		res.Err = err.Error()
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(res); err != nil {
+		return 1
+	}
+	return 0
+}
+
+func runChildRound(spec childSpec, res *childResult) error {
+	if spec.Workload != "w6" {
+		return fmt.Errorf("no child mode for %q", spec.Workload)
+	}
+	ctx := context.Background()
+	discard := slog.New(slog.DiscardHandler)
+	e := &env{
+		cfg: config{duration: spec.Duration, conns: spec.Conns, peerCheck: spec.PeerCheck},
+		sys: actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+			return discard
+		})),
+		discard: discard,
+		log:     os.Stderr,
+		prof:    &profiler{log: os.Stderr},
+	}
+	defer e.sys.Shutdown()
+	w, err := newW6Clients(ctx, e, spec.Addr, []string{spec.Pool})
+	defer w.close()
+	if err != nil {
+		return err
+	}
+	sum, batch, conns := w6Round(ctx, e, w, spec.Pool, spec.Op, spec.Callers)
+	res.OpsPerSec, res.P50, res.P99, res.Errs = sum.opsPerSec, sum.p50, sum.p99, sum.errs
+	res.Batch, res.Conns = batch, conns
+	return nil
+}
