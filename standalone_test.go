@@ -58,7 +58,8 @@ func TestFailuresLeaveTheActorSystemsLogQuiet(t *testing.T) {
 		return slog.New(&sysLog)
 	}))
 	b := membackend.New()
-	p, err := actorpool.New(sys, b, actorpool.Config{MaxConns: 1, Logger: slog.New(&poolLog)})
+	p, err := actorpool.New(sys, b, actorpool.Config{MaxConns: 1, Logger: slog.New(&poolLog),
+		BackoffMin: time.Millisecond, BackoffMax: 10 * time.Millisecond})
 	require.NoError(t, err)
 	l, err := p.Acquire(context.Background())
 	require.NoError(t, err)

@@ -104,7 +104,8 @@ const (
 // the network error, which is what the pool needs to see.
 type socket struct {
 	net.Conn
-	closed atomic.Bool
+	closed  atomic.Bool
+	leaving atomic.Bool // letGo began: the holder's commands fail from now on
 }
 
 func (s *socket) Close() error {
@@ -122,6 +123,7 @@ const letGoWait = time.Second
 // close, by the connection actor that owns the socket; a lost socket
 // returns at once.
 func (s *socket) letGo() {
+	s.leaving.Store(true)
 	hc, ok := s.Conn.(interface{ CloseWrite() error })
 	if s.closed.Load() || !ok || hc.CloseWrite() != nil {
 		return
@@ -150,9 +152,11 @@ func (c *Conn) dial(context.Context, string, string) (net.Conn, error) {
 	return nil, ErrSecondConn
 }
 
-// alive returns ErrConnLost once go-redis has closed the socket.
+// alive returns ErrConnLost once go-redis has closed the socket, or the
+// pool has begun to close it (a revoked holder's command then fails with
+// ErrConnLost, not with a write on a half-closed socket).
 func (c *Conn) alive() error {
-	if c.sock.closed.Load() {
+	if c.sock.closed.Load() || c.sock.leaving.Load() {
 		return ErrConnLost
 	}
 	return nil

@@ -29,7 +29,7 @@ var (
 )
 
 // runLimit runs redis-benchmark -t op -P 16 -c callers -d 16 against addr
-// for duration and reads its rate and latency: the final summary (rate and
+// for duration (at least a second) and reads its rate and latency: the final summary (rate and
 // median) when it finished its requests first (they are sized for 800k
 // requests per second, more than this machine does), else the last
 // progress line it printed (overall rate and mean latency).
@@ -39,7 +39,8 @@ func runLimit(ctx context.Context, addr, op string, callers int, duration time.D
 		return summary{}, err
 	}
 	n := max(int(800000*duration.Seconds()), 10000)
-	run, cancel := context.WithTimeout(ctx, duration)
+	// At least a second: redis-benchmark prints its progress every 250 ms.
+	run, cancel := context.WithTimeout(ctx, max(duration, time.Second))
 	defer cancel()
 	out, err := exec.CommandContext(run, "redis-benchmark", "-h", host, "-p", port,
 		"-t", strings.ToLower(op), "-P", "16", "-c", strconv.Itoa(callers), "-d", "16",

@@ -81,7 +81,7 @@ func multiTable(b *strings.Builder, cases []*multiCase) {
 }
 
 // plotMulti draws, for each several-pool workload, median ops/s against
-// callers for every pool, as dir/<workload>.svg.
+// callers for every pool but the limit row, as dir/<workload>.svg.
 func (r *report) plotMulti(dir string) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -97,6 +97,9 @@ func (r *report) plotMulti(dir string) ([]string, error) {
 	var files []string
 	for _, w := range order {
 		cases := byWorkload[w]
+		if len(cases) < 2 {
+			continue // one caller count: no line to draw (and no log axis)
+		}
 		p := plot.New()
 		p.Title.Text = fmt.Sprintf("%s, 16-byte values, %d connections", w, r.cfg.conns)
 		p.X.Label.Text = "callers"
@@ -106,6 +109,9 @@ func (r *report) plotMulti(dir string) ([]string, error) {
 		p.Legend.Top, p.Legend.Left = true, true
 		var lines []any
 		for _, pool := range cases[0].pools {
+			if pool == limitPool {
+				continue // an order of magnitude above: it would flatten the others
+			}
 			var xys plotter.XYs
 			for _, c := range cases {
 				n, err := strconv.Atoi(c.callers)
