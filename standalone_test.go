@@ -63,9 +63,8 @@ func TestFailuresLeaveTheActorSystemsLogQuiet(t *testing.T) {
 	require.NoError(t, err)
 	l, err := p.Acquire(context.Background())
 	require.NoError(t, err)
+	b.FailDials(errors.New("connection refused")) // its replacement's dials fail
 	require.NoError(t, l.MarkBroken(errors.New("lost")))
-	b.FailDials(errors.New("connection refused"))
-	require.NoError(t, p.SetLimits(context.Background(), 1, 1)) // dial now, and fail
 	require.Eventually(t, func() bool { return p.Stats().DialErrors() >= 3 }, eventually, time.Millisecond)
 	b.Heal()
 	require.Eventually(t, func() bool { return p.Stats().Idle() == 1 }, eventually, time.Millisecond, "redialled once the backend healed")
