@@ -14,6 +14,8 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"runtime/pprof"
+	"strconv"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -33,6 +35,7 @@ type childSpec struct {
 
 // childResult is what a child prints.
 type childResult struct {
+	Extra     map[string]float64 // W1, W2: actorpool's lease split
 	Ops, Errs int64
 	OpsPerSec float64
 	P50, P99  time.Duration
@@ -41,8 +44,8 @@ type childResult struct {
 	Err       string
 }
 
-func (r childResult) summary() summary {
-	return summary{opsPerSec: r.OpsPerSec, p50: r.P50, p99: r.P99, errs: r.Errs}
+func (r childResult) summary() *summary {
+	return &summary{opsPerSec: r.OpsPerSec, p50: r.P50, p99: r.P99, errs: r.Errs, extra: r.Extra}
 }
 
 // runChild runs spec in a child poolbench and returns what it measured.
@@ -91,7 +94,14 @@ func childMain(arg string) int {
 }
 
 func runChildRound(spec childSpec, res *childResult) error {
-	if spec.Workload != "w6" {
+	var newSide func(ctx context.Context, e *env, addr, pool string) (func(string) op, func(), error)
+	switch spec.Workload {
+	case "w1":
+		newSide = newW1Side
+	case "w2":
+		newSide = newW2Side
+	case "w6":
+	default:
 		return fmt.Errorf("no child mode for %q", spec.Workload)
 	}
 	ctx := context.Background()
@@ -106,6 +116,18 @@ func runChildRound(spec childSpec, res *childResult) error {
 		prof:    &profiler{log: os.Stderr},
 	}
 	defer e.sys.Shutdown()
+	if newSide != nil {
+		mk, closeSide, err := newSide(ctx, e, spec.Addr, spec.Pool)
+		if err != nil {
+			return err
+		}
+		defer closeSide()
+		labels := pprof.Labels("workload", spec.Workload, "op", spec.Op, "pool", spec.Pool, "callers", strconv.Itoa(spec.Callers))
+		r := closedLoop(ctx, spec.Callers, e.cfg.warm(), e.cfg.duration, labels, mk(spec.Op))
+		sum := r.summarise()
+		res.OpsPerSec, res.P50, res.P99, res.Errs, res.Extra = sum.opsPerSec, sum.p50, sum.p99, sum.errs, sum.extra
+		return nil
+	}
 	w, err := newW6Clients(ctx, e, spec.Addr, []string{spec.Pool})
 	defer w.close()
 	if err != nil {

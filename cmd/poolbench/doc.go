@@ -50,14 +50,16 @@
 //     the arrivals.
 //   - W6 command mode (Redis): GET and SET of 16 bytes by actorpool's
 //     command mode (actorpool-cmd), go-redis's AutoPipeline, rueidis, and
-//     one lease or one go-redis pool checkout per command. Each round of
-//     each client runs in a child poolbench of its own (-inprocess runs
-//     them all in this process instead), so that no client's goroutines,
-//     timers or garbage slow another. When redis-benchmark is on PATH, a
+//     one lease or one go-redis pool checkout per command. When redis-benchmark is on PATH, a
 //     limit row shows what the machine does with C and 16 commands per
 //     write: redis-benchmark -t get -P 16 -c callers -d 16.
 //   - W7, W8, W9: several endpoints, a budget across cluster members, and
 //     actors talking to Redis and MySQL by message; see docs/performance.md.
+//
+// In W1, W2 and W6 each round of each client runs in a child poolbench of
+// its own (-inprocess runs them all in this process instead), so that no
+// client's goroutines, timers or garbage slow another; W4, W5, W7, W8 and
+// W9 run in this process.
 //
 // Liveness checks are counted the same on both sides: by default none.
 // go-redis peeks at a pooled socket (recvfrom MSG_PEEK) on each checkout,

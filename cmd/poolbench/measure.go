@@ -70,6 +70,7 @@ type result struct {
 	elapsed time.Duration
 	lat     *hdrhistogram.Histogram // merged; nil when the case has none
 	extra   map[string]float64      // case-specific numbers (W4, W5; the lease split of W1, W2)
+	done    *summary                // a round a child process measured: its summary, as is
 }
 
 func (r result) opsPerSec() float64 {
@@ -88,6 +89,9 @@ func (r result) quantile(q float64) time.Duration {
 
 // release gives the merged histogram back once the numbers are taken.
 func (r *result) summarise() summary {
+	if r.done != nil {
+		return *r.done
+	}
 	s := summary{
 		opsPerSec: r.opsPerSec(),
 		p50:       r.quantile(50),

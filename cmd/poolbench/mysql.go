@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,6 +33,9 @@ const (
 // session, so its driver never does. Unless -peer-conncheck, the check is
 // off (checkConnLiveness=false) so both sides count it the same: not at all.
 func mysqlDSN(e *env) string {
+	if e.dsn != "" {
+		return e.dsn // a child's, from its parent
+	}
 	if e.cfg.peerCheck {
 		return e.srv.maria.DSN("interpolateParams=true")
 	}
@@ -100,67 +102,60 @@ func createTable(ctx context.Context, e *env) error {
 func rowID(caller, n int) int { return (caller*131+n)%mysqlRows + 1 }
 
 // runW2 is W2: SELECT 1 and a primary-key point select, one lease per
-// query, against database/sql. The actorpool side is
+// query, against database/sql, callers up to 64. The actorpool side is
 // p.With(ctx, func(c *mysqlbackend.Conn) error { return c.QueryRowContext(ctx, q).Scan(&v) }).
+// Each round of each side runs in a child process of its own, unless
+// -inprocess.
 func runW2(ctx context.Context, e *env, rep *report) error {
 	if err := createTable(ctx, e); err != nil {
 		return err
 	}
-	p, err := startPool(ctx, e, newMySQLBackend(e), actorpool.Config{})
-	if err != nil {
-		return err
-	}
-	defer closePool(p)
-	db, err := newSQLDB(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
+	return e.runLeaseCases(ctx, rep, leaseWorkload{
+		name: "w2", title: "W2 MySQL ", peer: "database/sql", addr: mysqlDSN(e),
+		ops: []string{"SELECT 1", "point select"}, maxCallers: 64, newSide: newW2Side,
+	})
+}
 
-	type query struct {
-		name string
-		q    func(ctx context.Context, qr queryRower, caller, n int) error
+// w2Query runs W2's query opName on qr.
+func w2Query(ctx context.Context, qr queryRower, opName string, caller, n int) error {
+	if opName == "SELECT 1" {
+		var v int
+		return qr.QueryRowContext(ctx, "SELECT 1").Scan(&v)
 	}
-	point := "SELECT v FROM " + mysqlTable + " WHERE id = ?"
-	queries := []query{
-		{"SELECT 1", func(ctx context.Context, qr queryRower, _, _ int) error {
-			var v int
-			return qr.QueryRowContext(ctx, "SELECT 1").Scan(&v)
-		}},
-		{"point select", func(ctx context.Context, qr queryRower, caller, n int) error {
-			var v []byte
-			return qr.QueryRowContext(ctx, point, rowID(caller, n)).Scan(&v)
-		}},
-	}
-	for _, q := range queries {
-		for _, callers := range e.cfg.callers {
-			if callers > 64 {
-				continue
-			}
-			c := &caseResult{workload: "W2 MySQL " + q.name, callers: strconv.Itoa(callers), kind: throughput, peer: "database/sql"}
-			labels := func(pool string) pprof.LabelSet {
-				return pprof.Labels("workload", "w2", "op", q.name, "pool", pool, "callers", c.callers)
-			}
-			a := func(ctx context.Context) (result, error) {
-				return closedLoop(ctx, callers, e.cfg.warm(), e.cfg.duration, labels("actorpool"), func(ctx context.Context, caller, n int) (leased time.Time, err error) {
-					err = p.With(ctx, func(c *mysqlbackend.Conn) error {
-						leased = time.Now()
-						return q.q(ctx, c, caller, n)
-					})
-					return leased, err
-				}), nil
-			}
-			b := func(ctx context.Context) (result, error) {
-				return closedLoop(ctx, callers, e.cfg.warm(), e.cfg.duration, labels("peer"), func(ctx context.Context, caller, n int) (time.Time, error) {
-					return time.Time{}, q.q(ctx, db, caller, n)
-				}), nil
-			}
-			if err := e.runCase(ctx, rep, c, a, b); err != nil || ctx.Err() != nil {
-				return err
-			}
+	var v []byte
+	return qr.QueryRowContext(ctx, "SELECT v FROM "+mysqlTable+" WHERE id = ?", rowID(caller, n)).Scan(&v)
+}
+
+// newW2Side builds one side of W2 on the MariaDB of dsn.
+func newW2Side(ctx context.Context, e *env, dsn, pool string) (func(opName string) op, func(), error) {
+	e.dsn = dsn
+	switch pool {
+	case "actorpool":
+		p, err := startPool(ctx, e, newMySQLBackend(e), actorpool.Config{})
+		if err != nil {
+			return nil, nil, err
 		}
+		return func(opName string) op {
+			return func(ctx context.Context, caller, n int) (leased time.Time, err error) {
+				err = p.With(ctx, func(c *mysqlbackend.Conn) error {
+					leased = time.Now()
+					return w2Query(ctx, c, opName, caller, n)
+				})
+				return leased, err
+			}
+		}, func() { closePool(p) }, nil
+	case "database/sql":
+		db, err := newSQLDB(ctx, e)
+		if err != nil {
+			return nil, nil, err
+		}
+		return func(opName string) op {
+			return func(ctx context.Context, caller, n int) (time.Time, error) {
+				return time.Time{}, w2Query(ctx, db, opName, caller, n)
+			}
+		}, func() { _ = db.Close() }, nil
 	}
-	return nil
+	return nil, nil, fmt.Errorf("W2 has no pool %q", pool)
 }
 
 // queryRower is what *sql.DB and *mysqlbackend.Conn share.

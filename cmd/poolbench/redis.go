@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"runtime/pprof"
 	"strconv"
 	"time"
 
@@ -126,70 +125,61 @@ type noSyscallConn struct{ net.Conn }
 // The actorpool side is what a user writes for one command:
 // p.With(ctx, func(c *redisbackend.Conn) error { return c.Get(ctx, k).Err() }).
 // The peer is the same command on a go-redis client (PoolSize conns).
+// Each round of each side runs in a child process of its own, unless
+// -inprocess.
 func runW1(ctx context.Context, e *env, rep *report) error {
 	addr := e.srv.redis.Addr()
-	p, err := startPool(ctx, e, redisbackend.New(redisbackend.Options{Addr: addr}), actorpool.Config{})
-	if err != nil {
-		return err
-	}
-	defer closePool(p)
-	peer, err := newGoRedis(ctx, addr, e.cfg.conns, e.cfg.peerCheck)
-	if err != nil {
-		return err
-	}
-	defer peer.Close()
+	seed := redis.NewClient(&redis.Options{Addr: addr})
+	defer seed.Close()
 	for _, k := range redisKeyNames {
-		if err := peer.Set(ctx, k, redisValue, 0).Err(); err != nil {
+		if err := seed.Set(ctx, k, redisValue, 0).Err(); err != nil {
 			return err
 		}
 	}
+	return e.runLeaseCases(ctx, rep, leaseWorkload{
+		name: "w1", title: "W1 Redis ", peer: "go-redis", addr: addr,
+		ops: []string{"GET", "SET"}, newSide: newW1Side,
+	})
+}
 
-	type redisOp struct {
-		name string
-		pool func(ctx context.Context, c *redisbackend.Conn, k string) error
-		peer func(ctx context.Context, k string) error
-	}
-	ops := []redisOp{
-		{
-			"GET",
-			func(ctx context.Context, c *redisbackend.Conn, k string) error { return c.Get(ctx, k).Err() },
-			func(ctx context.Context, k string) error { return peer.Get(ctx, k).Err() },
-		},
-		{
-			"SET",
-			func(ctx context.Context, c *redisbackend.Conn, k string) error {
-				return c.Set(ctx, k, redisValue, 0).Err()
-			},
-			func(ctx context.Context, k string) error { return peer.Set(ctx, k, redisValue, 0).Err() },
-		},
-	}
-	for _, o := range ops {
-		for _, callers := range e.cfg.callers {
-			c := &caseResult{workload: "W1 Redis " + o.name, callers: strconv.Itoa(callers), kind: throughput, peer: "go-redis"}
-			labels := func(pool string) pprof.LabelSet {
-				return pprof.Labels("workload", "w1", "op", o.name, "pool", pool, "callers", c.callers)
-			}
-			a := func(ctx context.Context) (result, error) {
-				return closedLoop(ctx, callers, e.cfg.warm(), e.cfg.duration, labels("actorpool"), func(ctx context.Context, caller, n int) (leased time.Time, err error) {
-					k := redisKey(caller, n)
-					err = p.With(ctx, func(c *redisbackend.Conn) error {
-						leased = time.Now()
-						return o.pool(ctx, c, k)
-					})
-					return leased, err
-				}), nil
-			}
-			b := func(ctx context.Context) (result, error) {
-				return closedLoop(ctx, callers, e.cfg.warm(), e.cfg.duration, labels("peer"), func(ctx context.Context, caller, n int) (time.Time, error) {
-					return time.Time{}, o.peer(ctx, redisKey(caller, n))
-				}), nil
-			}
-			if err := e.runCase(ctx, rep, c, a, b); err != nil || ctx.Err() != nil {
-				return err
-			}
+// newW1Side builds one side of W1 on the Redis at addr: its op for each
+// operation name, and how to close it.
+func newW1Side(ctx context.Context, e *env, addr, pool string) (func(opName string) op, func(), error) {
+	switch pool {
+	case "actorpool":
+		p, err := startPool(ctx, e, redisbackend.New(redisbackend.Options{Addr: addr}), actorpool.Config{})
+		if err != nil {
+			return nil, nil, err
 		}
+		return func(opName string) op {
+			return func(ctx context.Context, caller, n int) (leased time.Time, err error) {
+				k := redisKey(caller, n)
+				err = p.With(ctx, func(c *redisbackend.Conn) error {
+					leased = time.Now()
+					if opName == "SET" {
+						return c.Set(ctx, k, redisValue, 0).Err()
+					}
+					return c.Get(ctx, k).Err()
+				})
+				return leased, err
+			}
+		}, func() { closePool(p) }, nil
+	case "go-redis":
+		peer, err := newGoRedis(ctx, addr, e.cfg.conns, e.cfg.peerCheck)
+		if err != nil {
+			return nil, nil, err
+		}
+		return func(opName string) op {
+			return func(ctx context.Context, caller, n int) (time.Time, error) {
+				k := redisKey(caller, n)
+				if opName == "SET" {
+					return time.Time{}, peer.Set(ctx, k, redisValue, 0).Err()
+				}
+				return time.Time{}, peer.Get(ctx, k).Err()
+			}
+		}, func() { _ = peer.Close() }, nil
 	}
-	return nil
+	return nil, nil, fmt.Errorf("W1 has no pool %q", pool)
 }
 
 // closePool closes p, revoking what is still leased after a few seconds.

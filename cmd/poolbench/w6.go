@@ -198,7 +198,7 @@ func runW6(ctx context.Context, e *env, rep *report) error {
 						if err != nil {
 							return err
 						}
-						sum, batch, conns = res.summary(), res.Batch, res.Conns
+						sum, batch, conns = *res.summary(), res.Batch, res.Conns
 					}
 					if ctx.Err() != nil {
 						return nil
