@@ -38,13 +38,9 @@ func TestParseFlagsRejectsWhatCannotRun(t *testing.T) {
 // case has both pools, no errors, and a ratio.
 func TestW1AndW2RunAgainstRealServersAndReport(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "report.md")
-	cfg, err := parseFlags([]string{"-workloads", "w1,w2", "-callers", "1,10", "-duration", "100ms", "-out", out})
+	cfg, err := parseFlags([]string{"-workloads", "w1,w2", "-callers", "1,10", "-duration", "100ms", "-out", out, "-inprocess"})
 	require.NoError(t, err)
 	require.NoError(t, run(cfg))
-	pools := w6Pools
-	if hasRedisBenchmark() {
-		pools = append(pools[:len(pools):len(pools)], limitPool)
-	}
 	text, err := os.ReadFile(out)
 	require.NoError(t, err)
 
@@ -74,14 +70,40 @@ func TestW1AndW2RunAgainstRealServersAndReport(t *testing.T) {
 	}
 }
 
-// TestW6RunsAgainstARealServerAndReports runs W6 briefly and checks its
-// table: every pool of every case, no errors, actorpool-cmd's ratios to
-// the four others and its mean batch; and the charts -plot draws.
+// W1 in its default way, each round of each side in a child process: the
+// children's figures, actorpool's lease split included, reach the report.
+func TestW1RunsEachSideInAChildProcess(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "report.md")
+	cfg, err := parseFlags([]string{"-workloads", "w1", "-callers", "4", "-duration", "100ms", "-out", out})
+	require.NoError(t, err)
+	require.NoError(t, run(cfg))
+	text, err := os.ReadFile(out)
+	require.NoError(t, err)
+	rows := 0
+	for line := range strings.SplitSeq(string(text), "\n") {
+		if !strings.HasPrefix(line, "| W1") {
+			continue
+		}
+		rows++
+		cols := strings.Split(strings.Trim(line, "|"), "|")
+		require.Len(t, cols, 9, line)
+		assert.Equal(t, "0", strings.TrimSpace(cols[6]), "errors in %s", line)
+		if strings.TrimSpace(cols[2]) == "actorpool" {
+			assert.Regexp(t, `^wait p50 \S+ p99 \S+; held p50 \S+ p99 \S+$`, strings.TrimSpace(cols[8]), "lease split in %s", line)
+		}
+	}
+	assert.Equal(t, 4, rows, "GET and SET, actorpool and go-redis")
+}
+
+// TestW6RunsAgainstARealServerAndReports runs W6 briefly, its clients in
+// this process, and checks its table: every pool of every case, no errors,
+// actorpool-cmd's ratios to the others and its mean batch; and the charts
+// -plot draws. (TestW6RunsEachClientInAChildProcess runs the default way.)
 func TestW6RunsAgainstARealServerAndReports(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "report.md")
 	cfg, err := parseFlags([]string{"-workloads", "w6", "-callers", "1,16", "-duration", "100ms",
-		"-out", out, "-plot", filepath.Join(dir, "plots")})
+		"-out", out, "-plot", filepath.Join(dir, "plots"), "-inprocess"})
 	require.NoError(t, err)
 	require.NoError(t, run(cfg))
 	pools := w6Pools
@@ -118,6 +140,33 @@ func TestW6RunsAgainstARealServerAndReports(t *testing.T) {
 		for _, p := range w6Pools {
 			assert.Contains(t, string(svg), p, "the chart's legend names %s", p)
 		}
+	}
+}
+
+// W6 in its default way, each round of each client in a child process:
+// every client's row, and actorpool-cmd's notes from its child.
+func TestW6RunsEachClientInAChildProcess(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "report.md")
+	cfg, err := parseFlags([]string{"-workloads", "w6", "-callers", "16", "-duration", "100ms", "-out", out})
+	require.NoError(t, err)
+	require.NoError(t, run(cfg))
+	text, err := os.ReadFile(out)
+	require.NoError(t, err)
+	seen := map[string]bool{}
+	for line := range strings.SplitSeq(string(text), "\n") {
+		if !strings.HasPrefix(line, "| W6 Redis GET") {
+			continue
+		}
+		cols := strings.Split(strings.Trim(line, "|"), "|")
+		pool := strings.TrimSpace(cols[2])
+		seen[pool] = true
+		assert.Equal(t, "0", strings.TrimSpace(cols[6]), "errors in %s", line)
+		if pool == "actorpool-cmd" {
+			assert.Regexp(t, `^batch \d+\.\d .*; connections \d+ `, strings.TrimSpace(cols[len(cols)-1]), "notes in %s", line)
+		}
+	}
+	for _, p := range w6Pools {
+		assert.True(t, seen[p], "a row for %s", p)
 	}
 }
 
