@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/actorpool/actorpool/internal/netx"
 )
 
 // letGoWait bounds how long closing a session waits for the server to end
@@ -87,37 +89,18 @@ func (s *socket) drop() bool {
 }
 
 // release closes the descriptor, once; when letGo is set, it first waits
-// for the server's side (awaitServer).
+// for the server's side (netx.AwaitPeerClose).
 func (s *socket) release() error {
 	s.once.Do(func() {
 		s.mu.Lock()
 		s.releasing = true
 		s.mu.Unlock()
 		if s.letGo.Load() {
-			s.awaitServer()
+			netx.AwaitPeerClose(s.Conn, letGoWait)
 		}
 		s.closeErr = s.Conn.Close()
 	})
 	return s.closeErr
-}
-
-// awaitServer half-closes the socket (again, after a drop) and reads until
-// the server closes its side (EOF), an error, or letGoWait.
-func (s *socket) awaitServer() {
-	hc, ok := s.Conn.(interface{ CloseWrite() error })
-	if !ok {
-		return
-	}
-	_ = hc.CloseWrite() // fails only on a socket already lost: the read fails too
-	if s.Conn.SetReadDeadline(time.Now().Add(letGoWait)) != nil {
-		return
-	}
-	var buf [512]byte
-	for {
-		if _, err := s.Conn.Read(buf[:]); err != nil {
-			return
-		}
-	}
 }
 
 // socketKey is the context key under which Backend.Dial passes the dial

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/actorpool/actorpool/internal/netx"
 )
 
 // Conn is one pooled Redis connection: a go-redis client whose pool holds
@@ -124,18 +126,8 @@ const letGoWait = time.Second
 // returns at once.
 func (s *socket) letGo() {
 	s.leaving.Store(true)
-	hc, ok := s.Conn.(interface{ CloseWrite() error })
-	if s.closed.Load() || !ok || hc.CloseWrite() != nil {
-		return
-	}
-	if s.Conn.SetReadDeadline(time.Now().Add(letGoWait)) != nil {
-		return
-	}
-	var buf [512]byte
-	for {
-		if _, err := s.Conn.Read(buf[:]); err != nil {
-			return
-		}
+	if !s.closed.Load() {
+		netx.AwaitPeerClose(s.Conn, letGoWait)
 	}
 }
 
