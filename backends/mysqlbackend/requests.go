@@ -17,6 +17,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorpool/actorpool"
+	"github.com/actorpool/actorpool/internal/address"
 )
 
 // Defaults of Query's bounds.
@@ -127,8 +128,7 @@ func NewRequests(pool *actorpool.Pool[*Conn]) *Requests {
 	}
 	r.sys = pool.ActorSystem()
 	r.replied = r.reply
-	reg := r.sys.ProcessRegistry
-	r.pid, _ = reg.Add(requestProcess{r}, "actorpool-mysql-requests-"+reg.NextId())
+	r.pid = address.Register(r.sys, "actorpool-mysql-requests-", r.received)
 	return r
 }
 
@@ -138,13 +138,8 @@ func NewRequests(pool *actorpool.Pool[*Conn]) *Requests {
 // Requests made from a nil pool.
 func (r *Requests) PID() *actor.PID { return r.pid }
 
-type requestProcess struct{ r *Requests }
-
-func (p requestProcess) SendUserMessage(_ *actor.PID, message any) {
-	_, msg, sender := actor.UnwrapEnvelope(message)
-	if sender == nil {
-		return // nobody to answer: send with ctx.Request
-	}
+// received takes a message sent to PID.
+func (r *Requests) received(sender *actor.PID, msg any) {
 	var req *request
 	switch m := msg.(type) {
 	case *Query:
@@ -157,11 +152,8 @@ func (p requestProcess) SendUserMessage(_ *actor.PID, message any) {
 		return
 	}
 	req.sender = sender
-	p.r.send(req)
+	r.send(req)
 }
-
-func (requestProcess) SendSystemMessage(*actor.PID, any) {}
-func (requestProcess) Stop(*actor.PID)                   {}
 
 // request is the work of one message, as the pool carries it to a
 // session (Backend.Pipeline runs it).

@@ -13,6 +13,8 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/actorpool/actorpool/internal/address"
 )
 
 // Request asks the pool, by message, to run Redis commands for the sending
@@ -73,25 +75,18 @@ func (c *Commands) PID() *actor.PID {
 			return
 		}
 		c.sys = c.pool.ActorSystem()
-		reg := c.sys.ProcessRegistry
-		c.pid, _ = reg.Add(requests{c}, "actorpool-redis-commands-"+reg.NextId())
+		c.pid = address.Register(c.sys, "actorpool-redis-commands-", c.received)
 		c.replied = c.reply // one method value for every request
 	})
 	return c.pid
 }
 
-// requests is the process behind PID.
-type requests struct{ c *Commands }
-
-func (r requests) SendUserMessage(_ *actor.PID, message any) {
-	_, msg, sender := actor.UnwrapEnvelope(message)
-	if req, ok := msg.(*Request); ok && sender != nil {
-		r.c.send(sender, req)
+// received takes a message sent to PID.
+func (c *Commands) received(sender *actor.PID, msg any) {
+	if req, ok := msg.(*Request); ok {
+		c.send(sender, req)
 	}
 }
-
-func (requests) SendSystemMessage(*actor.PID, any) {}
-func (requests) Stop(*actor.PID)                   {}
 
 // send places a request: a session command is refused at once, a
 // blocking command or a transaction runs on a lease, anything else goes to
