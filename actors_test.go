@@ -351,23 +351,12 @@ func TestAnswersToAnActorCarryTheRequestsTag(t *testing.T) {
 	defer f.sys.Root.Stop(pid)
 	f.sys.Root.Send(pid, "long")
 	f.sys.Root.Send(pid, "short")
-	failed := receive(t, answers)
+	failed := recv(t, answers)
 	require.IsType(t, &messages.AcquireFailed{}, failed)
 	assert.Equal(t, "short", failed.(*messages.AcquireFailed).Tag)
 	assert.ErrorIs(t, failed.(*messages.AcquireFailed).Err, actorpool.ErrAcquireTimeout)
 	require.NoError(t, held.Release())
-	granted := receive(t, answers)
+	granted := recv(t, answers)
 	require.IsType(t, &messages.Granted[*membackend.Conn]{}, granted)
 	assert.Equal(t, "long", granted.(*messages.Granted[*membackend.Conn]).Tag)
-}
-
-func receive(t *testing.T, ch <-chan any) any {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(eventually):
-		t.Fatal("no answer")
-		return nil
-	}
 }

@@ -94,7 +94,7 @@ func TestCommandsCallerLeavesItsCommandInFlight(t *testing.T) {
 	slow.cancel()
 	slow.returned(t, "a caller whose command is in flight")
 	for i, ch := range behind {
-		assert.Equal(t, fmt.Sprint(i), recvString(t, ch), "a command queued behind it gets its own reply")
+		assert.Equal(t, fmt.Sprint(i), recv(t, ch), "a command queued behind it gets its own reply")
 	}
 	require.Eventually(t, func() bool { return p.Stats().CommandsInFlight() == 0 }, eventually, time.Millisecond)
 	requireInStep(t, rc)
@@ -150,7 +150,7 @@ func TestCommandsCallersLeaveABatchInFlight(t *testing.T) {
 			}()
 		})
 	}
-	require.NoError(t, <-first)
+	require.NoError(t, recv(t, first))
 	// The batch went out with the slow command at its head: the server is
 	// asleep, and a ping from the side waits for it.
 	require.Eventually(t, func() bool { return asleep(s.Addr()) }, eventually, time.Millisecond)
@@ -167,9 +167,9 @@ func TestCommandsCallersLeaveABatchInFlight(t *testing.T) {
 	queued.cancel()
 	queued.returned(t, "a caller whose command is queued")
 
-	require.NoError(t, <-slow)
+	require.NoError(t, recv(t, slow))
 	for i, ch := range gets {
-		assert.Equal(t, fmt.Sprint(i), recvString(t, ch), "a command of the batch gets its own reply")
+		assert.Equal(t, fmt.Sprint(i), recv(t, ch), "a command of the batch gets its own reply")
 	}
 	require.Eventually(t, func() bool { return p.Stats().CommandsInFlight() == 0 }, eventually, time.Millisecond)
 	n, err := rc.Get(ctx, "cmd:batch:left").Int()
@@ -227,16 +227,5 @@ func requireInStep(t *testing.T, rc *redisbackend.Commands) {
 		v := fmt.Sprint(i)
 		require.NoError(t, rc.Set(ctx, "cmd:step", v, 0).Err())
 		require.Equal(t, v, rc.Get(ctx, "cmd:step").Val(), "replies stay matched to their commands")
-	}
-}
-
-func recvString(t *testing.T, ch chan string) string {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(eventually):
-		t.Fatal("no reply")
-		return ""
 	}
 }

@@ -178,7 +178,7 @@ func TestCommandsCancel(t *testing.T) {
 		t.Error("a command not yet written returned only after the command ahead of it: not when its ctx ended")
 	default:
 	}
-	require.NoError(t, <-slow)
+	require.NoError(t, recv(t, slow))
 	assert.ErrorIs(t, rc.Get(ctx, "cmd:never").Err(), redis.Nil, "the dropped INCR never ran")
 
 	// A ctx that ends while the command is in flight: the caller gets

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync/atomic"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/redis/go-redis/v9"
@@ -261,8 +262,14 @@ func ExampleCommands_PID() {
 		}
 	}))
 	defer pool.ActorSystem().Root.Stop(counter)
-	fmt.Println(<-replies)
-	fmt.Println(<-replies)
+	for range 2 {
+		select {
+		case r := <-replies:
+			fmt.Println(r)
+		case <-time.After(10 * time.Second):
+			fmt.Println("no reply")
+		}
+	}
 	// Output:
 	// first: incr example:hits: 1, err <nil>
 	// pipeline: get example:hits: 2, err <nil>

@@ -118,3 +118,9 @@ func assertClients(t testing.TB, s *redisserver.Server, want int, msgAndArgs ...
 	}
 	return ok
 }
+
+// recv receives from ch, failing the test after eventually.
+func recv[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	return pooltest.Recv(t, ch, eventually)
+}

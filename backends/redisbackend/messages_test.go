@@ -38,17 +38,6 @@ func askerTelling(to *actor.PID, replies chan<- *redisbackend.Reply, sent chan<-
 	})
 }
 
-func awaitReply(t *testing.T, replies <-chan *redisbackend.Reply) *redisbackend.Reply {
-	t.Helper()
-	select {
-	case r := <-replies:
-		return r
-	case <-time.After(eventually):
-		t.Fatal("no reply")
-		return nil
-	}
-}
-
 // counter is an actor that counts to rounds with INCR by message, each
 // request tagged with its round, and then reports what it saw.
 type counter struct {
@@ -136,7 +125,7 @@ func TestRequestsByMessageRunWhereTheClientsWould(t *testing.T) {
 	pipe.Set(ctx, "pipe:k", "v1", 0)
 	get := pipe.Get(ctx, "pipe:k")
 	sys.Root.Send(pid, &redisbackend.Request{Tag: "pipe", Cmds: pipe.Cmds()})
-	r := awaitReply(t, replies)
+	r := recv(t, replies)
 	require.NoError(t, r.Err)
 	assert.Equal(t, "pipe", r.Tag)
 	assert.Equal(t, "v1", get.Val())
@@ -144,17 +133,17 @@ func TestRequestsByMessageRunWhereTheClientsWould(t *testing.T) {
 	tx := rc.Pipeline()
 	a, b := tx.Incr(ctx, "tx:n"), tx.Incr(ctx, "tx:n")
 	sys.Root.Send(pid, &redisbackend.Request{Tag: "tx", Cmds: tx.Cmds(), Tx: true})
-	r = awaitReply(t, replies)
+	r = recv(t, replies)
 	require.NoError(t, r.Err)
 	assert.Equal(t, []int64{1, 2}, []int64{a.Val(), b.Val()})
 
 	blpop := redis.NewStringSliceCmd(ctx, "blpop", "empty:list", "0.05")
 	sys.Root.Send(pid, &redisbackend.Request{Tag: "blocking", Cmds: []redis.Cmder{blpop}})
-	r = awaitReply(t, replies)
+	r = recv(t, replies)
 	assert.ErrorIs(t, r.Err, redis.Nil, "BLPOP on an empty list times out with a nil reply")
 
 	sys.Root.Send(pid, &redisbackend.Request{Tag: "select", Cmds: []redis.Cmder{redis.NewStatusCmd(ctx, "select", 1)}})
-	r = awaitReply(t, replies)
+	r = recv(t, replies)
 	assert.Equal(t, "select", r.Tag)
 	assert.ErrorIs(t, r.Err, redisbackend.ErrNeedsLease)
 }
@@ -175,7 +164,7 @@ func TestARequestByMessageIsAnsweredAtItsDeadlineAndAfterClose(t *testing.T) {
 	require.NoError(t, err)
 	incr := redis.NewIntCmd(ctx, "incr", "late")
 	sys.Root.Send(pid, &redisbackend.Request{Tag: 1, Cmds: []redis.Cmder{incr}, Timeout: 50 * time.Millisecond})
-	r := awaitReply(t, replies)
+	r := recv(t, replies)
 	assert.Equal(t, 1, r.Tag)
 	assert.ErrorIs(t, r.Err, actorpool.ErrAcquireTimeout)
 	assert.ErrorIs(t, incr.Err(), actorpool.ErrAcquireTimeout)
@@ -183,7 +172,7 @@ func TestARequestByMessageIsAnsweredAtItsDeadlineAndAfterClose(t *testing.T) {
 
 	require.NoError(t, p.Close(ctx))
 	sys.Root.Send(pid, &redisbackend.Request{Tag: 2, Cmds: []redis.Cmder{redis.NewIntCmd(ctx, "incr", "late")}})
-	r = awaitReply(t, replies)
+	r = recv(t, replies)
 	assert.Equal(t, 2, r.Tag)
 	assert.ErrorIs(t, r.Err, actorpool.ErrPoolClosed)
 	select {
@@ -218,7 +207,7 @@ func TestARequestOfAStoppedActorIsDroppedOrGoesNowhere(t *testing.T) {
 	sent := make(chan struct{}, 1)
 	pid := sys.Root.Spawn(askerTelling(rc.PID(), make(chan *redisbackend.Reply, 1), sent))
 	sys.Root.Send(pid, &redisbackend.Request{Cmds: []redis.Cmder{redis.NewIntCmd(ctx, "incr", "dropped")}})
-	<-sent
+	recv(t, sent)
 	require.NoError(t, sys.Root.StopFuture(pid).Wait())
 	require.NoError(t, lease.Release())
 	require.Eventually(t, func() bool { return p.Stats().CommandsDropped() == 1 }, eventually, time.Millisecond)
@@ -284,7 +273,7 @@ func TestEveryActorIsAnsweredOnceWhenTheServerDiesMidBatch(t *testing.T) {
 	s.Kill()
 	seen := map[any]int{}
 	for range actors {
-		r := awaitReply(t, replies)
+		r := recv(t, replies)
 		check(r)
 		seen[r.Tag]++
 	}
@@ -296,7 +285,7 @@ func TestEveryActorIsAnsweredOnceWhenTheServerDiesMidBatch(t *testing.T) {
 	require.Eventually(t, func() bool { return rc.Ping(context.Background()).Err() == nil }, eventually, 10*time.Millisecond)
 	send(2)
 	for range actors {
-		r := awaitReply(t, replies)
+		r := recv(t, replies)
 		require.NoError(t, r.Err)
 		check(r)
 	}
@@ -331,13 +320,13 @@ func TestRequestsByMessageStartNoGoroutineEach(t *testing.T) {
 		sys.Root.Send(pid, &redisbackend.Request{Tag: i, Cmds: []redis.Cmder{redis.NewStatusCmd(ctx, "ping")}})
 	}
 	for range requests {
-		<-sent
+		recv(t, sent)
 	}
 	require.Eventually(t, func() bool { return p.Stats().CommandsInFlight() == requests }, eventually, time.Millisecond)
 	during := runtime.NumGoroutine()
 	require.NoError(t, s.Resume())
 	for range requests {
-		require.NoError(t, awaitReply(t, replies).Err)
+		require.NoError(t, recv(t, replies).Err)
 	}
 	t.Logf("goroutines: %d before, %d with %d requests queued or in flight", before, during, requests)
 	assert.Less(t, during-before, 20, "goroutines started for requests")

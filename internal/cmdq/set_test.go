@@ -46,7 +46,11 @@ func TestPublishTellsWhoWaitsForTheNextView(t *testing.T) {
 	}
 	errNone := errors.New("no connection")
 	set.Publish(nil, errNone, true)
-	<-v.Changed
+	select {
+	case <-v.Changed:
+	default:
+		t.Fatal("Publish did not signal the view it replaced")
+	}
 	next := set.View()
 	assert.ErrorIs(t, next.Err, errNone)
 	assert.True(t, next.Closed)
