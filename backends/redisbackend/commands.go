@@ -80,11 +80,6 @@ type Commands struct {
 // actorpool.ErrInvalidConfig.
 func NewCommands(pool *actorpool.Pool[*Conn]) *Commands {
 	c := &Commands{pool: pool}
-	if pool == nil {
-		c.Client = redis.NewClient((Options{Addr: "actorpool"}).redisOptions(refuseDial))
-		c.Client.AddHook(refuse{errNoPool})
-		return c
-	}
 	c.Client = redis.NewClient((Options{Addr: "actorpool"}).redisOptions(refuseDial))
 	c.Client.AddHook(front{c})
 	return c
@@ -100,28 +95,20 @@ func refuseDial(context.Context, string, string) (net.Conn, error) {
 // errNoPool is the error of every call of a Commands made from a nil pool.
 var errNoPool = fmt.Errorf("%w: NewCommands was given a nil pool", actorpool.ErrInvalidConfig)
 
-// refuse is the hook of a client without a pool: every call fails with err.
-type refuse struct{ err error }
-
-func (r refuse) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (r refuse) ProcessHook(redis.ProcessHook) redis.ProcessHook {
-	return func(_ context.Context, cmd redis.Cmder) error { cmd.SetErr(r.err); return r.err }
-}
-
-func (r refuse) ProcessPipelineHook(redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(_ context.Context, cmds []redis.Cmder) error { setErr(cmds, r.err); return r.err }
-}
-
 // front is the hook that sends Commands' commands to the pool instead of
-// the network, inside the hooks added with Commands.AddHook. It never calls
-// next.
+// the network, inside the hooks added with Commands.AddHook (and on every
+// client WithTimeout makes). It never calls next. Without a pool every
+// call fails with errNoPool.
 type front struct{ c *Commands }
 
 func (f front) DialHook(next redis.DialHook) redis.DialHook { return next }
 
 func (f front) ProcessHook(redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
+		if f.c.pool == nil {
+			cmd.SetErr(errNoPool)
+			return errNoPool
+		}
 		if h := f.c.hooks.Load(); h != nil {
 			return h.process(ctx, cmd)
 		}
@@ -131,6 +118,10 @@ func (f front) ProcessHook(redis.ProcessHook) redis.ProcessHook {
 
 func (f front) ProcessPipelineHook(redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if f.c.pool == nil {
+			setErr(cmds, errNoPool)
+			return errNoPool
+		}
 		if h := f.c.hooks.Load(); h != nil {
 			return h.pipeline(ctx, cmds)
 		}
@@ -161,13 +152,7 @@ func (c *Commands) pipeline(ctx context.Context, cmds []redis.Cmder) error {
 // pool may still read replies into it.
 func (c *Commands) run(ctx context.Context, w *work) error {
 	cmds := w.cmds
-	where, name := shared, ""
-	for _, cmd := range cmds {
-		if where = placeOf(cmd); where != shared {
-			name = cmd.Name()
-			break
-		}
-	}
+	where, err := placeAll(cmds, false)
 	if where == shared && ctx.Done() != nil && !w.detach() {
 		where = onLease
 	}
@@ -177,11 +162,9 @@ func (c *Commands) run(ctx context.Context, w *work) error {
 		return c.onLease(ctx, cmds, false)
 	case refused:
 		defer putWork(w)
-		err := fmt.Errorf("%w: %s", ErrNeedsLease, strings.ToUpper(name))
-		setErr(cmds, err)
 		return err
 	}
-	err := c.pool.Do(ctx, w, size(cmds))
+	err = c.pool.Do(ctx, w, size(cmds))
 	if err != nil && ctx.Err() != nil && len(w.copies) > 0 {
 		setErr(cmds, err) // the pool may still read replies into the copies: w is its own
 		return err
@@ -239,6 +222,27 @@ const (
 	onLease              // a connection leased for the call
 	refused              // nowhere in command mode: ErrNeedsLease
 )
+
+// placeAll decides where cmds run together (tx: as a MULTI/EXEC
+// transaction, on a lease at least): the strictest place any of them
+// needs. When that is refused, every command gets the ErrNeedsLease error
+// naming the first refused command, which is returned.
+func placeAll(cmds []redis.Cmder, tx bool) (place, error) {
+	where := shared
+	if tx {
+		where = onLease
+	}
+	for _, cmd := range cmds {
+		if p := placeOf(cmd); p == refused {
+			err := fmt.Errorf("%w: %s", ErrNeedsLease, strings.ToUpper(cmd.Name()))
+			setErr(cmds, err)
+			return refused, err
+		} else if p > where {
+			where = p
+		}
+	}
+	return where, nil
+}
 
 // placeOf decides where cmd runs.
 func placeOf(cmd redis.Cmder) place {

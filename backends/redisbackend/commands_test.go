@@ -290,4 +290,5 @@ func TestCommandsFromANilPoolFailWithErrInvalidConfig(t *testing.T) {
 	_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error { p.Get(ctx, "k"); return nil })
 	assert.ErrorIs(t, err, actorpool.ErrInvalidConfig)
 	assert.ErrorIs(t, c.Watch(ctx, func(*redis.Tx) error { return nil }, "k"), actorpool.ErrInvalidConfig)
+	assert.ErrorIs(t, c.WithTimeout(time.Second).Get(ctx, "k").Err(), actorpool.ErrInvalidConfig, "a client WithTimeout made")
 }

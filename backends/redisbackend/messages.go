@@ -7,8 +7,6 @@ package redisbackend
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -96,19 +94,8 @@ func (c *Commands) send(sender *actor.PID, req *Request) {
 		c.deliver(sender, &Reply{Tag: req.Tag})
 		return
 	}
-	where, name := shared, ""
-	if req.Tx {
-		where = onLease
-	}
-	for _, cmd := range req.Cmds {
-		if p := placeOf(cmd); p > where {
-			where, name = p, cmd.Name()
-		}
-	}
-	switch where {
+	switch where, err := placeAll(req.Cmds, req.Tx); where {
 	case refused:
-		err := fmt.Errorf("%w: %s", ErrNeedsLease, strings.ToUpper(name))
-		setErr(req.Cmds, err)
 		c.deliver(sender, &Reply{Tag: req.Tag, Cmds: req.Cmds, Err: err})
 	case onLease:
 		go c.sendOnLease(sender, req)
@@ -132,11 +119,6 @@ func (c *Commands) sendOnLease(sender *actor.PID, req *Request) {
 		defer cancel()
 	}
 	err := c.onLease(ctx, req.Cmds, req.Tx)
-	for _, cmd := range req.Cmds {
-		if err != nil && cmd.Err() == nil {
-			cmd.SetErr(err) // no lease came: none ran
-		}
-	}
 	if err == nil {
 		err = firstErr(req.Cmds)
 	}
