@@ -69,13 +69,12 @@ func (p *Pool[C]) Do(ctx context.Context, work any, size int) error {
 	o := cmdq.Get(ctx, work, size)
 	var waitSince time.Time // when Do first found no queue
 	for {
-		v := p.cmds.View()
-		if v.Closed {
-			cmdq.Put(o)
-			return ErrPoolClosed
-		}
-		q := v.Pick()
-		if q == nil {
+		v, pushed := p.cmds.Place(o)
+		if !pushed {
+			if v.Closed {
+				cmdq.Put(o)
+				return ErrPoolClosed
+			}
 			if waitSince.IsZero() {
 				waitSince = time.Now()
 			}
@@ -83,9 +82,6 @@ func (p *Pool[C]) Do(ctx context.Context, work any, size int) error {
 				cmdq.Put(o)
 				return err
 			}
-			continue
-		}
-		if !q.Push(o) {
 			continue
 		}
 		select {
@@ -146,20 +142,12 @@ func (p *Pool[C]) Submit(work any, size int, owner *actor.PID, deadline time.Tim
 // push hands a message's op to the queue with the least work, or, when
 // none takes work, to the dispatcher, which holds it until one does.
 func (p *Pool[C]) push(o *cmdq.Op) {
-	for {
-		v := p.cmds.View()
-		if v.Closed {
-			p.submitted(o, ErrPoolClosed)
-			return
-		}
-		q := v.Pick()
-		if q == nil {
-			p.root.Send(p.dispatcher, &proto.Park{Op: o})
-			return
-		}
-		if q.Push(o) {
-			return
-		}
+	switch v, pushed := p.cmds.Place(o); {
+	case pushed:
+	case v.Closed:
+		p.submitted(o, ErrPoolClosed)
+	default:
+		p.root.Send(p.dispatcher, &proto.Park{Op: o})
 	}
 }
 

@@ -67,8 +67,7 @@ func (d *dispatcher[C]) Receive(ctx actor.Context) {
 		d.park(ctx, msg.Op)
 	case *proto.CommandTick:
 		d.ticking = false
-		d.expireParked()
-		d.tick(ctx)
+		d.tick(ctx) // its publish also answers parked ops past their deadline
 	case *proto.LimitsChanged:
 		if d.trim() {
 			d.publish(nil)

@@ -15,13 +15,6 @@ import (
 	"github.com/actorpool/actorpool/internal/ledger"
 )
 
-// answer finishes a parked op with err (its Then answers the message).
-func answer(o *cmdq.Op, err error) {
-	if o.Claim() {
-		o.Finish(err)
-	}
-}
-
 // park takes a message's op that found no queue: it goes to a queue at
 // once if one took work meanwhile, else waits here while the dispatcher
 // asks for a connection.
@@ -38,21 +31,16 @@ func (d *dispatcher[C]) park(ctx actor.Context, o *cmdq.Op) {
 // pool is closing; false: no queue takes work.
 func (d *dispatcher[C]) place(o *cmdq.Op) bool {
 	if d.closed() {
-		answer(o, ledger.ErrPoolClosed)
+		o.Answer(ledger.ErrPoolClosed)
 		return true
 	}
-	for {
-		q := d.cfg.Set.View().Pick()
-		if q == nil {
-			return false
-		}
-		if q.Push(o) {
-			return true
-		}
-	}
+	_, pushed := d.cfg.Set.Place(o)
+	return pushed
 }
 
-// placeParked runs after each publish: parked ops go to the queues now
+// placeParked runs after each publish, the dispatcher's tick included:
+// parked ops no longer wanted (their deadline passed, their sender
+// stopped: cmdq.Op.Unwanted) are answered, the others go to the queues now
 // taking work. When none does and err says why the last request for a
 // connection failed, the ops are answered with it; a timeout only answers
 // those whose own deadline has passed (the others wait for the next
@@ -62,12 +50,15 @@ func (d *dispatcher[C]) placeParked(err error) {
 		return
 	}
 	now := time.Now()
+	clock := func() time.Time { return now }
 	kept := d.parked[:0]
 	for _, o := range d.parked {
-		switch {
+		switch why := o.Unwanted(clock, d.cfg.Set.Gone); {
+		case why != nil:
+			o.Answer(why)
 		case d.place(o):
 		case err != nil && (!errors.Is(err, ledger.ErrAcquireTimeout) || !now.Before(o.Deadline)):
-			answer(o, err)
+			o.Answer(err)
 		default:
 			kept = append(kept, o)
 		}
@@ -79,26 +70,10 @@ func (d *dispatcher[C]) placeParked(err error) {
 	}
 }
 
-// expireParked answers the parked ops whose deadline passed; the
-// dispatcher's tick calls it.
-func (d *dispatcher[C]) expireParked() {
-	now := time.Now()
-	kept := d.parked[:0]
-	for _, o := range d.parked {
-		if !o.Deadline.IsZero() && !now.Before(o.Deadline) {
-			answer(o, cmdq.ErrExpired)
-			continue
-		}
-		kept = append(kept, o)
-	}
-	clear(d.parked[len(kept):])
-	d.parked = kept
-}
-
 // closeParked answers every parked op with ErrPoolClosed.
 func (d *dispatcher[C]) closeParked() {
 	for _, o := range d.parked {
-		answer(o, ledger.ErrPoolClosed)
+		o.Answer(ledger.ErrPoolClosed)
 	}
 	d.parked = nil
 }

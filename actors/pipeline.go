@@ -118,13 +118,10 @@ func (a *connection[C]) write(q *cmdq.Queue, batch []*cmdq.Op) (again bool, err 
 	}
 	again = q.Written(len(batch))
 	for i, o := range claimed {
-		switch ctxErr := o.Ctx.Err(); {
-		case skipped[i] != nil:
+		if skipped[i] != nil {
 			o.Finish(skipped[i])
-		case ctxErr != nil:
-			o.Finish(ctxErr)
-		default:
-			o.Finish(err)
+		} else {
+			o.Finish(err) // a caller whose ctx ended meanwhile has abandoned o, or Do reads ctx
 		}
 	}
 	clear(claimed)
@@ -162,12 +159,7 @@ func (a *connection[C]) bounce() {
 	if a.slot == nil || a.slot.Queue == nil {
 		return
 	}
-	ops := a.slot.Queue.Fail()
-	for _, o := range ops {
-		if o.Claim() {
-			o.Finish(cmdq.ErrNotWritten)
-		} else {
-			cmdq.Put(o)
-		}
+	for _, o := range a.slot.Queue.Fail() {
+		o.Answer(cmdq.ErrNotWritten)
 	}
 }

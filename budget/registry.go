@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/actorpool/actorpool"
+	"github.com/actorpool/actorpool/internal/isnil"
 )
 
 // registry is the record of the live members.
@@ -61,14 +62,10 @@ func checkPool(pool Pool) error {
 	if pool == nil {
 		return fmt.Errorf("%w: no pool to join", actorpool.ErrInvalidConfig)
 	}
-	v := reflect.ValueOf(pool)
-	switch v.Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Chan, reflect.Func, reflect.UnsafePointer:
-		if v.IsNil() {
-			return fmt.Errorf("%w: the pool is a nil %T", actorpool.ErrInvalidConfig, pool)
-		}
+	if isnil.Is(pool) {
+		return fmt.Errorf("%w: the pool is a nil %T", actorpool.ErrInvalidConfig, pool)
 	}
-	if !v.Comparable() {
+	if !reflect.ValueOf(pool).Comparable() {
 		return fmt.Errorf("%w: a pool of type %T cannot be compared with another; join a pointer to it", actorpool.ErrInvalidConfig, pool)
 	}
 	return nil

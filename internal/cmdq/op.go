@@ -169,6 +169,17 @@ func (o *Op) Unwanted(now func() time.Time, gone func(owner any) bool) error {
 	return nil
 }
 
+// Answer finishes an op that no writer holds (one that waits for a queue,
+// or one a queue gave back) with err; an op its caller abandoned is
+// dropped.
+func (o *Op) Answer(err error) {
+	if o.Claim() {
+		o.Finish(err)
+	} else {
+		Put(o)
+	}
+}
+
 // Done is ready once the op is answered.
 func (o *Op) Done() <-chan struct{} { return o.done }
 

@@ -64,6 +64,26 @@ func (s *Set) Grow() {
 // Answered lets the next Ask through (dispatcher only).
 func (s *Set) Answered() { s.asked.Store(false) }
 
+// Place pushes o to the live queue with the fewest ops pending, looking
+// again while a queue stops taking work under it. When it returns false,
+// v (the view it last read) is Closed or has no queue taking work, and the
+// caller answers o or holds it until one does.
+func (s *Set) Place(o *Op) (v *View, pushed bool) {
+	for {
+		v = s.View()
+		if v.Closed {
+			return v, false
+		}
+		q := v.Pick()
+		if q == nil {
+			return v, false
+		}
+		if q.Push(o) {
+			return v, true
+		}
+	}
+}
+
 // Pick returns the live queue with the fewest ops pending, or nil.
 func (v *View) Pick() *Queue {
 	var best *Queue
