@@ -5,8 +5,13 @@ package actorpool
 // through the otel module's generated dbconv package), and the pool's own
 // under the actorpool. prefix. Every gauge and counter is observable: one
 // callback reads the ledger's snapshot at each collection, so a scrape
-// sends no message and costs Acquire nothing. Only the three histograms
-// are recorded as things happen.
+// sends no message and costs Acquire nothing. The wait and use histograms
+// are counted as leases start and end, in the pool's own lock-free
+// histograms (internal/hist: a bucket search and two atomic adds), and
+// handed to the SDK's histograms at each collection, by the same callback:
+// what a lease costs is one clock read at its grant (none when an idle
+// connection is lent at once, whose wait is recorded as 0) and one at its
+// end. The create histogram, a dial's, is recorded directly.
 
 import (
 	"context"
@@ -18,6 +23,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/semconv/v1.43.0/dbconv"
 
+	"github.com/actorpool/actorpool/internal/hist"
 	"github.com/actorpool/actorpool/internal/ledger"
 )
 
@@ -66,10 +72,11 @@ var poolCounters = []struct {
 		func(s *ledger.Snapshot) uint64 { return s.Overloads }},
 }
 
-// metrics are a pool's instruments. The histograms are recorded by
-// Acquire (wait), by the ledger when a holder ends a lease (use) and by
-// the timed backend (create); the rest are observed by report, from the
-// pool's New (observe) to its Close (stop).
+// metrics are a pool's instruments. The ledger counts waits (at each
+// grant) and uses (when a holder ends a lease) in waits and uses, which
+// report drains into the wait and use histograms; the timed backend
+// records create. The rest are observed by report, from the pool's New
+// (observe) to its Close (stop).
 type metrics struct {
 	meter    metric.Meter
 	observed []metric.Observable
@@ -79,6 +86,7 @@ type metrics struct {
 	rec []metric.RecordOption // the pool's name, built once
 
 	wait, use, create metric.Float64Histogram
+	waits, uses       *hist.Histogram // drained into wait and use by report
 
 	count, idleMax, idleMin, max, pending, dialing metric.Int64ObservableUpDownCounter
 	cmdConns, cmdInFlight                          metric.Int64ObservableUpDownCounter // command mode
@@ -97,6 +105,8 @@ func newMetrics(mp metric.MeterProvider, name string) (*metrics, error) {
 	m := &metrics{
 		meter: meter,
 		rec:   []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(poolAttr))},
+		waits: hist.New(durationBuckets),
+		uses:  hist.New(durationBuckets),
 		pool:  metric.WithAttributeSet(attribute.NewSet(poolAttr)),
 		idle:  metric.WithAttributeSet(attribute.NewSet(poolAttr, semconv.DBClientConnectionStateIdle)),
 		used:  metric.WithAttributeSet(attribute.NewSet(poolAttr, semconv.DBClientConnectionStateUsed)),
@@ -179,16 +189,41 @@ func (m *metrics) observe(stats func() Stats) error {
 	return err
 }
 
-// stop unregisters the callback: a closed pool reports nothing.
+// stop unregisters the callback: a closed pool reports nothing more. The
+// waits and uses counted since the last collection go to the histograms
+// first, so the next collection still has them.
 func (m *metrics) stop() {
 	if m.reg != nil {
 		_ = m.reg.Unregister()
 	}
+	m.drain()
 }
 
-// report observes one snapshot of the ledger, read under its lock; the
-// observations are made after the lock is released.
+// drain hands the waits and uses counted since the last drain to the
+// SDK's histograms: each bucket's new count, at the bucket's mean, so the
+// histograms' counts, buckets and sums are those of the leases (min and
+// max are bucket means). A collection costs one Record per lease since the
+// last one, on the collecting goroutine.
+func (m *metrics) drain() {
+	ctx := context.Background()
+	for _, h := range []struct {
+		from *hist.Histogram
+		to   metric.Float64Histogram
+	}{{m.waits, m.wait}, {m.uses, m.use}} {
+		h.from.Drain(func(mean time.Duration, n uint64) {
+			v := mean.Seconds()
+			for range n {
+				h.to.Record(ctx, v, m.rec...)
+			}
+		})
+	}
+}
+
+// report drains the histograms and observes one snapshot of the ledger,
+// read under its lock; the observations are made after the lock is
+// released.
 func (m *metrics) report(_ context.Context, o metric.Observer) error {
+	m.drain()
 	st := m.stats()
 	s := st.s
 	o.ObserveInt64(m.cmdConns, int64(st.CommandConns()), m.pool)
@@ -215,16 +250,12 @@ func (m *metrics) report(_ context.Context, o metric.Observer) error {
 	return nil
 }
 
-// waited records a granted acquire's wait.
-func (m *metrics) waited(ctx context.Context, d time.Duration) {
-	m.wait.Record(ctx, d.Seconds(), m.rec...)
-}
+// waited counts a granted acquire's wait; the ledger calls it.
+func (m *metrics) waited(d time.Duration) { m.waits.Record(d) }
 
-// held records how long a lease was held; the ledger calls it when a
+// held counts how long a lease was held; the ledger calls it when a
 // holder ends a lease.
-func (m *metrics) held(d time.Duration) {
-	m.use.Record(context.Background(), d.Seconds(), m.rec...)
-}
+func (m *metrics) held(d time.Duration) { m.uses.Record(d) }
 
 // created records a successful dial's duration.
 func (m *metrics) created(ctx context.Context, d time.Duration) {

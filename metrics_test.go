@@ -207,3 +207,52 @@ func TestTheMetricsPageListsEveryMetricThePoolReports(t *testing.T) {
 	}
 	assert.Equal(t, reported, listed)
 }
+
+// histogramPoint returns the count and sum the histogram name recorded.
+func (c collected) histogramPoint(t *testing.T, name string) (uint64, time.Duration) {
+	t.Helper()
+	m, ok := c[name]
+	require.True(t, ok, "no metric %s", name)
+	h, ok := m.Data.(metricdata.Histogram[float64])
+	require.True(t, ok, "%s is a %T, not a float64 histogram", name, m.Data)
+	require.Len(t, h.DataPoints, 1)
+	p := h.DataPoints[0]
+	return p.Count, time.Duration(p.Sum * float64(time.Second))
+}
+
+func TestAWaitIsTimedFromJoiningTheLineToTheGrantAndAUseFromTheGrantToTheEnd(t *testing.T) {
+	f, r := newMetricsFixture(t, lifecycleOff(actorpool.Config{MinConns: 1, MaxConns: 1}))
+	warm(t, f, 1)
+	first := f.acquire(t) // lent at once: a wait of 0
+	got := make(chan actorpool.Lease[*membackend.Conn], 1)
+	go func() {
+		l, err := f.p.Acquire(context.Background())
+		assert.NoError(t, err)
+		got <- l
+	}()
+	require.Eventually(t, func() bool { return f.p.Stats().Waiting() == 1 }, eventually, time.Millisecond)
+	const hold = 30 * time.Millisecond
+	time.Sleep(hold) // the duration measured, not a synchronisation
+	require.NoError(t, first.Release())
+	second := recv(t, got)
+	require.NoError(t, second.Release())
+
+	c := collect(t, r)
+	n, waited := c.histogramPoint(t, "db.client.connection.wait_time")
+	assert.EqualValues(t, 3, n, "the warm-up's, the first's and the second's")
+	assert.GreaterOrEqual(t, waited, hold, "the second waited for the first's release")
+	assert.Less(t, waited, hold+5*time.Second)
+	n, used := c.histogramPoint(t, "db.client.connection.use_time")
+	assert.EqualValues(t, 3, n)
+	assert.GreaterOrEqual(t, used, hold, "the first was held while the second waited")
+	assert.Less(t, used, hold+5*time.Second)
+
+	// Counted and not collected yet when the pool closes: the next
+	// collection has it.
+	third := f.acquire(t)
+	require.NoError(t, third.Release())
+	require.NoError(t, f.p.Close(context.Background()))
+	c = collect(t, r)
+	n, _ = c.histogramPoint(t, "db.client.connection.use_time")
+	assert.EqualValues(t, 4, n)
+}

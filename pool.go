@@ -118,7 +118,7 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 		bc.NeedsReset = t.NeedsReset
 	}
 	if tel != nil && tel.metrics != nil {
-		bc.LeaseUsed = tel.metrics.held
+		bc.LeaseUsed, bc.LeaseWaited = tel.metrics.held, tel.metrics.waited
 	}
 	p.broker, p.ledger = actors.Spawn(sys.Root, bc)
 	p.startCommands()
@@ -161,8 +161,8 @@ func (p *Pool[C]) returnUndelivered(evt any) {
 // or a connection actor hands it a connection, and the broker hears of it
 // only when the pool should grow.
 func (p *Pool[C]) Acquire(ctx context.Context) (Lease[C], error) {
-	if p.tel != nil {
-		return p.acquireObserved(ctx)
+	if p.tel != nil && p.tel.tracer != nil {
+		return p.acquireTraced(ctx)
 	}
 	return p.acquire(ctx)
 }

@@ -78,33 +78,25 @@ func poolName[C any](backend backends.Backend[C]) string {
 	return defaultName
 }
 
-// acquireObserved is Acquire with telemetry: the wait of a granted acquire
-// is recorded, and a span records the wait and the outcome.
-func (p *Pool[C]) acquireObserved(ctx context.Context) (Lease[C], error) {
+// acquireTraced is Acquire with a span that records the wait and the
+// outcome. The wait histogram is the ledger's to record (metrics.waited).
+func (p *Pool[C]) acquireTraced(ctx context.Context) (Lease[C], error) {
 	t := p.tel
 	start := time.Now()
-	var span trace.Span
-	if t.tracer != nil {
-		_, span = t.tracer.Start(ctx, AcquireSpanName, trace.WithTimestamp(start),
-			trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(t.poolAttr))
-	}
+	_, span := t.tracer.Start(ctx, AcquireSpanName, trace.WithTimestamp(start),
+		trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(t.poolAttr))
 	l, err := p.acquire(ctx)
 	end := time.Now()
 	wait := end.Sub(start)
-	if err == nil && t.metrics != nil {
-		t.metrics.waited(ctx, wait)
+	outcome := acquireOutcome(err)
+	span.SetAttributes(AttrAcquireOutcome.String(outcome), AttrAcquireWait.Float64(wait.Seconds()))
+	if err == nil {
+		span.SetAttributes(AttrConnectionID.Int64(int64(l.ID())))
+	} else {
+		span.SetAttributes(semconv.ErrorTypeKey.String(outcome))
+		span.SetStatus(codes.Error, err.Error())
 	}
-	if span != nil {
-		outcome := acquireOutcome(err)
-		span.SetAttributes(AttrAcquireOutcome.String(outcome), AttrAcquireWait.Float64(wait.Seconds()))
-		if err == nil {
-			span.SetAttributes(AttrConnectionID.Int64(int64(l.ID())))
-		} else {
-			span.SetAttributes(semconv.ErrorTypeKey.String(outcome))
-			span.SetStatus(codes.Error, err.Error())
-		}
-		span.End(trace.WithTimestamp(end))
-	}
+	span.End(trace.WithTimestamp(end))
 	return l, err
 }
 

@@ -32,12 +32,13 @@ type BrokerConfig[C any] struct {
 	Logger   *slog.Logger
 	FIFO     bool // lend the connection idle longest first
 
-	// NeedsReset, LeaseUsed, Granted and Failed go to the ledger
-	// (ledger.Config; LeaseUsed is its Used).
-	NeedsReset func(C) bool
-	LeaseUsed  func(held time.Duration)
-	Granted    func(s *ledger.Slot[C], gen uint64, tag any) any
-	Failed     func(err error, tag any) any
+	// NeedsReset, LeaseUsed, LeaseWaited, Granted and Failed go to the
+	// ledger (ledger.Config; LeaseUsed is its Used, LeaseWaited its Waited).
+	NeedsReset  func(C) bool
+	LeaseUsed   func(held time.Duration)
+	LeaseWaited func(wait time.Duration)
+	Granted     func(s *ledger.Slot[C], gen uint64, tag any) any
+	Failed      func(err error, tag any) any
 	// AsAcquire recognises an actor's acquire message and reads it.
 	AsAcquire func(msg any) (Acquire, bool)
 	// Supervisor builds the supervisor's props, given the broker's PID and
@@ -84,7 +85,7 @@ type broker[C any] struct {
 func Spawn[C any](root *actor.RootContext, cfg *BrokerConfig[C]) (*actor.PID, *ledger.Ledger[C]) {
 	l := ledger.New(ledger.Config[C]{
 		Policy:     leasePolicy(cfg.Settings.Load()),
-		NeedsReset: cfg.NeedsReset, Used: cfg.LeaseUsed, Granted: cfg.Granted, Failed: cfg.Failed,
+		NeedsReset: cfg.NeedsReset, Used: cfg.LeaseUsed, Waited: cfg.LeaseWaited, Granted: cfg.Granted, Failed: cfg.Failed,
 		Nudge: &proto.Nudge{}, Logger: cfg.Logger, FIFO: cfg.FIFO,
 	}, cfg.MinConns, cfg.MaxConns)
 	s := cfg.Settings.Load()

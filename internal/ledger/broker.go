@@ -17,14 +17,19 @@ import (
 // allocated and no clock is read unless the actor has to wait.
 func (l *Ledger[C]) Admit(replyTo, owner *actor.PID, timeout time.Duration, internal bool, tag any) (s *Slot[C], gen uint64, queued *Request[C], err error) {
 	l.lock()
-	defer l.mu.Unlock()
 	if s, gen, ok := l.takeIdle(owner, nil); ok {
+		l.mu.Unlock()
+		if waited := l.cfg.Waited; waited != nil && !internal {
+			waited(0)
+		}
 		return s, gen, nil, nil
 	}
+	defer l.mu.Unlock()
 	if err = l.admit(nil); err != nil {
 		return nil, 0, nil, err
 	}
-	queued = &Request[C]{ReplyTo: replyTo, Owner: owner, Tag: tag, Timeout: timeout, Deadline: time.Now().Add(timeout), Internal: internal}
+	now := time.Now()
+	queued = &Request[C]{ReplyTo: replyTo, Owner: owner, Tag: tag, Timeout: timeout, Deadline: now.Add(timeout), Internal: internal, queuedAt: onClock(now)}
 	l.line.pushBack(queued)
 	return nil, 0, queued, nil
 }
@@ -284,7 +289,7 @@ func (l *Ledger[C]) ScanLeases(now time.Time, timeout, warnAfter time.Duration) 
 		if s.state != stLeased || s.commands {
 			continue
 		}
-		h := Held{ID: s.ID, Actor: s.Actor, Held: now.Sub(s.leasedAt), Stack: s.stack}
+		h := Held{ID: s.ID, Actor: s.Actor, Held: time.Duration(onClock(now) - s.leasedAt), Stack: s.stack}
 		switch {
 		case timeout > 0 && h.Held >= timeout:
 			l.revoke(s, endRevoked)
@@ -336,11 +341,11 @@ func (l *Ledger[C]) Stopped() {
 func (l *Ledger[C]) SetPolicy(p Policy, now time.Time) {
 	l.lock()
 	defer l.mu.Unlock()
-	stamp := p.WatchLeases || l.cfg.Used != nil
+	stamp := p.WatchLeases || l.cfg.timed()
 	if stamp && !l.stamp {
 		for _, s := range l.live {
 			if s.state == stLeased {
-				s.leasedAt, s.warned = now, false
+				s.leasedAt, s.warned = onClock(now), false
 			}
 		}
 	}

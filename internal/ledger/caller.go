@@ -33,7 +33,9 @@ type Request[C any] struct {
 	// timeout is no caller's and is not counted in Timeouts.
 	Internal bool
 
-	stack []byte
+	stack    []byte
+	queuedAt int64         // when it joined the line (clock)
+	waited   time.Duration // from queuedAt to the grant, when the ledger is timed
 
 	// the answer
 	slot *Slot[C]
@@ -68,6 +70,9 @@ func (l *Ledger[C]) Acquire(ctx context.Context, timeout time.Duration, stack []
 	l.lock()
 	if s, gen, ok := l.takeIdle(nil, stack); ok {
 		l.mu.Unlock()
+		if waited := l.cfg.Waited; waited != nil {
+			waited(0)
+		}
 		return s, gen, nil
 	}
 	o := l.outbox()
@@ -78,7 +83,8 @@ func (l *Ledger[C]) Acquire(ctx context.Context, timeout time.Duration, stack []
 	}
 	r := l.reqs.Get().(*Request[C])
 	r.stack, r.Timeout = stack, timeout
-	r.Deadline = time.Now().Add(timeout)
+	now := time.Now()
+	r.Deadline, r.queuedAt = now.Add(timeout), onClock(now)
 	// The request's timer may still be armed from an earlier wait, for an
 	// earlier time: it then re-arms itself for this deadline (expire).
 	arm := !r.armed || r.firesAt.After(r.Deadline)
@@ -152,6 +158,9 @@ func (l *Ledger[C]) wait(ctx context.Context, r *Request[C]) (*Slot[C], uint64, 
 		}
 	} else {
 		<-r.done
+	}
+	if waited := l.cfg.Waited; waited != nil && r.err == nil {
+		waited(r.waited)
 	}
 	return l.recycle(r)
 }

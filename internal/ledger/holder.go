@@ -41,11 +41,11 @@ func (l *Ledger[C]) End(s *Slot[C], gen uint64, broken bool, cause error) error 
 	l.mu.Unlock()
 	l.send(&o)
 	if used := l.cfg.Used; used != nil && !commands {
-		used(time.Since(since)) // a command-mode lease is no holder's use
+		used(time.Duration(clock() - since)) // a command-mode lease is no holder's use
 	}
 	if warned {
 		l.cfg.Logger.Info("actorpool: connection reported as leaked was returned", "conn", s.ID,
-			"held", time.Since(since).Round(time.Millisecond))
+			"held", time.Duration(clock()-since).Round(time.Millisecond))
 	}
 	return nil
 }

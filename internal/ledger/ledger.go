@@ -71,6 +71,11 @@ type Config[C any] struct {
 	// lease started. Called on the holder's goroutine, after the lock is
 	// released.
 	Used func(held time.Duration)
+	// Waited, when set, is told how long each granted acquire waited, a
+	// goroutine's or an actor's: 0 when an idle connection was lent at
+	// once (no clock is read then), else from joining the line to the
+	// grant. Called after the lock is released.
+	Waited func(wait time.Duration)
 	// NeedsReset, when set, tells on End whether the holder may have
 	// changed the session; when it says no, the connection is lent again
 	// without its actor's Reset. Called under the lock: it must be cheap.
@@ -90,13 +95,17 @@ type Config[C any] struct {
 	FIFO bool
 }
 
+// timed: the ledger's user times leases (Used or Waited).
+func (c *Config[C]) timed() bool { return c.Used != nil || c.Waited != nil }
+
 // Ledger: see the package doc. Every field below mu is guarded by it.
 type Ledger[C any] struct {
 	cfg  Config[C]
 	reqs sync.Pool // *Request[C] of goroutine callers, answered ones only
 
 	mu sync.Mutex
-	// stamp: a grant records when the lease started (WatchLeases or Used).
+	// stamp: a grant records when the lease started (WatchLeases, Used or
+	// Waited).
 	stamp  bool
 	root   *actor.RootContext
 	broker *actor.PID
@@ -151,7 +160,7 @@ type Snapshot struct {
 // from the start. Bind must be called before any caller uses it.
 func New[C any](cfg Config[C], minConns, maxConns int) *Ledger[C] {
 	l := &Ledger[C]{cfg: cfg, min: minConns, max: maxConns, total: minConns, stack: make([]*Slot[C], 0, maxConns)}
-	l.stamp = cfg.WatchLeases || cfg.Used != nil
+	l.stamp = cfg.WatchLeases || cfg.timed()
 	l.reqs.New = func() any { return l.newRequest() }
 	return l
 }
@@ -260,6 +269,9 @@ func (l *Ledger[C]) put(s *Slot[C], bottom bool, o *outbox[C]) {
 // actor its answer, once the lock is released.
 func (l *Ledger[C]) answer(r *Request[C], s *Slot[C], gen uint64, err error, o *outbox[C]) {
 	r.slot, r.gen, r.err = s, gen, err
+	if err == nil && l.stamp {
+		r.waited = time.Duration(s.leasedAt - r.queuedAt)
+	}
 	if o.answered == nil {
 		o.answered = r
 		return
@@ -274,6 +286,9 @@ func (l *Ledger[C]) reply(o *outbox[C], r *Request[C]) {
 	case r.ReplyTo == nil:
 		r.done <- struct{}{}
 	case r.err == nil:
+		if waited := l.cfg.Waited; waited != nil && !r.Internal {
+			waited(r.waited)
+		}
 		o.root.Send(r.ReplyTo, l.cfg.Granted(r.slot, r.gen, r.Tag))
 	default:
 		o.root.Send(r.ReplyTo, l.cfg.Failed(r.err, r.Tag))

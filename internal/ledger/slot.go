@@ -64,7 +64,7 @@ type Slot[C any] struct {
 	end      endKind
 	gen      uint64     // leases granted so far; a Lease names its generation
 	owner    *actor.PID // the actor whose stop reclaims the lease; nil for goroutines
-	leasedAt time.Time  // when the lease started, when leases are watched or timed
+	leasedAt int64      // when the lease started (clock), when leases are watched or timed
 	stack    []byte     // the acquirer's stack, when leak warnings are on
 	warned   bool       // this lease was reported held past LeakWarnAfter
 	expired  bool       // past MaxLifetime: the broker retires it when idle
@@ -106,7 +106,7 @@ func (l *Ledger[C]) grant(s *Slot[C], owner *actor.PID, stack []byte) uint64 {
 	s.gen++
 	s.state, s.end, s.owner, s.warned, s.cause, s.commands = stLeased, endNone, owner, false, nil, false
 	if l.stamp {
-		s.leasedAt, s.stack = time.Now(), stack
+		s.leasedAt, s.stack = clock(), stack
 	}
 	l.acquired++
 	return s.gen
@@ -125,3 +125,13 @@ func (s *Slot[C]) endedErr(gen uint64) error {
 	}
 	return ErrLeaseReleased
 }
+
+// epoch is the origin of clock.
+var epoch = time.Now()
+
+// clock is the ledger's monotonic clock, in nanoseconds: one read of the
+// runtime's monotonic time, which is all a lease's timing needs.
+func clock() int64 { return int64(time.Since(epoch)) }
+
+// onClock is t on clock: t must carry a monotonic reading (time.Now's).
+func onClock(t time.Time) int64 { return int64(t.Sub(epoch)) }
