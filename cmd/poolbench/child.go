@@ -28,6 +28,7 @@ type childSpec struct {
 	Workload, Pool, Op string
 	Callers            int
 	Addr               string
+	Addrs              []string // W7's endpoints, the slow one last
 	Duration           time.Duration
 	Conns              int
 	PeerCheck          bool
@@ -39,8 +40,9 @@ type childResult struct {
 	Ops, Errs int64
 	OpsPerSec float64
 	P50, P99  time.Duration
-	Batch     float64 // actorpool-cmd: mean commands per batch
-	Conns     int     // actorpool-cmd: connections held at the end
+	Batch     float64   // actorpool-cmd: mean commands per batch
+	Conns     int       // actorpool-cmd: connections held at the end
+	Shares    []float64 // W7: the share of requests each endpoint served
 	Err       string
 }
 
@@ -100,7 +102,7 @@ func runChildRound(spec childSpec, res *childResult) error {
 		newSide = newW1Side
 	case "w2":
 		newSide = newW2Side
-	case "w6":
+	case "w6", "w7":
 	default:
 		return fmt.Errorf("no child mode for %q", spec.Workload)
 	}
@@ -126,6 +128,16 @@ func runChildRound(spec childSpec, res *childResult) error {
 		r := closedLoop(ctx, spec.Callers, e.cfg.warm(), e.cfg.duration, labels, mk(spec.Op))
 		sum := r.summarise()
 		res.OpsPerSec, res.P50, res.P99, res.Errs, res.Extra = sum.opsPerSec, sum.p50, sum.p99, sum.errs, sum.extra
+		return nil
+	}
+	if spec.Workload == "w7" {
+		side, err := newW7Side(ctx, e, spec.Addrs, spec.Pool)
+		if err != nil {
+			return err
+		}
+		defer side.close()
+		sum, shares := side.round(ctx, e)
+		res.OpsPerSec, res.P50, res.P99, res.Errs, res.Shares = sum.opsPerSec, sum.p50, sum.p99, sum.errs, shares
 		return nil
 	}
 	w, err := newW6Clients(ctx, e, spec.Addr, []string{spec.Pool})

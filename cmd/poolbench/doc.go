@@ -56,10 +56,10 @@
 //   - W7, W8, W9: several endpoints, a budget across cluster members, and
 //     actors talking to Redis and MySQL by message; see docs/performance.md.
 //
-// In W1, W2 and W6 each round of each client runs in a child poolbench of
-// its own (-inprocess runs them all in this process instead), so that no
-// client's goroutines, timers or garbage slow another; W4, W5, W7, W8 and
-// W9 run in this process.
+// In W1, W2, W6 and W7 each round of each client runs in a child
+// poolbench of its own (-inprocess runs them all in this process instead),
+// so that no client's goroutines, timers or garbage slow another; W4, W5,
+// W8 and W9 run in this process.
 //
 // Liveness checks are counted the same on both sides: by default none.
 // go-redis peeks at a pooled socket (recvfrom MSG_PEEK) on each checkout,

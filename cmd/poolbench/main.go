@@ -33,7 +33,7 @@ type config struct {
 	rounds     int
 	callers    []int // W1 and W2; W2 leaves out counts above 64
 	actors     []int // W9
-	inProcess  bool  // W1's, W2's and W6's clients in this process, not one child each
+	inProcess  bool  // W1's, W2's, W6's and W7's clients in this process, not one child each
 	conns      int
 	workloads  []string
 	pools      []string // "actorpool", "peer"
@@ -54,7 +54,7 @@ func parseFlags(args []string) (config, error) {
 	workloads := fs.String("workloads", "w1,w2,w4,w5,w6", "workloads to run: w1 (Redis), w2 (MySQL), w4 (recovery), w5 (overload), w6 (Redis command mode), w7 (several Redis endpoints, one slow; starts its own servers), w8 (a connection budget shared by cluster members; starts its own server), w9 (actors talking to Redis by message)")
 	actors := fs.String("actors", "100,1000", "actors for W9")
 	pools := fs.String("pools", "actorpool,peer", "pools to run: actorpool, peer, or both; with only one, no ratio is printed")
-	fs.BoolVar(&c.inProcess, "inprocess", false, "run W1's, W2's and W6's clients in this process, alternating, instead of each round of each client in a child process of its own")
+	fs.BoolVar(&c.inProcess, "inprocess", false, "run W1's, W2's, W6's and W7's clients in this process, alternating, instead of each round of each client in a child process of its own")
 	fs.StringVar(&c.out, "out", "", "also write the Markdown report to this file")
 	fs.StringVar(&c.plotDir, "plot", "", "draw W6's ops/s against callers for every pool into this directory (one SVG per operation)")
 	fs.BoolVar(&c.peerCheck, "peer-conncheck", false, "let go-redis and go-sql-driver check each connection's socket on checkout, as they do by default; off, neither side checks (actorpool does not)")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -188,4 +189,37 @@ func TestMain(m *testing.M) {
 		os.Exit(childMain(os.Args[2]))
 	}
 	os.Exit(m.Run())
+}
+
+// W7 in its default way, each round of each row in a child process: every
+// row reaches the report with its figures and each endpoint's share, and a
+// power-of-two picker sends the slow endpoint less than its third.
+func TestW7RunsEachRowInAChildProcess(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "report.md")
+	cfg, err := parseFlags([]string{"-workloads", "w7", "-duration", "200ms", "-out", out})
+	require.NoError(t, err)
+	require.NoError(t, run(cfg))
+	text, err := os.ReadFile(out)
+	require.NoError(t, err)
+	rows := map[string][]string{}
+	for line := range strings.SplitSeq(string(text), "\n") {
+		if !strings.HasPrefix(line, "| W7") {
+			continue
+		}
+		cols := strings.Split(strings.Trim(line, "|"), "|")
+		require.Len(t, cols, 9, line)
+		for i := range cols {
+			cols[i] = strings.TrimSpace(cols[i])
+		}
+		assert.Equal(t, "0", cols[6], "errors in %s", line)
+		rows[cols[2]] = cols
+	}
+	for _, pool := range w7Pools {
+		require.Contains(t, rows, pool)
+	}
+	assert.Regexp(t, `^\d+% / \d+% / \d+%$`, rows["actorpool-p2c"][8])
+	shares := strings.Split(rows["actorpool-p2c"][8], " / ")
+	slow, err := strconv.Atoi(strings.TrimSuffix(shares[2], "%"))
+	require.NoError(t, err)
+	assert.Less(t, slow, 33, "p2c sends the slow endpoint less than a third")
 }

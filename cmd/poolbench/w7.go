@@ -62,72 +62,30 @@ func runW7(ctx context.Context, e *env, rep *report) error {
 	defer proxy.Close()
 	addrs[2] = proxy.Addr()
 
-	newGroup := func(p group.Picker, n int) (*group.Group[*redisbackend.Conn], error) {
-		var eps []group.Endpoint[*redisbackend.Conn]
-		for i := range n {
-			eps = append(eps, group.Endpoint[*redisbackend.Conn]{
-				Name:    w7Endpoints[i],
-				Backend: redisbackend.New(redisbackend.Options{Addr: addrs[i]}),
-				Pool:    &actorpool.Config{MinConns: e.cfg.conns, MaxConns: e.cfg.conns, Logger: e.discard},
-			})
-		}
-		// Every endpoint is a primary; no role checks run beside the load.
-		return group.New(e.sys, group.Config{Picker: p, RolesFromConfig: true, Logger: e.discard}, eps...)
-	}
-	groups := map[string]*group.Group[*redisbackend.Conn]{}
-	for _, g := range []struct {
-		name string
-		p    group.Picker
-		n    int
-	}{{"actorpool-p2c", group.PowerOfTwo(), 3}, {"actorpool-roundrobin", group.RoundRobin(), 3}, {"actorpool-fast-only", group.PowerOfTwo(), 2}} {
-		grp, err := newGroup(g.p, g.n)
-		if err != nil {
-			return err
-		}
-		defer closeGroup(grp)
-		groups[g.name] = grp
-	}
-	var peers []*redis.Client
-	peerServed := make([]atomic.Int64, 3)
+	// Every row reads the same keys, set once on every server.
 	for _, a := range addrs {
-		c, err := newGoRedis(ctx, a, e.cfg.conns, e.cfg.peerCheck)
+		c, err := newGoRedis(ctx, a, 1, e.cfg.peerCheck)
 		if err != nil {
 			return err
 		}
-		defer c.Close()
-		peers = append(peers, c)
 		for _, k := range redisKeyNames {
 			if err := c.Set(ctx, k, redisValue, 0).Err(); err != nil {
+				_ = c.Close()
 				return err
 			}
 		}
+		_ = c.Close()
 	}
-
-	sides := map[string]func(ctx context.Context, k string) error{
-		"go-redis-random": func(ctx context.Context, k string) error {
-			i := rand.IntN(len(peers))
-			peerServed[i].Add(1)
-			return peers[i].Get(ctx, k).Err()
-		},
-	}
-	for name, g := range groups {
-		sides[name] = func(ctx context.Context, k string) error {
-			return g.With(ctx, func(c *redisbackend.Conn) error { return c.Get(ctx, k).Err() })
-		}
-	}
-	// served is how many requests each endpoint has served for a row.
-	served := func(name string) []float64 {
-		out := make([]float64, 3)
-		if g, ok := groups[name]; ok {
-			for i, ep := range g.Stats().Endpoints() {
-				out[i] = float64(ep.Pool().Acquired())
+	sides := map[string]*w7Side{}
+	if e.cfg.inProcess {
+		for _, name := range w7Pools {
+			side, err := newW7Side(ctx, e, addrs, name)
+			if err != nil {
+				return err
 			}
-			return out
+			defer side.close()
+			sides[name] = side
 		}
-		for i := range peerServed {
-			out[i] = float64(peerServed[i].Load())
-		}
-		return out
 	}
 
 	c := &w7Case{conns: e.cfg.conns, rows: map[string][]summary{}, shares: map[string][][]float64{}}
@@ -135,34 +93,129 @@ func runW7(ctx context.Context, e *env, rep *report) error {
 	for r := 1; r <= e.cfg.rounds; r++ {
 		line := ""
 		for _, name := range w7Pools {
-			fn := sides[name]
-			labels := pprof.Labels("workload", "w7", "pool", name)
-			before := served(name)
-			res := closedLoop(ctx, w7Callers, e.cfg.warm(), e.cfg.duration, labels,
-				func(ctx context.Context, caller, n int) (time.Time, error) {
-					return time.Time{}, fn(ctx, redisKey(caller, n))
-				})
+			var sum summary
+			var shares []float64
+			if side := sides[name]; side != nil {
+				sum, shares = side.round(ctx, e)
+			} else {
+				res, err := runChild(ctx, e, childSpec{Workload: "w7", Pool: name, Callers: w7Callers, Addrs: addrs})
+				if err != nil {
+					return err
+				}
+				sum, shares = *res.summary(), res.Shares
+			}
 			if ctx.Err() != nil {
 				return nil
 			}
-			after, total := served(name), 0.0
-			for i := range after {
-				after[i] -= before[i]
-				total += after[i]
-			}
-			for i := range after {
-				if total > 0 {
-					after[i] /= total
-				}
-			}
-			sum := res.summarise()
 			c.rows[name] = append(c.rows[name], sum)
-			c.shares[name] = append(c.shares[name], after)
-			line += fmt.Sprintf(" | %s %.0f ops/s slow %.0f%%", name, sum.opsPerSec, 100*after[2])
+			c.shares[name] = append(c.shares[name], shares)
+			line += fmt.Sprintf(" | %s %.0f ops/s slow %.0f%%", name, sum.opsPerSec, 100*shares[2])
 		}
 		fmt.Fprintf(e.log, "W7 round %d/%d:%s\n", r, e.cfg.rounds, line)
 	}
 	return nil
+}
+
+// w7Side is one W7 row's client: op serves one GET; served counts the
+// requests each endpoint has served so far.
+type w7Side struct {
+	name   string
+	op     func(ctx context.Context, k string) error
+	served func() []float64
+	close  func()
+}
+
+// newW7Side builds row name's client over addrs (the last one slow).
+func newW7Side(ctx context.Context, e *env, addrs []string, name string) (*w7Side, error) {
+	if name == "go-redis-random" {
+		var peers []*redis.Client
+		served := make([]atomic.Int64, len(addrs))
+		closeAll := func() {
+			for _, c := range peers {
+				_ = c.Close()
+			}
+		}
+		for _, a := range addrs {
+			c, err := newGoRedis(ctx, a, e.cfg.conns, e.cfg.peerCheck)
+			if err != nil {
+				closeAll()
+				return nil, err
+			}
+			peers = append(peers, c)
+		}
+		return &w7Side{
+			name: name,
+			op: func(ctx context.Context, k string) error {
+				i := rand.IntN(len(peers))
+				served[i].Add(1)
+				return peers[i].Get(ctx, k).Err()
+			},
+			served: func() []float64 {
+				out := make([]float64, len(served))
+				for i := range served {
+					out[i] = float64(served[i].Load())
+				}
+				return out
+			},
+			close: closeAll,
+		}, nil
+	}
+	picker, n := group.PowerOfTwo(), len(addrs)
+	switch name {
+	case "actorpool-roundrobin":
+		picker = group.RoundRobin()
+	case "actorpool-fast-only":
+		n--
+	}
+	var eps []group.Endpoint[*redisbackend.Conn]
+	for i := range n {
+		eps = append(eps, group.Endpoint[*redisbackend.Conn]{
+			Name:    w7Endpoints[i],
+			Backend: redisbackend.New(redisbackend.Options{Addr: addrs[i]}),
+			Pool:    &actorpool.Config{MinConns: e.cfg.conns, MaxConns: e.cfg.conns, Logger: e.discard},
+		})
+	}
+	// Every endpoint is a primary; no role checks run beside the load.
+	g, err := group.New(e.sys, group.Config{Picker: picker, RolesFromConfig: true, Logger: e.discard}, eps...)
+	if err != nil {
+		return nil, err
+	}
+	return &w7Side{
+		name: name,
+		op: func(ctx context.Context, k string) error {
+			return g.With(ctx, func(c *redisbackend.Conn) error { return c.Get(ctx, k).Err() })
+		},
+		served: func() []float64 {
+			out := make([]float64, len(addrs))
+			for i, ep := range g.Stats().Endpoints() {
+				out[i] = float64(ep.Pool().Acquired())
+			}
+			return out
+		},
+		close: func() { closeGroup(g) },
+	}, nil
+}
+
+// round runs one round of the row: its summary and the share of the
+// requests each endpoint served.
+func (s *w7Side) round(ctx context.Context, e *env) (summary, []float64) {
+	labels := pprof.Labels("workload", "w7", "pool", s.name)
+	before := s.served()
+	res := closedLoop(ctx, w7Callers, e.cfg.warm(), e.cfg.duration, labels,
+		func(ctx context.Context, caller, n int) (time.Time, error) {
+			return time.Time{}, s.op(ctx, redisKey(caller, n))
+		})
+	after, total := s.served(), 0.0
+	for i := range after {
+		after[i] -= before[i]
+		total += after[i]
+	}
+	for i := range after {
+		if total > 0 {
+			after[i] /= total
+		}
+	}
+	return res.summarise(), after
 }
 
 func closeGroup[C any](g *group.Group[C]) {
