@@ -32,6 +32,8 @@ type childSpec struct {
 	Duration           time.Duration
 	Conns              int
 	PeerCheck          bool
+	// CPUProfile: the child writes a CPU profile of its round there.
+	CPUProfile string
 }
 
 // childResult is what a child prints.
@@ -53,6 +55,11 @@ func (r childResult) summary() *summary {
 // runChild runs spec in a child poolbench and returns what it measured.
 func runChild(ctx context.Context, e *env, spec childSpec) (childResult, error) {
 	spec.Duration, spec.Conns, spec.PeerCheck = e.cfg.duration, e.cfg.conns, e.cfg.peerCheck
+	if p := e.prof.cpuPath; p != "" {
+		e.prof.cpuFiles++
+		spec.CPUProfile = fmt.Sprintf("%s.%s-%s-%s-%d.%d", p, spec.Workload, spec.Pool, spec.Op, spec.Callers, e.prof.cpuFiles)
+		fmt.Fprintf(e.log, "  cpu profile of %s %s %s -> %s\n", spec.Workload, spec.Pool, spec.Op, spec.CPUProfile)
+	}
 	arg, err := json.Marshal(spec)
 	if err != nil {
 		return childResult{}, err
@@ -86,13 +93,30 @@ func childMain(arg string) int {
 	res := childResult{}
 	if err := json.Unmarshal([]byte(arg), &spec); err != nil {
 		res.Err = err.Error()
-	} else if err := runChildRound(spec, &res); err != nil {
+	} else if err := profiled(spec.CPUProfile, func() error { return runChildRound(spec, &res) }); err != nil {
 		res.Err = err.Error()
 	}
 	if err := json.NewEncoder(os.Stdout).Encode(res); err != nil {
 		return 1
 	}
 	return 0
+}
+
+// profiled runs f under a CPU profile written to path (none when empty).
+func profiled(path string, f func() error) error {
+	if path == "" {
+		return f()
+	}
+	fh, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	if err := pprof.StartCPUProfile(fh); err != nil {
+		return err
+	}
+	defer pprof.StopCPUProfile()
+	return f()
 }
 
 func runChildRound(spec childSpec, res *childResult) error {

@@ -58,7 +58,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.out, "out", "", "also write the Markdown report to this file")
 	fs.StringVar(&c.plotDir, "plot", "", "draw W6's ops/s against callers for every pool into this directory (one SVG per operation)")
 	fs.BoolVar(&c.peerCheck, "peer-conncheck", false, "let go-redis and go-sql-driver check each connection's socket on checkout, as they do by default; off, neither side checks (actorpool does not)")
-	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the actorpool rounds to this file (one file per round: file, file.2, ...)")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the actorpool rounds to this file (one file per round: file, file.2, ...); a child process profiles its own round, every client, to file.<workload>-<pool>-<op>-<callers>.<n>")
 	fs.StringVar(&c.memProfile, "memprofile", "", "write an allocation profile of the actorpool rounds only to this file")
 	if err := fs.Parse(args); err != nil {
 		return c, err
