@@ -61,6 +61,15 @@ func WithReplicaOf(addr string) Option {
 	return func(s *Server) { s.replicaOf = addr }
 }
 
+// WithCluster starts the server with cluster mode on (cluster-enabled),
+// its cluster bus on a free port of its own, and a node timeout of
+// nodeTimeout: how long the others wait before they fail it over. Its
+// nodes.conf stays in its directory, so a Restart comes back as the same
+// node.
+func WithCluster(nodeTimeout time.Duration) Option {
+	return func(s *Server) { s.clusterTimeout = nodeTimeout }
+}
+
 // Server is one redis-server process. Its methods other than Clients and
 // Observer must be called from the test goroutine: they fail the test with
 // t.Fatalf.
@@ -74,6 +83,9 @@ type Server struct {
 	caPool   *x509.CertPool // the CA that signed the server's certificate, when tls
 
 	replicaOf string // "host:port" of the primary (WithReplicaOf), or ""
+
+	clusterTimeout time.Duration // WithCluster's node timeout; 0: no cluster mode
+	busPort        int           // the cluster bus port, chosen on the first start
 
 	mu       sync.Mutex
 	proc     *process      // running process; nil after Kill or Stop. Guarded by mu.
@@ -229,6 +241,22 @@ func (s *Server) start() error {
 	)
 	if s.password != "" {
 		lines = append(lines, "requirepass "+s.password)
+	}
+	if s.clusterTimeout > 0 {
+		if s.busPort == 0 {
+			port, err := testserver.FreePort()
+			if err != nil {
+				return err
+			}
+			s.busPort = port
+		}
+		lines = append(lines, "cluster-enabled yes",
+			"cluster-config-file "+filepath.Join(s.dir, "nodes.conf"),
+			"cluster-port "+strconv.Itoa(s.busPort),
+			"cluster-node-timeout "+strconv.FormatInt(s.clusterTimeout.Milliseconds(), 10),
+			// A replica whose primary was down long stays eligible: tests
+			// fail primaries over one after another.
+			"cluster-replica-validity-factor 0")
 	}
 	if host, port, ok := strings.Cut(s.replicaOf, ":"); ok {
 		lines = append(lines, "replicaof "+host+" "+port)
