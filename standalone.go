@@ -1,12 +1,8 @@
 package actorpool
 
 import (
-	"log/slog"
-	"time"
-
-	"github.com/asynkron/protoactor-go/actor"
-
 	"github.com/actorpool/actorpool/backends"
+	"github.com/actorpool/actorpool/internal/quiet"
 )
 
 // Open starts a pool on an actor system of its own, for a service that
@@ -16,12 +12,7 @@ import (
 // configuration, a nil backend included, is an error wrapping
 // ErrInvalidConfig, and nothing is left running.
 func Open[C any](backend backends.Backend[C], cfg Config) (*Pool[C], error) {
-	sys := actor.NewActorSystem(
-		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }),
-		// A dead letter starts a goroutine that lives this long; keep it
-		// short so that none outlives Close by much.
-		actor.WithDeadLetterThrottleInterval(100*time.Millisecond),
-	)
+	sys := quiet.System()
 	p, err := New(sys, backend, cfg)
 	if err != nil {
 		sys.Shutdown()
