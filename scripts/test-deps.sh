@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Installs the servers the test suite starts on loopback: redis-server and
-# MariaDB (mariadbd, mariadb-install-db), from Debian's packages, when missing.
+# Installs the servers the test suite starts on loopback: redis-server (and
+# redis-cli, which builds the test Redis Clusters) and MariaDB (mariadbd,
+# mariadb-install-db), from Debian's packages, when missing.
 # The tests start their own server processes in temp directories; nothing here
 # starts a system service.
 set -euo pipefail
 
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
 { command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ]; } &&
 	{ command -v mariadb-install-db >/dev/null 2>&1; } || need+=(mariadb-server)
 

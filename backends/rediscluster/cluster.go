@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -46,10 +47,13 @@ type Cluster struct {
 	ownSys bool
 	cc     *redis.ClusterClient
 
-	mu     sync.Mutex
+	refreshing atomic.Bool // a refresh goroutine runs
+	refreshed  sync.WaitGroup
+
+	mu       sync.Mutex
 	nodes    map[string]*node        // by address
 	byClient map[*redis.Client]*node // by the node client go-redis routes to
-	closed bool
+	closed   bool
 }
 
 type node struct {
@@ -123,7 +127,7 @@ func (c *Cluster) pool(addr string) (*node, error) {
 		return nil, err
 	}
 	n := &node{pool: p, cmds: redisbackend.NewCommands(p)}
-	n.cmds.AddHook(nodeErr{})
+	n.cmds.AddHook(nodeErr{c})
 	c.nodes[addr] = n
 	c.byClient[n.cmds.Client] = n
 	return n, nil
@@ -200,6 +204,35 @@ func (c *Cluster) isClosed() bool {
 	return c.closed
 }
 
+// refreshMin is the least time between two refreshes that errors ask for.
+const refreshMin = 100 * time.Millisecond
+
+// refresh reads the slot map again, on a goroutine of its own, unless one
+// is at it: a node's connection failed, and its slots may be served by
+// another node now. One refresh at a time, and at most one every
+// refreshMin, however many callers fail.
+func (c *Cluster) refresh() {
+	if !c.refreshing.CompareAndSwap(false, true) {
+		return
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		c.refreshing.Store(false)
+		return
+	}
+	c.refreshed.Add(1)
+	c.mu.Unlock()
+	go func() {
+		defer c.refreshed.Done()
+		defer c.refreshing.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		c.cc.ReloadState(ctx)
+		cancel()
+		time.Sleep(refreshMin)
+	}()
+}
+
 // Close stops routing and closes every node's pool (each as Pool.Close:
 // leases out are revoked once ctx ends), then the actor system when it is
 // the Cluster's own. A second Close returns nil.
@@ -212,6 +245,7 @@ func (c *Cluster) Close(ctx context.Context) error {
 	c.closed = true
 	nodes := c.nodes
 	c.mu.Unlock()
+	c.refreshed.Wait()
 	var errs []error
 	if c.cc != nil {
 		errs = append(errs, c.cc.Close())

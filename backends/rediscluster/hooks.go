@@ -55,20 +55,41 @@ func (r redirected) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 // MOVED) stays on its command and the hook returns nil, since go-redis's
 // cluster client would set a node hook's error on every command of the
 // node's share of the pipeline; a connection's error is returned.
-type nodeErr struct{}
+// A connection's error also has the slot map read again (Cluster.refresh):
+// the node may have failed, and its replica be serving its slots now.
+type nodeErr struct{ c *Cluster }
 
 func (nodeErr) DialHook(next redis.DialHook) redis.DialHook { return next }
 
-func (nodeErr) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (h nodeErr) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		h.seen(ctx, err)
+		return err
+	}
+}
 
-func (nodeErr) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+func (h nodeErr) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		err := next(ctx, cmds)
 		if _, ok := errors.AsType[redis.Error](err); ok {
 			return nil
 		}
+		h.seen(ctx, err)
 		return err
 	}
+}
+
+// seen has the slot map read again after an error that is neither a
+// reply nor the caller's own ctx.
+func (h nodeErr) seen(ctx context.Context, err error) {
+	if err == nil || ctx.Err() != nil {
+		return
+	}
+	if _, ok := errors.AsType[redis.Error](err); ok {
+		return
+	}
+	h.c.refresh()
 }
 
 // retryable says whether a command's error is one the cluster answers

@@ -30,8 +30,9 @@ const (
 
 // Cluster is a running Redis Cluster.
 type Cluster struct {
-	t     testing.TB
-	Nodes []*redisserver.Server
+	t        testing.TB
+	Nodes    []*redisserver.Server
+	replicas int // per primary
 }
 
 // Start starts primaries primaries with replicas replicas each and returns
@@ -57,7 +58,40 @@ func Start(t testing.TB, primaries, replicas int) *Cluster {
 	if err := c.AwaitOK(ctx); err != nil {
 		t.Fatalf("redisclusterserver: %v", err)
 	}
+	c.replicas = replicas
 	return c
+}
+
+// AwaitReplicas waits until every primary has its replicas, each in sync
+// with it (master_link_status:up), so that a failover can promote one.
+// Replicas take some seconds to get there after Start.
+func (c *Cluster) AwaitReplicas(ctx context.Context) error {
+	replicas := c.replicas
+	return testserver.WaitUntil(ctx, 50*time.Millisecond, nil, func(ctx context.Context) error {
+		n, err := c.anyNode(ctx)
+		if err != nil {
+			return err
+		}
+		slots, err := n.ClusterSlots(ctx).Result()
+		if err != nil {
+			return err
+		}
+		for _, s := range slots {
+			if len(s.Nodes) != 1+replicas {
+				return fmt.Errorf("slots %d-%d: %d nodes, want %d", s.Start, s.End, len(s.Nodes), 1+replicas)
+			}
+			for _, r := range s.Nodes[1:] {
+				info, err := c.Node(r.Addr).Observer().Info(ctx, "replication").Result()
+				if err != nil {
+					return err
+				}
+				if !strings.Contains(info, "master_link_status:up") {
+					return fmt.Errorf("replica %s not in sync", r.Addr)
+				}
+			}
+		}
+		return nil
+	})
 }
 
 // Seeds are the nodes' addresses, for a client's seed list.
@@ -257,4 +291,34 @@ func (c *Cluster) MoveSlot(ctx context.Context, slot int, to string) error {
 		}
 	}
 	return nil
+}
+
+// ReplicaOf is the address of a replica of the primary at primary.
+func (c *Cluster) ReplicaOf(ctx context.Context, primary string) (string, error) {
+	n, err := c.anyNode(ctx)
+	if err != nil {
+		return "", err
+	}
+	slots, err := n.ClusterSlots(ctx).Result()
+	if err != nil {
+		return "", err
+	}
+	for _, s := range slots {
+		if s.Nodes[0].Addr == primary && len(s.Nodes) > 1 {
+			return s.Nodes[1].Addr, nil
+		}
+	}
+	return "", fmt.Errorf("redisclusterserver: %s has no replica", primary)
+}
+
+// StartDetached starts a cluster outside a test (examples, commands) on a
+// testserver.Harness named name; stop ends it and removes its
+// directories.
+func StartDetached(name string, primaries, replicas int) (c *Cluster, stop func(), err error) {
+	h := testserver.NewHarness(name)
+	if err := testserver.Try(func() { c = Start(h, primaries, replicas) }); err != nil {
+		h.Close()
+		return nil, nil, err
+	}
+	return c, h.Close, nil
 }
