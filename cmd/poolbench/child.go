@@ -126,7 +126,7 @@ func runChildRound(spec childSpec, res *childResult) error {
 		newSide = newW1Side
 	case "w2":
 		newSide = newW2Side
-	case "w6", "w7":
+	case "w6", "w7", "w10":
 	default:
 		return fmt.Errorf("no child mode for %q", spec.Workload)
 	}
@@ -153,6 +153,11 @@ func runChildRound(spec childSpec, res *childResult) error {
 		sum := r.summarise()
 		res.OpsPerSec, res.P50, res.P99, res.Errs, res.Extra = sum.opsPerSec, sum.p50, sum.p99, sum.errs, sum.extra
 		return nil
+	}
+	if spec.Workload == "w10" {
+		sum, err := w10Round(ctx, e, spec.Addrs, spec.Pool, spec.Op, spec.Callers)
+		res.OpsPerSec, res.P50, res.P99, res.Errs = sum.opsPerSec, sum.p50, sum.p99, sum.errs
+		return err
 	}
 	if spec.Workload == "w7" {
 		side, err := newW7Side(ctx, e, spec.Addrs, spec.Pool)

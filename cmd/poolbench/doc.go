@@ -55,8 +55,12 @@
 //     write: redis-benchmark -t get -P 16 -c callers -d 16.
 //   - W7, W8, W9: several endpoints, a budget across cluster members, and
 //     actors talking to Redis and MySQL by message; see docs/performance.md.
+//   - W10: a Redis Cluster of three primaries that poolbench starts (with
+//     redis-cli --cluster create), GET and SET over keys on every slot:
+//     actorpool-cluster-cmd (package rediscluster) against go-redis's
+//     ClusterClient with and without AutoPipeline, and rueidis.
 //
-// In W1, W2, W6 and W7 each round of each client runs in a child
+// In W1, W2, W6, W7 and W10 each round of each client runs in a child
 // poolbench of its own (-inprocess runs them all in this process instead),
 // so that no client's goroutines, timers or garbage slow another; W4, W5,
 // W8 and W9 run in this process.

@@ -51,7 +51,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.rounds, "rounds", 3, "rounds per case, at least 3; the two pools alternate A B A B ...")
 	callers := fs.String("callers", "1,10,64,256", "caller goroutines for W1; W2 uses those up to 64")
 	fs.IntVar(&c.conns, "conns", 10, "connections in each pool")
-	workloads := fs.String("workloads", "w1,w2,w4,w5,w6", "workloads to run: w1 (Redis), w2 (MySQL), w4 (recovery), w5 (overload), w6 (Redis command mode), w7 (several Redis endpoints, one slow; starts its own servers), w8 (a connection budget shared by cluster members; starts its own server), w9 (actors talking to Redis by message)")
+	workloads := fs.String("workloads", "w1,w2,w4,w5,w6", "workloads to run: w1 (Redis), w2 (MySQL), w4 (recovery), w5 (overload), w6 (Redis command mode), w7 (several Redis endpoints, one slow; starts its own servers), w8 (a connection budget shared by cluster members; starts its own server), w9 (actors talking to Redis by message), w10 (a Redis Cluster of three primaries; starts its own; run it with -callers 64,256)")
 	actors := fs.String("actors", "100,1000", "actors for W9")
 	pools := fs.String("pools", "actorpool,peer", "pools to run: actorpool, peer, or both; with only one, no ratio is printed")
 	fs.BoolVar(&c.inProcess, "inprocess", false, "run W1's, W2's, W6's and W7's clients in this process, alternating, instead of each round of each client in a child process of its own")
@@ -91,8 +91,8 @@ func parseFlags(args []string) (config, error) {
 	}
 	for w := range strings.SplitSeq(*workloads, ",") {
 		w = strings.ToLower(strings.TrimSpace(w))
-		if !slices.Contains([]string{"w1", "w2", "w4", "w5", "w6", "w7", "w8", "w9"}, w) {
-			return c, fmt.Errorf("-workloads: unknown workload %q (w1, w2, w4, w5, w6, w7, w8, w9)", w)
+		if !slices.Contains([]string{"w1", "w2", "w4", "w5", "w6", "w7", "w8", "w9", "w10"}, w) {
+			return c, fmt.Errorf("-workloads: unknown workload %q (w1, w2, w4, w5, w6, w7, w8, w9, w10)", w)
 		}
 		c.workloads = append(c.workloads, w)
 	}
@@ -181,7 +181,7 @@ func run(cfg config) error {
 	steps := []struct {
 		name string
 		run  func(context.Context, *env, *report) error
-	}{{"w1", runW1}, {"w2", runW2}, {"w4", runW4}, {"w5", runW5}, {"w6", runW6}, {"w7", runW7}, {"w8", runW8}, {"w9", runW9}}
+	}{{"w1", runW1}, {"w2", runW2}, {"w4", runW4}, {"w5", runW5}, {"w6", runW6}, {"w7", runW7}, {"w8", runW8}, {"w9", runW9}, {"w10", runW10}}
 	var runErr error
 	for _, s := range steps {
 		if !cfg.has(s.name) {

@@ -223,3 +223,37 @@ func TestW7RunsEachRowInAChildProcess(t *testing.T) {
 	require.NoError(t, err)
 	assert.Less(t, slow, 33, "p2c sends the slow endpoint less than a third")
 }
+
+// W10 starts its own Redis Cluster and runs every client in a child
+// process: each row reaches the report with no error, and the first has
+// its ratio to each other.
+func TestW10RunsAgainstAClusterItStarts(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "report.md")
+	cfg, err := parseFlags([]string{"-workloads", "w10", "-callers", "8", "-duration", "100ms", "-out", out})
+	require.NoError(t, err)
+	require.NoError(t, run(cfg))
+	text, err := os.ReadFile(out)
+	require.NoError(t, err)
+	rows := map[string][]string{}
+	for line := range strings.SplitSeq(string(text), "\n") {
+		if !strings.HasPrefix(line, "| W10") {
+			continue
+		}
+		cols := strings.Split(strings.Trim(line, "|"), "|")
+		require.Len(t, cols, 11, line)
+		for i := range cols {
+			cols[i] = strings.TrimSpace(cols[i])
+		}
+		assert.Equal(t, "0", cols[6], "errors in %s", line)
+		rows[cols[0]+" "+cols[2]] = cols
+	}
+	for _, op := range []string{"GET", "SET"} {
+		for _, pool := range w10Pools {
+			require.Contains(t, rows, "W10 Redis Cluster "+op+" "+pool)
+		}
+		first := rows["W10 Redis Cluster "+op+" "+w10Pools[0]]
+		for i := 7; i < 10; i++ {
+			assert.Regexp(t, `^\d+\.\d\d \(\d+\.\d\d–\d+\.\d\d\)$`, first[i])
+		}
+	}
+}
