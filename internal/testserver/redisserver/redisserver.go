@@ -70,6 +70,19 @@ func WithCluster(nodeTimeout time.Duration) Option {
 	return func(s *Server) { s.clusterTimeout = nodeTimeout }
 }
 
+// WithSentinel starts the server as a Redis Sentinel (redis-server
+// --sentinel) that monitors the primary at primary ("127.0.0.1:port") as
+// master, with a quorum of quorum: it declares the primary down after a
+// second without an answer and then fails it over to a replica.
+func WithSentinel(master, primary string, quorum int) Option {
+	return func(s *Server) { s.sentinel = sentinelOf{master, primary, quorum} }
+}
+
+type sentinelOf struct {
+	master, primary string
+	quorum          int
+}
+
 // Server is one redis-server process. Its methods other than Clients and
 // Observer must be called from the test goroutine: they fail the test with
 // t.Fatalf.
@@ -84,6 +97,7 @@ type Server struct {
 
 	replicaOf string // "host:port" of the primary (WithReplicaOf), or ""
 
+	sentinel       sentinelOf    // WithSentinel's; master "": not a sentinel
 	clusterTimeout time.Duration // WithCluster's node timeout; 0: no cluster mode
 	busPort        int           // the cluster bus port, chosen on the first start
 
@@ -242,6 +256,14 @@ func (s *Server) start() error {
 	if s.password != "" {
 		lines = append(lines, "requirepass "+s.password)
 	}
+	if sn := s.sentinel; sn.master != "" {
+		host, port, _ := strings.Cut(sn.primary, ":")
+		lines = append(lines,
+			fmt.Sprintf("sentinel monitor %s %s %s %d", sn.master, host, port, sn.quorum),
+			"sentinel down-after-milliseconds "+sn.master+" 1000",
+			"sentinel failover-timeout "+sn.master+" 10000",
+			"sentinel parallel-syncs "+sn.master+" 1")
+	}
 	if s.clusterTimeout > 0 {
 		if s.busPort == 0 {
 			port, err := testserver.FreePort()
@@ -269,7 +291,11 @@ func (s *Server) start() error {
 	}
 	_ = os.Remove(logFile)
 
-	cmd := exec.Command(s.bin, conf)
+	args := []string{conf}
+	if s.sentinel.master != "" {
+		args = append(args, "--sentinel")
+	}
+	cmd := exec.Command(s.bin, args...)
 	cmd.Dir = s.dir
 	setDeathSignal(cmd)
 	if err := cmd.Start(); err != nil {
