@@ -9,8 +9,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/actorpool/actorpool"
-	"github.com/actorpool/actorpool/backends/rediscluster"
 	"github.com/actorpool/actorpool/backends/redisbackend"
+	"github.com/actorpool/actorpool/backends/rediscluster"
 )
 
 // A service without an actor system pools a cluster's connections with

@@ -28,8 +28,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/actorpool/actorpool"
-	"github.com/actorpool/actorpool/backends/rediscluster"
 	"github.com/actorpool/actorpool/backends/redisbackend"
+	"github.com/actorpool/actorpool/backends/rediscluster"
 	"github.com/actorpool/actorpool/internal/testserver/redisclusterserver"
 )
 
