@@ -132,3 +132,15 @@ func (c *roleChecker[C]) check(m *member[C]) {
 			slog.String("was", old.String()), slog.String("now", r.String()))
 	}
 }
+
+// CheckRoles reads every endpoint's role from its server now, and returns
+// when that round has ended, ctx ends (its error) or the group closes
+// (actorpool.ErrPoolClosed). Roles are also read every RoleCheckInterval
+// and after failures; call it when you learn of a failover first (a
+// Sentinel's +switch-master).
+func (g *Group[C]) CheckRoles(ctx context.Context) error {
+	if g.closed.Load() {
+		return actorpool.ErrPoolClosed
+	}
+	return g.checker.await(ctx)
+}
