@@ -91,6 +91,14 @@ type Options struct {
 	// default: false
 	DisableIdentity bool
 
+	// ReadOnly sends READONLY on each new connection: a Redis Cluster
+	// replica then serves reads of its primary's slots instead of
+	// redirecting them (a primary ignores it). For cluster nodes only: a
+	// server without cluster mode refuses READONLY, and the dial fails.
+	// Package rediscluster sets it for replica reads.
+	// default: false
+	ReadOnly bool
+
 	// Hooks are added, in order (the first outermost), to the go-redis
 	// client of every connection the Backend dials, once, before it dials:
 	// their dial hook runs when the connection dials, their process and
@@ -103,6 +111,14 @@ type Options struct {
 	// Conn.AddHook.
 	// default: nil (no hooks)
 	Hooks []redis.Hook
+}
+
+// onConnect is what a new connection runs after its handshake.
+func (o Options) onConnect() func(context.Context, *redis.Conn) error {
+	if !o.ReadOnly {
+		return nil
+	}
+	return func(ctx context.Context, cn *redis.Conn) error { return cn.ReadOnly(ctx).Err() }
 }
 
 // poolOwnedParams are go-redis URL parameters that configure go-redis's own
@@ -250,6 +266,7 @@ func (o Options) redisOptions(dialer func(context.Context, string, string) (net.
 		WriteTimeout:          o.WriteTimeout,
 		ContextTimeoutEnabled: o.ContextTimeoutEnabled,
 		DisableIdentity:       o.DisableIdentity,
+		OnConnect:             o.onConnect(),
 
 		PoolSize:           1,  // one connection...
 		MaxConcurrentDials: 1,  //

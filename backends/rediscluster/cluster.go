@@ -37,6 +37,13 @@ type Config struct {
 	// RefreshEvery is how often the slot map is re-read while commands
 	// are sent (default 10s); a MOVED reply re-reads it at once.
 	RefreshEvery time.Duration
+	// ReadFromReplicas sends read-only commands (GET, HGETALL, ...; the
+	// servers' COMMAND flags decide) to a replica of their slot, picked at
+	// random, and to the primary when none is up; every connection then
+	// sends READONLY when it opens. Replicas lag their primary: a read may
+	// not see a write just made.
+	// default: false (everything goes to primaries)
+	ReadFromReplicas bool
 }
 
 // Cluster is a Redis Cluster's pools, one per node, and the routing
@@ -96,6 +103,7 @@ func start(ctx context.Context, sys *actor.ActorSystem, own bool, cfg Config) (*
 		Addrs:                      cfg.Seeds,
 		NewClient:                  c.nodeClient,
 		MaxRedirects:               cfg.MaxRedirects,
+		ReadOnly:                   cfg.ReadFromReplicas,
 		ClusterStateReloadInterval: cfg.RefreshEvery,
 		DisableIdentity:            true,
 		MaintNotificationsConfig:   &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
@@ -120,6 +128,7 @@ func (c *Cluster) pool(addr string) (*node, error) {
 	}
 	opts := c.cfg.Node
 	opts.Addr = addr
+	opts.ReadOnly = opts.ReadOnly || c.cfg.ReadFromReplicas
 	cfg := c.cfg.Pool
 	cfg.Name = ""
 	p, err := actorpool.New(c.sys, redisbackend.New(opts), cfg)

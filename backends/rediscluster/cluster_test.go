@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -242,4 +243,54 @@ func indexOf(xs []string, x string) int {
 		}
 	}
 	return -1
+}
+
+func TestReadsGoToReplicasWhenAsked(t *testing.T) {
+	c, servers := open(t, rediscluster.Config{ReadFromReplicas: true})
+	ctx := testCtx(t, 30*time.Second)
+	require.NoError(t, servers.AwaitReplicas(ctx))
+	cmds := c.Commands()
+	// The slot map read at Open may predate the replicas' joining.
+	cmds.ReloadState(ctx)
+	const n = 200
+	for i := range n {
+		require.NoError(t, cmds.Set(ctx, "replicated:"+strconv.Itoa(i), i, 0).Err())
+	}
+	// Replicas lag: wait until each has its primary's keys.
+	primaries, err := servers.Primaries(ctx)
+	require.NoError(t, err)
+	replicas := map[string]bool{}
+	for _, p := range primaries {
+		r, err := servers.ReplicaOf(ctx, p)
+		require.NoError(t, err)
+		replicas[r] = true
+		require.Eventually(t, func() bool {
+			want, err1 := servers.Node(p).Observer().DBSize(ctx).Result()
+			got, err2 := servers.Node(r).Observer().DBSize(ctx).Result()
+			return err1 == nil && err2 == nil && got == want
+		}, 10*time.Second, 10*time.Millisecond)
+	}
+	for i := range n {
+		v, err := cmds.Get(ctx, "replicated:"+strconv.Itoa(i)).Result()
+		require.NoError(t, err)
+		assert.Equal(t, strconv.Itoa(i), v)
+	}
+	// The replicas served the reads, the primaries the writes.
+	for _, ns := range c.Stats().Nodes() {
+		if replicas[ns.Addr] {
+			assert.Positive(t, ns.Stats.Commands(), "reads served by replica %s", ns.Addr)
+		}
+	}
+	gets := 0
+	for r := range replicas {
+		info, err := servers.Node(r).Observer().Info(ctx, "commandstats").Result()
+		require.NoError(t, err)
+		if i := strings.Index(info, "cmdstat_get:calls="); i >= 0 {
+			calls, _, _ := strings.Cut(info[i+len("cmdstat_get:calls="):], ",")
+			k, err := strconv.Atoi(calls)
+			require.NoError(t, err)
+			gets += k
+		}
+	}
+	assert.Equal(t, n, gets, "every GET was served by a replica")
 }

@@ -199,26 +199,13 @@ func TestW7RunsEachRowInAChildProcess(t *testing.T) {
 	cfg, err := parseFlags([]string{"-workloads", "w7", "-duration", "200ms", "-out", out})
 	require.NoError(t, err)
 	require.NoError(t, run(cfg))
-	text, err := os.ReadFile(out)
-	require.NoError(t, err)
-	rows := map[string][]string{}
-	for line := range strings.SplitSeq(string(text), "\n") {
-		if !strings.HasPrefix(line, "| W7") {
-			continue
-		}
-		cols := strings.Split(strings.Trim(line, "|"), "|")
-		require.Len(t, cols, 9, line)
-		for i := range cols {
-			cols[i] = strings.TrimSpace(cols[i])
-		}
-		assert.Equal(t, "0", cols[6], "errors in %s", line)
-		rows[cols[2]] = cols
-	}
+	rows := reportRows(t, out, "| W7", 9)
 	for _, pool := range w7Pools {
-		require.Contains(t, rows, pool)
+		require.Contains(t, rows, "W7 Redis GET "+pool)
 	}
-	assert.Regexp(t, `^\d+% / \d+% / \d+%$`, rows["actorpool-p2c"][8])
-	shares := strings.Split(rows["actorpool-p2c"][8], " / ")
+	p2c := rows["W7 Redis GET actorpool-p2c"]
+	assert.Regexp(t, `^\d+% / \d+% / \d+%$`, p2c[8])
+	shares := strings.Split(p2c[8], " / ")
 	slow, err := strconv.Atoi(strings.TrimSuffix(shares[2], "%"))
 	require.NoError(t, err)
 	assert.Less(t, slow, 33, "p2c sends the slow endpoint less than a third")
@@ -232,21 +219,7 @@ func TestW10RunsAgainstAClusterItStarts(t *testing.T) {
 	cfg, err := parseFlags([]string{"-workloads", "w10", "-callers", "8", "-duration", "100ms", "-out", out})
 	require.NoError(t, err)
 	require.NoError(t, run(cfg))
-	text, err := os.ReadFile(out)
-	require.NoError(t, err)
-	rows := map[string][]string{}
-	for line := range strings.SplitSeq(string(text), "\n") {
-		if !strings.HasPrefix(line, "| W10") {
-			continue
-		}
-		cols := strings.Split(strings.Trim(line, "|"), "|")
-		require.Len(t, cols, 11, line)
-		for i := range cols {
-			cols[i] = strings.TrimSpace(cols[i])
-		}
-		assert.Equal(t, "0", cols[6], "errors in %s", line)
-		rows[cols[0]+" "+cols[2]] = cols
-	}
+	rows := reportRows(t, out, "| W10", 11)
 	for _, op := range []string{"GET", "SET"} {
 		for _, pool := range w10Pools {
 			require.Contains(t, rows, "W10 Redis Cluster "+op+" "+pool)
@@ -256,4 +229,27 @@ func TestW10RunsAgainstAClusterItStarts(t *testing.T) {
 			assert.Regexp(t, `^\d+\.\d\d \(\d+\.\d\d–\d+\.\d\d\)$`, first[i])
 		}
 	}
+}
+
+// reportRows reads the report at path and returns its table rows that
+// start with prefix, by workload and pool, each with want columns,
+// trimmed; every row must show no error.
+func reportRows(t *testing.T, path, prefix string, want int) map[string][]string {
+	t.Helper()
+	text, err := os.ReadFile(path)
+	require.NoError(t, err)
+	rows := map[string][]string{}
+	for line := range strings.SplitSeq(string(text), "\n") {
+		if !strings.HasPrefix(line, prefix+" ") {
+			continue
+		}
+		cols := strings.Split(strings.Trim(line, "|"), "|")
+		require.Len(t, cols, want, line)
+		for i := range cols {
+			cols[i] = strings.TrimSpace(cols[i])
+		}
+		assert.Equal(t, "0", cols[6], "errors in %s", line)
+		rows[cols[0]+" "+cols[2]] = cols
+	}
+	return rows
 }

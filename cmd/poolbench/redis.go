@@ -82,22 +82,30 @@ func warmPool[C any](ctx context.Context, p *actorpool.Pool[C], conns int) error
 // So the peer's dialer hides syscall.Conn too, unless -peer-conncheck.
 // Other options are go-redis's defaults (retries included), except that
 // maintenance notifications are off on both sides.
+// peerDialer is the go-redis peers' dialer: nil (go-redis's own, which
+// checks a pooled socket) with check, else one whose sockets hide
+// syscall.Conn.
+func peerDialer(check bool) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if check {
+		return nil
+	}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return noSyscallConn{c}, nil
+	}
+}
+
 func newGoRedis(ctx context.Context, addr string, conns int, check bool) (*redis.Client, error) {
 	opt := &redis.Options{
 		Addr:                     addr,
 		PoolSize:                 conns,
 		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
 	}
-	if !check {
-		opt.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			var d net.Dialer
-			c, err := d.DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			return noSyscallConn{c}, nil
-		}
-	}
+	opt.Dialer = peerDialer(check)
 	c := redis.NewClient(opt)
 	// Warm up: conns connections pinned at once, so that every one is open.
 	pinned := make([]*redis.Conn, 0, conns)

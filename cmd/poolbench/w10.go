@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"runtime/pprof"
 	"strconv"
 	"time"
@@ -51,22 +50,12 @@ func newW10Side(ctx context.Context, e *env, seeds []string, name string) (w6Sid
 		}
 		return goRedisSide(c.Commands()), func() { _ = c.Close(context.Background()) }, nil
 	case "go-redis-cluster", "go-redis-cluster-auto":
-		opt := &redis.ClusterOptions{
+		cc := redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs:                    seeds,
 			PoolSize:                 e.cfg.conns,
+			Dialer:                   peerDialer(e.cfg.peerCheck),
 			MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
-		}
-		if !e.cfg.peerCheck {
-			opt.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
-				var d net.Dialer
-				c, err := d.DialContext(ctx, network, addr)
-				if err != nil {
-					return nil, err
-				}
-				return noSyscallConn{c}, nil
-			}
-		}
-		cc := redis.NewClusterClient(opt)
+		})
 		if err := cc.Ping(ctx).Err(); err != nil {
 			_ = cc.Close()
 			return w6Side{}, nil, err

@@ -68,11 +68,7 @@ func Start(t testing.TB, primaries, replicas int) *Cluster {
 func (c *Cluster) AwaitReplicas(ctx context.Context) error {
 	replicas := c.replicas
 	return testserver.WaitUntil(ctx, 50*time.Millisecond, nil, func(ctx context.Context) error {
-		n, err := c.anyNode(ctx)
-		if err != nil {
-			return err
-		}
-		slots, err := n.ClusterSlots(ctx).Result()
+		slots, err := c.slots(ctx)
 		if err != nil {
 			return err
 		}
@@ -170,11 +166,7 @@ func (c *Cluster) Owner(ctx context.Context, key string) (string, error) {
 
 // SlotOwner is the address of the primary that serves slot.
 func (c *Cluster) SlotOwner(ctx context.Context, slot int) (string, error) {
-	n, err := c.anyNode(ctx)
-	if err != nil {
-		return "", err
-	}
-	slots, err := n.ClusterSlots(ctx).Result()
+	slots, err := c.slots(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -188,11 +180,7 @@ func (c *Cluster) SlotOwner(ctx context.Context, slot int) (string, error) {
 
 // Primaries are the addresses of the primaries that serve slots.
 func (c *Cluster) Primaries(ctx context.Context) ([]string, error) {
-	n, err := c.anyNode(ctx)
-	if err != nil {
-		return nil, err
-	}
-	slots, err := n.ClusterSlots(ctx).Result()
+	slots, err := c.slots(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -205,6 +193,15 @@ func (c *Cluster) Primaries(ctx context.Context) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// slots is CLUSTER SLOTS as the first running node answers it.
+func (c *Cluster) slots(ctx context.Context) ([]redis.ClusterSlot, error) {
+	n, err := c.anyNode(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return n.ClusterSlots(ctx).Result()
 }
 
 func (c *Cluster) anyNode(ctx context.Context) (*redis.Client, error) {
@@ -295,11 +292,7 @@ func (c *Cluster) MoveSlot(ctx context.Context, slot int, to string) error {
 
 // ReplicaOf is the address of a replica of the primary at primary.
 func (c *Cluster) ReplicaOf(ctx context.Context, primary string) (string, error) {
-	n, err := c.anyNode(ctx)
-	if err != nil {
-		return "", err
-	}
-	slots, err := n.ClusterSlots(ctx).Result()
+	slots, err := c.slots(ctx)
 	if err != nil {
 		return "", err
 	}
