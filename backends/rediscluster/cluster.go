@@ -35,7 +35,8 @@ type Config struct {
 	// follows (default 3; -1: none).
 	MaxRedirects int
 	// RefreshEvery is how often the slot map is re-read while commands
-	// are sent (default 10s); a MOVED reply re-reads it at once.
+	// are sent (default: go-redis's, 60s); a MOVED reply, and a node's
+	// connection error, have it re-read at once.
 	RefreshEvery time.Duration
 	// ReadFromReplicas sends read-only commands (GET, HGETALL, ...; the
 	// servers' COMMAND flags decide) to a replica of their slot, picked at

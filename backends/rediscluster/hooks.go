@@ -3,6 +3,7 @@ package rediscluster
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"strings"
 
@@ -64,9 +65,29 @@ func (nodeErr) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (h nodeErr) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		err := next(ctx, cmd)
-		h.seen(ctx, err)
+		if h.seen(ctx, err) {
+			err = noRetry{err}
+			cmd.SetErr(err)
+		}
 		return err
 	}
+}
+
+// noRetry is a connection's error as the cluster client sees it: one it
+// does not resend the command for. go-redis's cluster client would send a
+// command again after EOF or a network error, though it may have run (a
+// write twice); the pool never does. errors.Is still finds the pool's
+// errors (ErrConnLost, ErrBackendUnavailable) in it, and the network
+// error itself, except EOF.
+type noRetry struct{ err error }
+
+func (e noRetry) Error() string { return e.err.Error() }
+
+func (e noRetry) Is(target error) bool {
+	if target == io.EOF || target == io.ErrUnexpectedEOF {
+		return false
+	}
+	return errors.Is(e.err, target)
 }
 
 func (h nodeErr) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
@@ -81,15 +102,16 @@ func (h nodeErr) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proce
 }
 
 // seen has the slot map read again after an error that is neither a
-// reply nor the caller's own ctx.
-func (h nodeErr) seen(ctx context.Context, err error) {
+// reply nor the caller's own ctx, and reports whether it was one.
+func (h nodeErr) seen(ctx context.Context, err error) bool {
 	if err == nil || ctx.Err() != nil {
-		return
+		return false
 	}
 	if _, ok := errors.AsType[redis.Error](err); ok {
-		return
+		return false
 	}
 	h.c.refresh()
+	return true
 }
 
 // retryable says whether a command's error is one the cluster answers

@@ -65,12 +65,16 @@ type Sentinel struct {
 	sys    *actor.ActorSystem
 	ownSys bool
 
-	sc   *redis.SentinelClient // the sentinel listened to
+	// sc and sub are the sentinel listened to and the subscription on it;
+	// the listen goroutine owns them once started.
+	sc   *redis.SentinelClient
 	sub  *redis.PubSub
+	stop chan struct{} // closed by Close
 	done sync.WaitGroup
 
-	mu    sync.Mutex
-	known map[string]bool // servers that are endpoints, by address
+	mu     sync.Mutex
+	known  map[string]bool // servers that are endpoints, by address
+	closed bool
 }
 
 // New finds the master's servers through the sentinels and starts their
@@ -100,11 +104,12 @@ func start(ctx context.Context, sys *actor.ActorSystem, own bool, cfg Config) (*
 	if cfg.Master == "" || len(cfg.Sentinels) == 0 {
 		return fail(fmt.Errorf("%w: redissentinel: Master and Sentinels are required", actorpool.ErrInvalidConfig))
 	}
-	s := &Sentinel{cfg: cfg, sys: sys, ownSys: own, known: map[string]bool{}}
-	addrs, err := s.discover(ctx)
+	s := &Sentinel{cfg: cfg, sys: sys, ownSys: own, known: map[string]bool{}, stop: make(chan struct{})}
+	addrs, sc, err := s.discover(ctx)
 	if err != nil {
 		return fail(err)
 	}
+	s.sc = sc
 	var eps []group.Endpoint[*redisbackend.Conn]
 	for _, a := range addrs {
 		eps = append(eps, s.endpoint(a))
@@ -116,20 +121,29 @@ func start(ctx context.Context, sys *actor.ActorSystem, own bool, cfg Config) (*
 		return fail(err)
 	}
 	s.Group = g
-	s.sub = s.sc.Subscribe(context.Background(), "+switch-master", "+slave")
+	s.sub = s.sc.Subscribe(context.Background(), events...)
 	s.done.Add(1)
-	go s.listen(s.sub.Channel())
+	go s.listen()
 	return s, nil
 }
 
+// events are the sentinel announcements followed.
+var events = []string{"+switch-master", "+slave"}
+
+// watchEvery is how often the sentinel listened to is checked; when it
+// does not answer, the others are asked and one of them is listened to.
+const watchEvery = time.Second
+
 // discover asks the sentinels, in turn, for the master's primary and its
-// replicas that are up; the first that answers is the one listened to.
-func (s *Sentinel) discover(ctx context.Context) ([]string, error) {
+// replicas that are up; it returns them and a client of the first
+// sentinel that answered, to listen to.
+func (s *Sentinel) discover(ctx context.Context) ([]string, *redis.SentinelClient, error) {
 	var errs []error
 	for _, addr := range s.cfg.Sentinels {
 		sc := redis.NewSentinelClient(&redis.Options{
 			Addr: addr, Username: s.cfg.SentinelUsername, Password: s.cfg.SentinelPassword,
 			DisableIdentity:          true,
+			DialerRetries:            1, // a sentinel that does not answer: ask the next
 			MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
 		})
 		hp, err := sc.GetMasterAddrByName(ctx, s.cfg.Master).Result()
@@ -151,10 +165,9 @@ func (s *Sentinel) discover(ctx context.Context) ([]string, error) {
 			}
 			out = append(out, net.JoinHostPort(r["ip"], r["port"]))
 		}
-		s.sc = sc
-		return out, nil
+		return out, sc, nil
 	}
-	return nil, fmt.Errorf("redissentinel: no sentinel knows master %q: %w", s.cfg.Master, errors.Join(errs...))
+	return nil, nil, fmt.Errorf("redissentinel: no sentinel knows master %q: %w", s.cfg.Master, errors.Join(errs...))
 }
 
 // down says whether a sentinel's flags for a server say it is not
@@ -176,51 +189,86 @@ func (s *Sentinel) endpoint(addr string) group.Endpoint[*redisbackend.Conn] {
 	return group.Endpoint[*redisbackend.Conn]{Name: addr, Backend: redisbackend.New(opts)}
 }
 
-// listen follows the sentinel's announcements until Close.
-func (s *Sentinel) listen(msgs <-chan *redis.Message) {
+// listen follows the sentinel's announcements until Close. Every
+// watchEvery it checks that sentinel; when it does not answer, it asks
+// the sentinels again (discover), learns the servers they name, and
+// listens to the one that answered.
+func (s *Sentinel) listen() {
 	defer s.done.Done()
-	for m := range msgs {
-		f := strings.Fields(m.Payload)
-		switch {
-		case m.Channel == "+switch-master" && len(f) == 5 && f[0] == s.cfg.Master:
-			// <master> <old ip> <old port> <new ip> <new port>
-			s.learn(net.JoinHostPort(f[3], f[4]))
-		case m.Channel == "+slave" && len(f) == 8 && f[5] == s.cfg.Master:
-			// slave <name> <ip> <port> @ <master> <master ip> <master port>
-			s.learn(net.JoinHostPort(f[2], f[3]))
+	defer func() {
+		_ = s.sub.Close()
+		_ = s.sc.Close()
+	}()
+	msgs := s.sub.Channel()
+	tick := time.NewTicker(watchEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case m := <-msgs:
+			s.announced(m)
+		case <-tick.C:
+			ctx, cancel := context.WithTimeout(context.Background(), watchEvery)
+			if s.sc.Ping(ctx).Err() != nil {
+				if addrs, sc, err := s.discover(ctx); err == nil {
+					_ = s.sub.Close()
+					_ = s.sc.Close()
+					s.sc, s.sub = sc, sc.Subscribe(context.Background(), events...)
+					msgs = s.sub.Channel()
+					for _, a := range addrs {
+						s.learn(a)
+					}
+				}
+			}
+			cancel()
 		}
 	}
 }
 
+// announced handles one announcement.
+func (s *Sentinel) announced(m *redis.Message) {
+	f := strings.Fields(m.Payload)
+	switch {
+	case m.Channel == "+switch-master" && len(f) == 5 && f[0] == s.cfg.Master:
+		// <master> <old ip> <old port> <new ip> <new port>
+		s.learn(net.JoinHostPort(f[3], f[4]))
+	case m.Channel == "+slave" && len(f) == 8 && f[5] == s.cfg.Master:
+		// slave <name> <ip> <port> @ <master> <master ip> <master port>
+		s.learn(net.JoinHostPort(f[2], f[3]))
+	}
+}
+
 // learn adds the server at addr when it is new and has the roles read
-// again at once.
+// again at once. A server that could not be added is tried again at the
+// next announcement of it.
 func (s *Sentinel) learn(addr string) {
 	s.mu.Lock()
 	add := !s.known[addr]
-	s.known[addr] = true
 	s.mu.Unlock()
-	if add {
-		_ = s.Group.Add(s.endpoint(addr))
+	if add && s.Group.Add(s.endpoint(addr)) == nil {
+		s.mu.Lock()
+		s.known[addr] = true
+		s.mu.Unlock()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_ = s.Group.CheckRoles(ctx)
 }
 
-// Close stops listening to the sentinel and closes the group (each pool
+// Close stops listening to the sentinels and closes the group (each pool
 // as Pool.Close: leases out are revoked once ctx ends), then the actor
-// system when it is the Sentinel's own.
+// system when it is the Sentinel's own. A second Close returns nil.
 func (s *Sentinel) Close(ctx context.Context) error {
 	s.mu.Lock()
-	sub := s.sub
-	s.sub = nil
-	s.mu.Unlock()
-	if sub == nil {
+	if s.closed {
+		s.mu.Unlock()
 		return nil
 	}
-	_ = sub.Close()
+	s.closed = true
+	s.mu.Unlock()
+	close(s.stop)
 	s.done.Wait()
-	_ = s.sc.Close()
 	err := s.Group.Close(ctx)
 	if s.ownSys {
 		s.sys.Shutdown()

@@ -193,3 +193,10 @@ func TestAKilledPrimaryIsFailedOverAndWritesFollow(t *testing.T) {
 		d.Primary.Kill()
 	})
 }
+
+func TestWhenTheSentinelListenedToDiesAnotherIsListenedTo(t *testing.T) {
+	failover(t, func(ctx context.Context, d *redissentinelserver.Deployment) {
+		d.Sentinels[0].Kill() // the first in the list, the one listened to
+		require.NoError(t, d.Failover(ctx))
+	})
+}

@@ -54,11 +54,24 @@ func (h *Histogram) Record(d time.Duration) {
 	}
 }
 
+// clamp holds mean (nanoseconds) within bucket i's bounds.
+func (h *Histogram) clamp(i int, mean int64) time.Duration {
+	if i < len(h.bounds) && mean > h.bounds[i] {
+		mean = h.bounds[i]
+	}
+	if i > 0 && mean <= h.bounds[i-1] {
+		mean = h.bounds[i-1] + 1
+	}
+	return time.Duration(max(mean, 0))
+}
+
 // Drain calls record once per bucket that gained durations since the last
 // Drain, with how many it gained and their mean. Concurrent Drains are
-// serialised; each duration is drained exactly once. A Record that races
-// with Drain may have its count drained now and its sum on the next Drain,
-// which moves at most that one duration's share of the mean.
+// serialised; each duration is counted exactly once. A Record that races
+// with Drain may have its count drained now and its sum on the next Drain
+// (or the other way round): the mean is then held within the bucket's
+// bounds, so every duration is reported in its own bucket, and the sums
+// drained add up to the durations recorded.
 func (h *Histogram) Drain(record func(mean time.Duration, n uint64)) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -70,6 +83,6 @@ func (h *Histogram) Drain(record func(mean time.Duration, n uint64)) {
 		}
 		sum := s - h.drainedSums[i]
 		h.drainedCounts[i], h.drainedSums[i] = c, s
-		record(time.Duration(sum/int64(n)), n)
+		record(h.clamp(i, sum/int64(n)), n)
 	}
 }

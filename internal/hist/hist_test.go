@@ -75,3 +75,23 @@ func BenchmarkRecord(b *testing.B) {
 		h.Record(3 * time.Microsecond)
 	}
 }
+
+func TestAMeanIsHeldWithinItsBucket(t *testing.T) {
+	h := New([]float64{0.000001, 0.001})
+	// A count drained before its sum: the bucket's mean would be 0.
+	h.counts[2].Add(1)
+	got := drain(h)
+	require.Len(t, got, 1)
+	require.Greater(t, got[0].mean, time.Millisecond, "in the bucket above 1ms")
+	h.sums[2].Add(int64(2 * time.Second))
+	h.Record(3 * time.Second)
+	got = drain(h)
+	require.Len(t, got, 1)
+	require.Equal(t, uint64(1), got[0].n)
+	require.Greater(t, got[0].mean, time.Millisecond)
+	// A sum drained before its count: the mean would be far above the bound.
+	h.sums[1].Add(int64(500 * time.Microsecond))
+	h.Record(time.Microsecond * 2)
+	got = drain(h)
+	require.LessOrEqual(t, got[0].mean, time.Millisecond)
+}

@@ -87,10 +87,18 @@ func (d *Deployment) PrimaryAddr(ctx context.Context) (string, error) {
 	return "", last
 }
 
-// Failover asks a sentinel to fail the primary over now (SENTINEL
-// FAILOVER), without waiting for the primary to be found down.
+// Failover asks a running sentinel to fail the primary over now
+// (SENTINEL FAILOVER), without waiting for the primary to be found down.
 func (d *Deployment) Failover(ctx context.Context) error {
-	sc := d.sentinel(d.Sentinels[0])
-	defer sc.Close()
-	return sc.Failover(ctx, Master).Err()
+	var last error
+	for _, s := range d.Sentinels {
+		sc := d.sentinel(s)
+		err := sc.Failover(ctx, Master).Err()
+		_ = sc.Close()
+		if err == nil {
+			return nil
+		}
+		last = err
+	}
+	return last
 }
