@@ -300,3 +300,39 @@ func (g *Group[C]) Close(ctx context.Context) error {
 	wg.Wait()
 	return errors.Join(errs...)
 }
+
+// Primary returns the pool a write would lease from now: the picker's
+// choice among the endpoints read as primaries, waiting once for a round
+// of role checks when none is known yet. It is for clients that hand work
+// to a pool themselves (a command-mode client); errors are Acquire's.
+func (g *Group[C]) Primary(ctx context.Context) (*actorpool.Pool[C], error) {
+	waited := false
+	for {
+		if g.closed.Load() {
+			return nil, actorpool.ErrPoolClosed
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		m, pending := g.pick(false, nil)
+		if m != nil {
+			return m.pool, nil
+		}
+		if !pending || waited {
+			return nil, g.unavailable(false, nil, nil)
+		}
+		waited = true
+		if err := g.checker.await(ctx); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// PoolOf returns the pool of the endpoint called name, if the group has
+// it: for clients that choose the endpoint themselves.
+func (g *Group[C]) PoolOf(name string) (*actorpool.Pool[C], bool) {
+	if m := named(*g.members.Load(), name); m != nil {
+		return m.pool, true
+	}
+	return nil, false
+}

@@ -246,12 +246,9 @@ func indexOf(xs []string, x string) int {
 }
 
 func TestReadsGoToReplicasWhenAsked(t *testing.T) {
-	c, servers := open(t, rediscluster.Config{ReadFromReplicas: true})
+	c, servers := openReplicated(t, rediscluster.Config{ReadFromReplicas: true})
 	ctx := testCtx(t, 30*time.Second)
-	require.NoError(t, servers.AwaitReplicas(ctx))
 	cmds := c.Commands()
-	// The slot map read at Open may predate the replicas' joining.
-	cmds.ReloadState(ctx)
 	const n = 200
 	for i := range n {
 		require.NoError(t, cmds.Set(ctx, "replicated:"+strconv.Itoa(i), i, 0).Err())

@@ -26,7 +26,20 @@ func testCtx(t *testing.T, d time.Duration) context.Context {
 // is left.
 func open(t *testing.T, cfg rediscluster.Config) (*rediscluster.Cluster, *redisclusterserver.Cluster) {
 	t.Helper()
+	return openOn(t, redisclusterserver.Start(t, 3, 1), cfg)
+}
+
+// openReplicated is open on a cluster whose replicas are in sync before
+// the Cluster reads the slot map, so that it knows them from the start.
+func openReplicated(t *testing.T, cfg rediscluster.Config) (*rediscluster.Cluster, *redisclusterserver.Cluster) {
+	t.Helper()
 	servers := redisclusterserver.Start(t, 3, 1)
+	require.NoError(t, servers.AwaitReplicas(testCtx(t, 30*time.Second)))
+	return openOn(t, servers, cfg)
+}
+
+func openOn(t *testing.T, servers *redisclusterserver.Cluster, cfg rediscluster.Config) (*rediscluster.Cluster, *redisclusterserver.Cluster) {
+	t.Helper()
 	for _, n := range servers.Nodes {
 		n.Observer()
 	}

@@ -29,3 +29,17 @@ func ExampleOpen() {
 	_ = s.With(ctx, func(c *redisbackend.Conn) error { return c.Set(ctx, "k", "v", 0).Err() })
 	_ = s.WithRead(ctx, func(c *redisbackend.Conn) error { return c.Get(ctx, "k").Err() })
 }
+
+// Command mode on the primary the sentinels name: the go-redis API, no
+// lease to hold, and the commands follow a failover.
+func ExampleSentinel_Commands() {
+	ctx := context.Background()
+	s, err := redissentinel.Open(ctx, redissentinel.Config{Master: "mymaster", Sentinels: []string{"10.0.0.1:26379"}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close(ctx)
+	rdb := s.Commands()
+	_ = rdb.Incr(ctx, "visits").Err()
+}

@@ -8,7 +8,8 @@
 // endpoint per server, whose roles the group reads from the servers
 // (ROLE). It then listens on a sentinel for +switch-master and +slave: a
 // server it did not know becomes an endpoint, and the roles are read again
-// at once, so writes (Acquire, With) move to the new primary as soon as
+// at once. Writes (Acquire, With, Commands) go to the primary the
+// sentinels announced last, so they move to the new primary as soon as
 // the sentinels have promoted it. Leases out on the old primary are not
 // taken back: they end as their holders release them, and that server's
 // pool stays, serving reads once it is a replica again.
@@ -25,6 +26,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -57,8 +59,9 @@ type Config struct {
 }
 
 // Sentinel is the group of a master's servers, kept up to date by the
-// sentinels. Its embedded Group leases: Acquire and With from the
-// primary, AcquireRead and WithRead from a replica.
+// sentinels. Acquire and With lease from the primary the sentinels named;
+// the embedded Group's AcquireRead and WithRead from a replica, and its
+// Stats cover every server.
 type Sentinel struct {
 	*group.Group[*redisbackend.Conn]
 	cfg    Config
@@ -70,10 +73,14 @@ type Sentinel struct {
 	sc   *redis.SentinelClient
 	sub  *redis.PubSub
 	stop chan struct{} // closed by Close
-	done sync.WaitGroup
+	// master is the primary's address as the sentinels last announced it.
+	master atomic.Pointer[string]
+	done   sync.WaitGroup
 
 	mu     sync.Mutex
-	known  map[string]bool // servers that are endpoints, by address
+	cmds   *redis.Client                                                  // Commands, made on first use
+	known  map[string]bool                                                // servers that are endpoints, by address
+	byPool map[*actorpool.Pool[*redisbackend.Conn]]*redisbackend.Commands // Commands' client of each pool
 	closed bool
 }
 
@@ -104,12 +111,14 @@ func start(ctx context.Context, sys *actor.ActorSystem, own bool, cfg Config) (*
 	if cfg.Master == "" || len(cfg.Sentinels) == 0 {
 		return fail(fmt.Errorf("%w: redissentinel: Master and Sentinels are required", actorpool.ErrInvalidConfig))
 	}
-	s := &Sentinel{cfg: cfg, sys: sys, ownSys: own, known: map[string]bool{}, stop: make(chan struct{})}
+	s := &Sentinel{cfg: cfg, sys: sys, ownSys: own, known: map[string]bool{}, stop: make(chan struct{}),
+		byPool: map[*actorpool.Pool[*redisbackend.Conn]]*redisbackend.Commands{}}
 	addrs, sc, err := s.discover(ctx)
 	if err != nil {
 		return fail(err)
 	}
 	s.sc = sc
+	s.master.Store(&addrs[0])
 	var eps []group.Endpoint[*redisbackend.Conn]
 	for _, a := range addrs {
 		eps = append(eps, s.endpoint(a))
@@ -216,6 +225,7 @@ func (s *Sentinel) listen() {
 					_ = s.sc.Close()
 					s.sc, s.sub = sc, sc.Subscribe(context.Background(), events...)
 					msgs = s.sub.Channel()
+					s.master.Store(&addrs[0])
 					for _, a := range addrs {
 						s.learn(a)
 					}
@@ -232,7 +242,9 @@ func (s *Sentinel) announced(m *redis.Message) {
 	switch {
 	case m.Channel == "+switch-master" && len(f) == 5 && f[0] == s.cfg.Master:
 		// <master> <old ip> <old port> <new ip> <new port>
-		s.learn(net.JoinHostPort(f[3], f[4]))
+		addr := net.JoinHostPort(f[3], f[4])
+		s.master.Store(&addr)
+		s.learn(addr)
 	case m.Channel == "+slave" && len(f) == 8 && f[5] == s.cfg.Master:
 		// slave <name> <ip> <port> @ <master> <master ip> <master port>
 		s.learn(net.JoinHostPort(f[2], f[3]))
@@ -266,9 +278,13 @@ func (s *Sentinel) Close(ctx context.Context) error {
 		return nil
 	}
 	s.closed = true
+	cmds := s.cmds
 	s.mu.Unlock()
 	close(s.stop)
 	s.done.Wait()
+	if cmds != nil {
+		_ = cmds.Close()
+	}
 	err := s.Group.Close(ctx)
 	if s.ownSys {
 		s.sys.Shutdown()

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -66,11 +67,16 @@ func TestWritesGoToThePrimaryAndReadsToTheReplica(t *testing.T) {
 		assert.Equal(t, d.Primary.Addr(), addr)
 		return err
 	}))
-	require.NoError(t, s.WithRead(ctx, func(c *redisbackend.Conn) error {
-		addr, err := port(ctx, c)
-		assert.Equal(t, d.Replica.Addr(), addr)
-		return err
-	}))
+	// Reads go to the primary until the replica's role has been read.
+	require.Eventually(t, func() bool {
+		var addr string
+		err := s.WithRead(ctx, func(c *redisbackend.Conn) error {
+			var err error
+			addr, err = port(ctx, c)
+			return err
+		})
+		return err == nil && addr == d.Replica.Addr()
+	}, 5*time.Second, 10*time.Millisecond, "reads go to the replica")
 }
 
 func TestBadConfigurationAndAnUnknownMasterAreErrors(t *testing.T) {
@@ -94,6 +100,12 @@ func TestBadConfigurationAndAnUnknownMasterAreErrors(t *testing.T) {
 // write to the first write done after it) and how long the sentinels took
 // to announce the new primary.
 func failover(t *testing.T, cause func(ctx context.Context, d *redissentinelserver.Deployment)) {
+	failoverVia(t, cause, false)
+}
+
+// failoverVia is failover, the writers using Commands (command mode) when
+// commands is set, else leases (With).
+func failoverVia(t *testing.T, cause func(ctx context.Context, d *redissentinelserver.Deployment), commands bool) {
 	s, d := open(t)
 	ctx := testCtx(t, 60*time.Second)
 	// A lease held across the failover is not lost: it is released after.
@@ -117,14 +129,21 @@ func failover(t *testing.T, cause func(ctx context.Context, d *redissentinelserv
 				}
 				cctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 				var got string
-				err := s.With(cctx, func(c *redisbackend.Conn) error {
-					if err := c.Set(cctx, k, v, 0).Err(); err != nil {
-						return err
+				var err error
+				if commands {
+					if err = s.Commands().Set(cctx, k, v, 0).Err(); err == nil {
+						got, err = s.Commands().Get(cctx, k).Result()
 					}
-					var err error
-					got, err = c.Get(cctx, k).Result()
-					return err
-				})
+				} else {
+					err = s.With(cctx, func(c *redisbackend.Conn) error {
+						if err := c.Set(cctx, k, v, 0).Err(); err != nil {
+							return err
+						}
+						var err error
+						got, err = c.Get(cctx, k).Result()
+						return err
+					})
+				}
 				cancel()
 				if err != nil {
 					failed.Add(1)
@@ -161,11 +180,18 @@ func failover(t *testing.T, cause func(ctx context.Context, d *redissentinelserv
 		"writes go on on the new primary")
 	close(stop)
 	wg.Wait()
-	require.NoError(t, s.With(ctx, func(c *redisbackend.Conn) error {
-		addr, err := port(ctx, c)
-		assert.Equal(t, d.Replica.Addr(), addr, "writes go to the promoted replica")
-		return err
-	}))
+	// The sentinels answer GET-MASTER-ADDR-BY-NAME with the promoted
+	// replica a moment before they announce +switch-master and demote the
+	// old primary: writes move on the announcement.
+	require.Eventually(t, func() bool {
+		var addr string
+		err := s.With(ctx, func(c *redisbackend.Conn) error {
+			var err error
+			addr, err = port(ctx, c)
+			return err
+		})
+		return err == nil && addr == d.Replica.Addr()
+	}, 10*time.Second, 10*time.Millisecond, "writes go to the promoted replica")
 	relErr := held.Release()
 	if relErr != nil {
 		require.ErrorIs(t, relErr, actorpool.ErrLeaseRevoked, "a lease on a killed server is taken back, never handed on")
@@ -199,4 +225,37 @@ func TestWhenTheSentinelListenedToDiesAnotherIsListenedTo(t *testing.T) {
 		d.Sentinels[0].Kill() // the first in the list, the one listened to
 		require.NoError(t, d.Failover(ctx))
 	})
+}
+
+func TestCommandModeFollowsASentinelFailover(t *testing.T) {
+	failoverVia(t, func(ctx context.Context, d *redissentinelserver.Deployment) {
+		require.NoError(t, d.Failover(ctx))
+	}, true)
+}
+
+func TestCommandModeRunsPipelinesAndTransactionsOnThePrimary(t *testing.T) {
+	s, d := open(t)
+	ctx := testCtx(t, 10*time.Second)
+	rdb := s.Commands()
+	_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, "a", "1", 0)
+		p.Incr(ctx, "a")
+		return nil
+	})
+	require.NoError(t, err)
+	_, err = rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Incr(ctx, "a")
+		p.Incr(ctx, "a")
+		return nil
+	})
+	require.NoError(t, err)
+	v, err := d.Primary.Observer().Get(ctx, "a").Result()
+	require.NoError(t, err)
+	assert.Equal(t, "4", v, "on the primary itself")
+}
+
+func TestCommandModeFollowsAKilledPrimarysReplacement(t *testing.T) {
+	failoverVia(t, func(ctx context.Context, d *redissentinelserver.Deployment) {
+		d.Primary.Kill()
+	}, true)
 }
