@@ -328,6 +328,9 @@ func TestWithTimeoutKeepsTheHooks(t *testing.T) {
 		c.AddHook(rs[1])
 		return c.WithTimeout(time.Second).Do(ctx, "select", 5).Err()
 	}))
+	// The connection's actor resets it after the release: it is idle again
+	// once that is done.
+	require.Eventually(t, func() bool { return p.Stats().Idle() == 1 }, 5*time.Second, time.Millisecond)
 	assert.Equal(t, []string{"opt> select", "lease> select", "lease< select 5: OK", "opt< select 5: OK"},
 		only(log.take(), "select"))
 	assert.Equal(t, 0, clientByID(t, s, id).DB, "Reset saw the SELECT and undid it")
