@@ -220,10 +220,14 @@ func (p *Pool[C]) commandMode(backend backends.Backend[C]) *actors.CommandMode[C
 	if bl, ok := backend.(backends.BatchLimiter); ok && bl.MaxBatch() > 0 {
 		maxBatch = min(maxBatch, bl.MaxBatch())
 	}
-	return &actors.CommandMode[C]{
+	cm := &actors.CommandMode[C]{
 		Pipeline: pl.Pipeline, Set: p.cmds,
 		MaxBatch: maxBatch, MaxBatchBytes: p.cfg.MaxBatchBytes,
 	}
+	if d, ok := backend.(backends.Duplexer[C]); ok {
+		cm.Split = d.Split
+	}
+	return cm
 }
 
 // startCommands spawns the command dispatcher, once the broker runs.

@@ -54,9 +54,11 @@ type connection[C any] struct {
 	open bool
 
 	// Buffers reused by every command batch.
-	batch, claimed []*cmdq.Op
-	skipped        []error
-	work           []any
+	batch []*cmdq.Op
+	buf   batchBuf
+	// pump writes and reads the connection in command mode when the
+	// backend is a Duplexer; nil otherwise.
+	pump *pump
 }
 
 // NewConnectionProducer returns the producer for connection actors.
@@ -70,6 +72,8 @@ func (a *connection[C]) Receive(ctx actor.Context) {
 		a.dial(ctx)
 	case *proto.Drain:
 		a.handleDrain(ctx)
+	case *proto.CommandsEnded:
+		a.commandsEnded(msg)
 	case *actor.Restarting, *actor.Stopping:
 		a.bounce()
 		a.close()
@@ -193,6 +197,7 @@ func guard(call func() error) (err error) {
 }
 
 func (a *connection[C]) close() {
+	a.pump.stop()
 	if !a.open {
 		return
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorpool/actorpool/backends"
 	"github.com/actorpool/actorpool/internal/cmdq"
 	"github.com/actorpool/actorpool/internal/proto"
 )
@@ -21,7 +22,11 @@ type CommandMode[C any] struct {
 	// Pipeline writes work as one batch on conn and reads every reply into
 	// it; an error means conn is no longer usable.
 	Pipeline func(ctx context.Context, conn C, work []any) error
-	Set      *cmdq.Set
+	// Split is the backend's when it is a backends.Duplexer: the
+	// connection is then written and read by a pump, and Pipeline is not
+	// used.
+	Split func(conn C) (backends.Duplex, error)
+	Set   *cmdq.Set
 	// A batch holds at most MaxBatch ops and, past its first op,
 	// MaxBatchBytes bytes.
 	MaxBatch, MaxBatchBytes int
@@ -31,13 +36,23 @@ type CommandMode[C any] struct {
 var drain = &proto.Drain{}
 
 // newQueue gives a new connection its command queue: pokes reach this
-// actor, and writes go through the backend's Pipeline on conn.
+// actor, and writes go through the backend's Pipeline on conn; or, for a
+// Duplexer, pokes wake the connection's pump, which writes and reads.
 func (a *connection[C]) newQueue(ctx actor.Context, conn C) *cmdq.Queue {
 	cm := a.cfg.Commands
 	if cm == nil {
 		return nil
 	}
 	root, self := ctx.ActorSystem().Root, ctx.Self()
+	if cm.Split != nil {
+		p := newPump(a.cfg.Ctx, cm.Set, cm.MaxBatch, cm.MaxBatchBytes)
+		p.split = func() (backends.Duplex, error) { return cm.Split(conn) }
+		p.ended = func(gen uint64, err error) { root.Send(self, &proto.CommandsEnded{Gen: gen, Err: err}) }
+		p.q = cmdq.NewDuplexQueue(p.poke, cm.Set)
+		p.start()
+		a.pump = p
+		return p.q
+	}
 	q := cmdq.NewQueue(func() { root.Send(self, drain) }, cm.Set)
 	q.Write = func(work []any) error {
 		return guard(func() error { return cm.Pipeline(a.cfg.Ctx, conn, work) })
@@ -81,6 +96,20 @@ func (a *connection[C]) handleDrain(ctx actor.Context) {
 	a.endIfClosed(q)
 }
 
+// commandsEnded handles the pump's word that command mode ended on the
+// connection: the lease ends, broken when the connection broke.
+func (a *connection[C]) commandsEnded(msg *proto.CommandsEnded) {
+	if a.slot == nil || a.slot.Queue == nil || a.pump == nil {
+		return
+	}
+	if msg.Err == nil {
+		_ = a.cfg.Ledger.End(a.slot, msg.Gen, false, nil)
+		return
+	}
+	a.pump.stop()
+	a.broken(a.slot.Queue, msg.Err)
+}
+
 // endIfClosed gives the connection back once the dispatcher closed its
 // queue and the queue is empty.
 func (a *connection[C]) endIfClosed(q *cmdq.Queue) {
@@ -91,44 +120,64 @@ func (a *connection[C]) endIfClosed(q *cmdq.Queue) {
 
 // write writes the ops of batch that are still wanted, records the batch
 // as done (q.Written, which says whether work waits), and then finishes
-// each op: with the backend's error when the connection broke (the ops
-// were in flight on it), with its ctx's error when that ended. An op its
-// caller abandoned is dropped: unwritten when it was still queued, its
-// reply unread by anyone when it was in flight. An op that is no longer
-// wanted (cmdq.Op.Unwanted: its ctx ended, or a message's deadline passed
-// or its sender stopped) is finished with that error, unwritten.
+// each op (finish).
 func (a *connection[C]) write(q *cmdq.Queue, batch []*cmdq.Op) (again bool, err error) {
-	claimed, skipped, work := a.claimed[:0], a.skipped[:0], a.work[:0]
+	b := &a.buf
+	b.claim(batch, a.cfg.Commands.Set.Gone)
+	if len(b.work) > 0 {
+		err = q.Write(b.work)
+		q.Wrote(len(b.work))
+	}
+	again = q.Written(len(batch))
+	b.finish(err)
+	return again, err
+}
+
+// batchBuf holds a batch's ops between their claim and their answer,
+// reused batch after batch.
+type batchBuf struct {
+	claimed []*cmdq.Op
+	skipped []error // why each claimed op is not written; nil: it is
+	work    []any   // the work of the ops written, in order
+}
+
+// claim takes the ops of batch that are still wanted. An op its caller
+// abandoned is dropped: it is never written. An op that is no longer
+// wanted (cmdq.Op.Unwanted: its ctx ended, or a message's deadline passed
+// or its sender stopped) is claimed but left out of work, to be finished
+// with that error.
+func (b *batchBuf) claim(batch []*cmdq.Op, gone func(owner any) bool) {
 	var clock lazyClock
-	gone := a.cfg.Commands.Set.Gone
 	for _, o := range batch {
 		if !o.Claim() {
 			cmdq.Put(o) // its caller gave up before the write
 			continue
 		}
 		why := o.Unwanted(clock.now, gone)
-		claimed, skipped = append(claimed, o), append(skipped, why)
+		b.claimed, b.skipped = append(b.claimed, o), append(b.skipped, why)
 		if why == nil {
-			work = append(work, o.Work)
+			b.work = append(b.work, o.Work)
 		}
 	}
-	if len(work) > 0 {
-		err = q.Write(work)
-		q.Wrote(len(work))
-	}
-	again = q.Written(len(batch))
-	for i, o := range claimed {
-		if skipped[i] != nil {
-			o.Finish(skipped[i])
+}
+
+// finish answers every claimed op: an op left out with its reason, the
+// others with err, the backend's error when the connection broke while
+// they were in flight (nil: their replies are in). A caller whose ctx ended
+// meanwhile has abandoned its op, which is then dropped, its reply unread
+// by anyone. The buffers are emptied for the next batch.
+func (b *batchBuf) finish(err error) {
+	for i, o := range b.claimed {
+		if b.skipped[i] != nil {
+			o.Finish(b.skipped[i])
 		} else {
 			o.Finish(err) // a caller whose ctx ended meanwhile has abandoned o, or Do reads ctx
 		}
 	}
-	clear(claimed)
-	clear(skipped)
-	clear(work)
-	a.claimed, a.skipped, a.work = claimed[:0], skipped[:0], work[:0]
-	return again, err
+	clear(b.claimed)
+	clear(b.skipped)
+	clear(b.work)
+	b.claimed, b.skipped, b.work = b.claimed[:0], b.skipped[:0], b.work[:0]
 }
 
 // lazyClock reads the clock once, when first asked.
@@ -159,6 +208,7 @@ func (a *connection[C]) bounce() {
 	if a.slot == nil || a.slot.Queue == nil {
 		return
 	}
+	a.pump.stop()
 	for _, o := range a.slot.Queue.Fail() {
 		o.Answer(cmdq.ErrNotWritten)
 	}

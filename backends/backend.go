@@ -105,6 +105,42 @@ type Pipeliner[C any] interface {
 	Pipeline(ctx context.Context, conn C, work []any) error
 }
 
+// Duplexer is implemented by a Pipeliner whose protocol takes the next
+// request while the replies to the last are on their way (Redis). Command
+// mode then gives each of its connections a writer and a reader, each on a
+// goroutine of its own: batch n+1 is written while batch n's replies are
+// read, and a caller's work never waits for a round trip it is not part
+// of. Pipeline is then not used by command mode.
+//
+// Split is called on a connection that enters command mode (leased by the
+// pool itself, never by a holder), before its first batch. The Duplex it
+// returns serves the connection until its Join; after Join the connection
+// is used whole again (reset, pinged, lent). An error from Split means the
+// connection cannot serve command mode: it is closed and replaced.
+type Duplexer[C any] interface {
+	Pipeliner[C]
+	Split(conn C) (Duplex, error)
+}
+
+// Duplex is a connection split for command mode (Duplexer).
+//
+// Send writes the work values of a batch (as Pipeliner's work) and returns
+// once they are written, without reading replies; one goroutine calls it,
+// batch after batch. Receive reads the replies to the oldest batch sent
+// and not yet received into its work values; another goroutine calls it,
+// once per Send, in the same order, with the same work. Join is called
+// once, when every batch sent has been received and neither goroutine
+// uses the Duplex any more; it is not called when the connection broke.
+//
+// An error from Send or Receive means the connection can no longer be
+// used, as for Pipeline: every caller whose work was sent and not yet
+// received gets it, and the connection is closed and replaced.
+type Duplex interface {
+	Send(work []any) error
+	Receive(ctx context.Context, work []any) error
+	Join() error
+}
+
 // BatchLimiter is implemented by a Pipeliner whose protocol cannot send
 // the next request before the last reply (MySQL): its batches run one
 // request after the other, so a long batch only delays the requests at

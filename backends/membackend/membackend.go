@@ -53,6 +53,7 @@ type Backend struct {
 	resets     atomic.Int64
 	pings      atomic.Int64
 	violations atomic.Int64
+	sent       atomic.Int64 // Commands sent by a Duplexed backend's halves
 	inFlight   atomic.Int64 // dials under way
 	peak       atomic.Int64 // most dials under way at once since ResetPeakDials
 }

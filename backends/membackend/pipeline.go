@@ -43,10 +43,17 @@ func (b *Backend) Pipeline(ctx context.Context, c *Conn, work []any) error {
 		return err
 	}
 	defer c.Unhold(batchHolder)
+	return b.roundTrip(ctx, c, work)
+}
+
+// roundTrip waits DelayPipelines' delay (a batch cut short by ctx still
+// runs its commands), runs each Command in order, and returns c's error
+// at its end.
+func (b *Backend) roundTrip(ctx context.Context, c *Conn, work []any) error {
 	b.mu.Lock()
 	d := b.batchDelay
 	b.mu.Unlock()
-	_ = sleep(ctx, d) // a batch cut short by ctx still runs its commands
+	_ = sleep(ctx, d)
 	for _, w := range work {
 		cmd := w.(*Command)
 		cmd.Conn, cmd.Batch = c, len(work)

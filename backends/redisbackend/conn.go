@@ -108,6 +108,30 @@ type socket struct {
 	net.Conn
 	closed  atomic.Bool
 	leaving atomic.Bool // letGo began: the holder's commands fail from now on
+	// split: command mode writes the socket itself (Split); go-redis's
+	// writes and write deadlines go nowhere until Join.
+	split atomic.Bool
+}
+
+func (s *socket) Write(b []byte) (int, error) {
+	if s.split.Load() {
+		return len(b), nil
+	}
+	return s.Conn.Write(b)
+}
+
+func (s *socket) SetWriteDeadline(t time.Time) error {
+	if s.split.Load() {
+		return nil
+	}
+	return s.Conn.SetWriteDeadline(t)
+}
+
+func (s *socket) SetDeadline(t time.Time) error {
+	if s.split.Load() {
+		return s.Conn.SetReadDeadline(t)
+	}
+	return s.Conn.SetDeadline(t)
 }
 
 func (s *socket) Close() error {

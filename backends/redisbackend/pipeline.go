@@ -17,6 +17,7 @@ type work struct {
 	out    []redis.Cmder
 	copies []redis.Cmder // the copies out points at, kept across uses
 	one    [1]redis.Cmder
+	unsent bool // Send could not encode it: its commands hold the error
 
 	sender *actor.PID // who sent it by message (messages.go), and its tag
 	tag    any
@@ -38,7 +39,7 @@ func manyWork(cmds []redis.Cmder) *work {
 }
 
 func putWork(w *work) {
-	w.one[0], w.cmds, w.out = nil, nil, nil
+	w.one[0], w.cmds, w.out, w.unsent = nil, nil, nil, false
 	works.Put(w)
 }
 
@@ -63,6 +64,13 @@ func (b *Backend) Pipeline(ctx context.Context, conn *Conn, batch []any) error {
 		clear(cmds)
 		conn.batch = cmds[:0]
 	}
+	return b.lost(conn, err)
+}
+
+// lost returns the error that makes conn unusable after a batch that
+// returned err: go-redis closed it, or err is fatal; nil when err is only
+// a command's own.
+func (b *Backend) lost(conn *Conn, err error) error {
 	if lost := conn.alive(); lost != nil {
 		return lost
 	}

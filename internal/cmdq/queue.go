@@ -17,6 +17,12 @@ import (
 // everything that queued, writes it as one batch and finishes every op.
 // So while a round trip is in flight, new work queues up and becomes the
 // next batch: no timer decides when to write.
+//
+// A duplex queue (NewDuplexQueue) serves a connection that is written and
+// read on two goroutines (the writer and the reader of actors' pump): Push
+// never writes, poke wakes the writer, which Takes a batch while earlier
+// batches are still in flight, and the reader reports each batch Written
+// once its replies are in.
 type Queue struct {
 	poke func() // sends the connection actor its drain message
 	// Write writes a batch on the connection; an error means the
@@ -32,6 +38,8 @@ type Queue struct {
 	busy   bool  // a round trip is in flight
 	poked  bool  // a drain message is on its way to the actor
 	ending bool  // closed: the actor ends the lease once the queue is empty
+	flying int   // batches taken and not yet Written
+	duplex bool  // written and read on two goroutines; no direct writes
 	broke  error // a caller's direct write broke the connection
 	gen    uint64
 	one    [1]any // the work of a direct write
@@ -53,6 +61,12 @@ type Queue struct {
 // counts what it writes.
 func NewQueue(poke func(), set *Set) *Queue {
 	return &Queue{poke: poke, set: set}
+}
+
+// NewDuplexQueue returns a closed duplex queue whose writer is woken by
+// poke; set counts what it writes.
+func NewDuplexQueue(poke func(), set *Set) *Queue {
+	return &Queue{poke: poke, set: set, duplex: true}
 }
 
 // Open starts command mode on the queue's connection under lease gen.
@@ -89,7 +103,7 @@ func (q *Queue) Push(o *Op) bool {
 		return false
 	}
 	q.pending.Add(1)
-	if o.Then == nil && !q.busy && !q.poked && len(q.ops) == 0 {
+	if o.Then == nil && !q.duplex && !q.busy && !q.poked && len(q.ops) == 0 {
 		q.busy = true
 		q.mu.Unlock()
 		if o.Ctx.Done() == nil {
@@ -137,9 +151,11 @@ func (q *Queue) direct(o *Op) {
 }
 
 // Take moves into batch the oldest ops, up to maxOps and maxBytes (at
-// least one op), and marks the connection busy until Written. It takes
-// nothing while a caller writes directly (that caller pokes the actor when
-// done). more says work is left behind. The actor is the only caller.
+// least one op), and marks the connection busy until Written (a duplex
+// queue: in flight, with other batches). It takes nothing while a caller
+// writes directly (that caller pokes the actor when done). more says work
+// is left behind. The actor (a duplex queue: its writer) is the only
+// caller.
 func (q *Queue) Take(batch []*Op, maxOps, maxBytes int) (_ []*Op, more bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -159,7 +175,8 @@ func (q *Queue) Take(batch []*Op, maxOps, maxBytes int) (_ []*Op, more bool) {
 	rest := copy(q.ops, q.ops[n:])
 	clear(q.ops[rest:])
 	q.ops = q.ops[:rest]
-	q.busy = true
+	q.busy = !q.duplex
+	q.flying++
 	if rest > 0 {
 		q.deep.Add(1)
 	}
@@ -177,14 +194,24 @@ func (q *Queue) Wrote(n int) {
 // the queue (written, or dropped unwritten): they leave the pending count
 // and the connection is free again. The actor calls it before it
 // finishes the ops, so that a caller that has its answer no longer counts.
-// It reports whether work waits, in which case the actor drains again.
+// It reports whether work waits, in which case the actor drains again; a
+// duplex queue's reader pokes the writer instead when the queue is closed
+// and this was its last batch in flight, for the writer to end it.
 func (q *Queue) Written(n int) (again bool) {
 	q.pending.Add(int32(-n))
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	q.busy = false
+	q.flying--
 	again = !q.poked && len(q.ops) > 0
+	if q.duplex {
+		again = !q.poked && q.ending && q.flying == 0 && len(q.ops) == 0
+	}
 	q.poked = q.poked || again
+	q.mu.Unlock()
+	if again && q.duplex {
+		q.poke()
+		return false
+	}
 	return again
 }
 
@@ -222,7 +249,7 @@ func (q *Queue) Close() {
 func (q *Queue) Ending() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if !q.ending || q.busy || len(q.ops) > 0 {
+	if !q.ending || q.busy || q.flying > 0 || len(q.ops) > 0 {
 		return false
 	}
 	q.ending = false

@@ -115,6 +115,15 @@ type Retire struct{}
 // actor itself when it left work behind. Every value is the same.
 type Drain struct{}
 
+// CommandsEnded tells a connection actor that its pump (a Duplexer's
+// command mode) is done with the connection under lease Gen: Err is nil
+// when the queue was closed and emptied, else why the connection broke.
+// Sender: the pump.
+type CommandsEnded struct {
+	Gen uint64
+	Err error
+}
+
 // To the command dispatcher.
 
 // Grow asks for another connection in command mode: no queue takes work,
