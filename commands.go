@@ -2,9 +2,11 @@ package actorpool
 
 // Command mode: callers hand the pool work instead of leasing a
 // connection. Do pushes the work to the queue of the connection with the
-// fewest commands outstanding; that connection's actor writes everything
-// queued while its last round trip was in flight as one batch. The command
-// dispatcher (actors/commands.go) decides how many connections serve.
+// fewest commands outstanding, which writes everything queued as one
+// batch: its pump (actors/pump.go) as soon as the last batch is written,
+// for a backends.Duplexer; else its actor, once the last round trip is
+// over. The command dispatcher (actors/commands.go) decides how many
+// connections serve.
 
 import (
 	"context"
@@ -35,10 +37,10 @@ const (
 	growWait         = 100 * time.Millisecond
 )
 
-// Do runs work in command mode and returns when it is done: the connection
-// actor that owns one of the pool's connections wrote it in a batch with
-// the work of other callers, and the backend's Pipeline put its replies
-// into work. size is roughly the bytes work writes (batches are bounded by
+// Do runs work in command mode and returns when it is done: one of the
+// pool's connections wrote it in a batch with the work of other callers,
+// and the backend (Pipeline, or a Duplexer's Receive) put its replies into
+// work. size is roughly the bytes work writes (batches are bounded by
 // Config.MaxBatchBytes); 0 when unknown.
 //
 // Command mode shares MaxConns with leases: it leases the connections it
@@ -109,7 +111,8 @@ func (p *Pool[C]) Do(ctx context.Context, work any, size int) error {
 // Submit runs work in command mode for an actor, without blocking: it
 // returns at once, and done is called once with work and the outcome: on
 // the caller's goroutine when the pool is closed or has no command mode,
-// else on one of the pool's (a connection actor's, or the dispatcher's),
+// else on one of the pool's (a connection actor's or its pump's, or the
+// dispatcher's),
 // so done must not block. It is Do for a caller that is
 // answered by message (redisbackend's Commands.PID uses it): the work is
 // never written on the caller's goroutine, and no goroutine is started

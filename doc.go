@@ -11,9 +11,12 @@
 // returns ErrPoolClosed.
 //
 // In command mode (Pool.Do; for Redis, redisbackend.NewCommands) callers
-// hand the pool work instead of leasing: each connection actor writes
-// what queued for its connection while its last round trip was in flight
-// as one batch.
+// hand the pool work instead of leasing: each connection in command mode
+// writes what queued for it as one batch. For a backend that is a
+// backends.Duplexer (Redis) its connection actor's pump writes the next
+// batch while the replies to the last are read; for the others the
+// connection actor writes what queued while its last round trip was in
+// flight.
 //
 // With Config.MeterProvider the pool reports OpenTelemetry's
 // db.client.connection.* metrics and its own actorpool.* ones, read from
@@ -59,6 +62,10 @@
 //	queued commands as one batch                when the connection is idle,  to an idle queue sends the actor one
 //	                                            the caller of a command that  message; a broken batch ends its lease
 //	                                            meets it: written at once)    broken
+//	command mode on a Duplexer (Redis):         the connection actor's pump:  callers push to its queue and wake the
+//	writing batches, reading their replies      a writer and a reader         writer; the pump tells the actor when
+//	                                            goroutine, started and        command mode ends on the connection or
+//	                                            stopped by the actor          the connection breaks
 //	a pool's limits when it shares a cluster    its budget member (package    the member calls SetLimits; the others
 //	budget (package budget)                     budget), from the view every  read its share from the gossip
 //	                                            member computes alike

@@ -1,17 +1,20 @@
 // Package cmdq carries command mode: callers hand the pool work (an Op)
-// instead of leasing a connection, and a connection actor writes all the
-// work queued for it as one batch.
+// instead of leasing a connection, and the connection writes all the work
+// queued for it as one batch (its actor, or the writer of its pump for a
+// duplex queue).
 //
 // Who owns what:
 //   - an Op belongs to its caller until Push, then to the queue and the
-//     writer that claims it (the connection actor, or the goroutine that
-//     writes it directly), and back to the caller when it is finished;
+//     writer that claims it (the connection actor, a pump's writer, or the
+//     goroutine that writes it directly), and back to the caller when it is
+//     finished (a pump's reader finishes what its writer claimed);
 //   - a caller whose ctx ends abandons its Op, queued or in flight, and
 //     returns at once: the Op and its Work then belong to the writer, which
 //     skips a queued one and, for one in flight, reads the reply and drops
 //     it (the caller must not touch Work after it abandoned it);
 //   - a Queue belongs to one connection (one incarnation of a connection
-//     actor): callers push, the actor takes, writes and finishes;
+//     actor): callers push, the actor (a duplex queue: its pump) takes,
+//     writes and finishes;
 //   - the Set (which queues take work) is written by the pool's command
 //     dispatcher only; callers read its snapshot without a lock.
 package cmdq
