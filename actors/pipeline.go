@@ -47,7 +47,7 @@ func (a *connection[C]) newQueue(ctx actor.Context, conn C) *cmdq.Queue {
 	if cm.Split != nil {
 		p := newPump(a.cfg.Ctx, cm.Set, cm.MaxBatch, cm.MaxBatchBytes)
 		p.split = func() (backends.Duplex, error) { return cm.Split(conn) }
-		p.ended = func(gen uint64, err error) { root.Send(self, &proto.CommandsEnded{Gen: gen, Err: err}) }
+		p.ended = func(gen uint64, err error) { root.Send(self, &proto.CommandsEnded{From: p, Gen: gen, Err: err}) }
 		p.q = cmdq.NewDuplexQueue(p.poke, cm.Set)
 		p.start()
 		a.pump = p
@@ -99,7 +99,7 @@ func (a *connection[C]) handleDrain(ctx actor.Context) {
 // commandsEnded handles the pump's word that command mode ended on the
 // connection: the lease ends, broken when the connection broke.
 func (a *connection[C]) commandsEnded(msg *proto.CommandsEnded) {
-	if a.slot == nil || a.slot.Queue == nil || a.pump == nil {
+	if a.slot == nil || a.slot.Queue == nil || a.pump == nil || msg.From != a.pump {
 		return
 	}
 	if msg.Err == nil {
@@ -129,7 +129,9 @@ func (a *connection[C]) write(q *cmdq.Queue, batch []*cmdq.Op) (again bool, err 
 		q.Wrote(len(b.work))
 	}
 	again = q.Written(len(batch))
-	b.finish(err)
+	if p := b.finish(err); p != nil && err == nil {
+		err = p
+	}
 	return again, err
 }
 
@@ -166,18 +168,26 @@ func (b *batchBuf) claim(batch []*cmdq.Op, gone func(owner any) bool) {
 // they were in flight (nil: their replies are in). A caller whose ctx ended
 // meanwhile has abandoned its op, which is then dropped, its reply unread
 // by anyone. The buffers are emptied for the next batch.
-func (b *batchBuf) finish(err error) {
+//
+// A message's op is finished by its Then, which runs code of the pool's
+// user: a panic there does not stop the other ops from being answered; the
+// first is returned as an error, and the connection is then replaced, as
+// for a panic in the backend.
+func (b *batchBuf) finish(err error) (panicked error) {
 	for i, o := range b.claimed {
+		why := err // a caller whose ctx ended meanwhile has abandoned o, or Do reads ctx
 		if b.skipped[i] != nil {
-			o.Finish(b.skipped[i])
-		} else {
-			o.Finish(err) // a caller whose ctx ended meanwhile has abandoned o, or Do reads ctx
+			why = b.skipped[i]
+		}
+		if p := guard(func() error { o.Finish(why); return nil }); p != nil && panicked == nil {
+			panicked = p
 		}
 	}
 	clear(b.claimed)
 	clear(b.skipped)
 	clear(b.work)
 	b.claimed, b.skipped, b.work = b.claimed[:0], b.skipped[:0], b.work[:0]
+	return panicked
 }
 
 // lazyClock reads the clock once, when first asked.

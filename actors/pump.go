@@ -21,8 +21,8 @@ import (
 )
 
 // maxFlights bounds the batches in flight on one connection: past it the
-// writer waits for the reader, work queues up, and the dispatcher adds a
-// connection.
+// writer waits for the reader, work queues up, and the writer asks the
+// dispatcher for one more connection.
 const maxFlights = 16
 
 // flight is one batch between its write and its replies.
@@ -101,6 +101,16 @@ func (p *pump) stop() {
 	p.wg.Wait()
 }
 
+// quitting reports whether stop has begun.
+func (p *pump) quitting() bool {
+	select {
+	case <-p.quit:
+		return true
+	default:
+		return false
+	}
+}
+
 // fail records that the connection broke and tells the actor, once.
 func (p *pump) fail(err error) {
 	p.once.Do(func() {
@@ -118,6 +128,9 @@ func (p *pump) runWriter() {
 		case <-p.quit:
 			return
 		}
+		if p.quitting() {
+			return
+		}
 		// Callers running now add their work before the batch is taken:
 		// fewer, fuller writes for the same callers.
 		runtime.Gosched()
@@ -131,12 +144,18 @@ func (p *pump) runWriter() {
 // when the queue was closed and nothing is in flight. false means the
 // writer stops: the connection broke, or the pump is stopping.
 func (p *pump) writeAll() bool {
-	for !p.failed.Load() {
+	for !p.failed.Load() && !p.quitting() {
 		var f *flight
 		select {
 		case f = <-p.free:
-		case <-p.quit:
-			return false
+		default:
+			p.q.Behind() // the reader is behind: another connection would share the work
+			p.set.Grow()
+			select {
+			case f = <-p.free:
+			case <-p.quit:
+				return false
+			}
 		}
 		batch, full := p.q.Take(p.batch[:0], p.maxOps, p.maxBytes)
 		if len(batch) == 0 {
@@ -222,7 +241,10 @@ func (p *pump) runReader() {
 			failure = f.err
 		}
 		p.q.Written(f.n)
-		f.finish(err)
+		if panicked := f.finish(err); panicked != nil && failure == nil {
+			failure = panicked
+			p.fail(panicked)
+		}
 		f.d, f.err, f.notWritten = nil, nil, false
 		p.free <- f
 	}

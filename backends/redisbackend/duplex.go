@@ -3,10 +3,12 @@ package redisbackend
 import (
 	"context"
 	"encoding"
+	"errors"
 	"fmt"
 	"net"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -23,8 +25,11 @@ var _ backends.Duplexer[*Conn] = (*Backend)(nil)
 // connection's own client, whose writes go nowhere meanwhile (the commands
 // are already on the wire). Join makes the connection whole again.
 //
-// The hooks of Options.Hooks run around each Receive, as they do around
-// each batch of Pipeline.
+// The hooks of Options.Hooks run around the reading of each batch's
+// replies: they see every command and its reply, but cannot change what is
+// written (it is on the wire already), and one that returns without
+// passing the batch on leaves its replies unread: the connection is then
+// closed and replaced.
 func (b *Backend) Split(c *Conn) (backends.Duplex, error) {
 	if c == nil || c.sock == nil {
 		return nil, ErrConnLost
@@ -33,7 +38,8 @@ func (b *Backend) Split(c *Conn) (backends.Duplex, error) {
 		return nil, err
 	}
 	c.sock.split.Store(true)
-	return &halves{b: b, c: c, rc: c.Client.Conn(), writeTimeout: c.Client.Options().WriteTimeout}, nil
+	opt := c.Client.Options()
+	return &halves{b: b, c: c, rc: c.Client.Conn(), writeTimeout: opt.WriteTimeout, addr: opt.Addr}, nil
 }
 
 // halves is a connection split for command mode: Send is the writer's,
@@ -42,6 +48,7 @@ type halves struct {
 	b            *Backend
 	c            *Conn
 	writeTimeout time.Duration // go-redis's: > 0 bounds each write; -1 none; -2 leave the deadline alone
+	addr         string        // the server's, as go-redis names it
 
 	buf  []byte // Send's
 	rc   *redis.Conn
@@ -101,20 +108,56 @@ func (h *halves) Receive(ctx context.Context, batch []any) error {
 			cmds = append(cmds, w.out...)
 		}
 	}
-	var err error
-	switch len(cmds) {
-	case 0:
+	if len(cmds) == 0 {
 		return nil
-	case 1:
+	}
+	passed := h.c.passed.Load()
+	var err error
+	if len(cmds) == 1 {
 		err = h.rc.Process(ctx, cmds[0])
-	default:
+	} else {
 		pipe := h.rc.Pipeline()
 		_ = pipe.BatchProcess(ctx, cmds...)
 		_, err = pipe.Exec(ctx)
 	}
+	if cause := h.unread(cmds, passed); cause != nil {
+		err = fmt.Errorf("%w: %w", ErrConnLost, cause)
+		_ = h.c.sock.Close() // the replies on the wire are out of step with the commands
+	}
 	clear(cmds)
 	h.cmds = cmds[:0]
 	return h.b.lost(h.c, err)
+}
+
+// errHookSkipped is why a batch's replies were not read: a hook of
+// Options.Hooks returned without passing the batch on.
+var errHookSkipped = errors.New("a hook of Options.Hooks did not pass command mode's batch on: its replies were not read")
+
+// unread returns why the replies to cmds may not all have been read, which
+// leaves the connection out of step: a hook kept the batch from go-redis
+// (passed did not move), or a command's error is not a reply of the server
+// (a network error or timeout, a reply go-redis could not parse, an
+// argument go-redis could not encode), or is one after which go-redis gives
+// the connection up (READONLY, a MOVED to this very server).
+func (h *halves) unread(cmds []redis.Cmder, passed uint64) error {
+	if h.c.passed.Load() == passed {
+		return errHookSkipped
+	}
+	for _, cmd := range cmds {
+		err := cmd.Err()
+		if err == nil {
+			continue
+		}
+		var reply redis.Error
+		if !errors.As(err, &reply) {
+			return err
+		}
+		msg := reply.Error()
+		if strings.HasPrefix(msg, "READONLY ") || (strings.HasPrefix(msg, "MOVED ") && strings.HasSuffix(msg, " "+h.addr)) {
+			return err
+		}
+	}
+	return nil
 }
 
 // Join ends the split: the client writes the socket again and gives its

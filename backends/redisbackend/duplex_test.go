@@ -1,9 +1,12 @@
 package redisbackend_test
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"net"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -87,4 +90,75 @@ func TestCommandModeWritesArgumentsAsGoRedisDoes(t *testing.T) {
 	}
 	assert.NoError(t, recv(t, other))
 	requireInStep(t, rc)
+}
+
+// cacher is a hook of Options.Hooks that answers ECHO "skip" itself, with
+// no error and without passing the command (or its pipeline) on, as a
+// cache in a hook would.
+type cacher struct{}
+
+func skips(cmd redis.Cmder) bool {
+	return cmd.Name() == "echo" && len(cmd.Args()) == 2 && cmd.Args()[1] == "skip"
+}
+
+func (cacher) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (cacher) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if skips(cmd) {
+			cmd.(*redis.StringCmd).SetVal("cached")
+			return nil
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (cacher) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			if skips(cmd) {
+				cmd.(*redis.StringCmd).SetVal("cached")
+				return nil
+			}
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// Command mode writes a batch before the hooks of Options.Hooks run around
+// the reading of its replies: a hook that keeps a batch from go-redis, even
+// without an error, leaves its replies unread, so the connection is closed
+// and replaced, and no caller ever gets another caller's reply.
+func TestAHookThatSkipsABatchCostsTheConnectionNotTheReplies(t *testing.T) {
+	p, _ := newPoolWith(t, actorpool.Config{MaxConns: 2}, func(o *redisbackend.Options) {
+		o.Hooks = []redis.Hook{cacher{}}
+	})
+	rc := redisbackend.NewCommands(p)
+	ctx := testCtx(t)
+	var wg sync.WaitGroup
+	var wrong, failed atomic.Int64
+	for c := range 8 {
+		wg.Go(func() {
+			for i := range 300 {
+				want := fmt.Sprintf("c%d-%d", c, i)
+				got, err := rc.Echo(ctx, want).Result()
+				switch {
+				case err != nil:
+					failed.Add(1)
+				case got != want:
+					wrong.Add(1)
+				}
+			}
+		})
+	}
+	for range 3 {
+		_ = rc.Echo(ctx, "skip").Err() // its batch fails with its connection, or it is cached
+	}
+	wg.Wait()
+	assert.Zero(t, wrong.Load(), "replies that were another command's")
+	assert.GreaterOrEqual(t, p.Stats().Restarts(), uint64(1), "the connection whose replies were left unread is replaced")
+	t.Logf("%d of %d calls beside the skipped ones failed with their connection", failed.Load(), 8*300)
+	got, err := rc.Echo(ctx, "after").Result()
+	require.NoError(t, err)
+	assert.Equal(t, "after", got)
 }

@@ -24,10 +24,10 @@ import (
 // batches are still in flight, and the reader reports each batch Written
 // once its replies are in.
 type Queue struct {
-	poke func() // sends the connection actor its drain message
+	poke func() // sends the connection actor its drain message (duplex: wakes the writer)
 	// Write writes a batch on the connection; an error means the
 	// connection broke. Set by the connection actor before the queue is
-	// first opened.
+	// first opened; a duplex queue has none.
 	Write func(work []any) error
 	// Expires reports whether the connection is past its lifetime; set
 	// with Write.
@@ -35,9 +35,9 @@ type Queue struct {
 
 	mu     sync.Mutex
 	ops    []*Op
-	busy   bool  // a round trip is in flight
-	poked  bool  // a drain message is on its way to the actor
-	ending bool  // closed: the actor ends the lease once the queue is empty
+	busy   bool  // a round trip is in flight (never, on a duplex queue)
+	poked  bool  // a drain message is on its way to the actor (duplex: the writer is woken)
+	ending bool  // closed: the lease ends once the queue is empty and nothing is in flight
 	flying int   // batches taken and not yet Written
 	duplex bool  // written and read on two goroutines; no direct writes
 	broke  error // a caller's direct write broke the connection
@@ -183,6 +183,11 @@ func (q *Queue) Take(batch []*Op, maxOps, maxBytes int) (_ []*Op, more bool) {
 	return batch, rest > 0
 }
 
+// Behind records that work waited while the connection's reader caught up
+// (a duplex queue with as many batches in flight as it takes): the
+// dispatcher counts it as a batch that left work behind.
+func (q *Queue) Behind() { q.deep.Add(1) }
+
 // Wrote counts a batch of n ops written, before their callers hear of it.
 func (q *Queue) Wrote(n int) {
 	q.set.Batches.Add(1)
@@ -225,9 +230,9 @@ func (q *Queue) Broken() error {
 	return err
 }
 
-// Close stops taking work: the actor writes what is queued and then ends
-// the lease (Ending reports true once the queue is empty and idle). The
-// dispatcher calls it.
+// Close stops taking work: the actor (duplex: the writer) writes what is
+// queued and then the lease ends (Ending reports true once the queue is
+// empty and nothing is in flight). The dispatcher calls it.
 func (q *Queue) Close() {
 	q.mu.Lock()
 	if !q.open.Load() {

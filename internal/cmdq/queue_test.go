@@ -228,3 +228,47 @@ func TestABrokenDirectWriteIsTheActorsToHandle(t *testing.T) {
 	assert.ErrorIs(t, l.q.Broken(), errReply)
 	assert.NoError(t, l.q.Broken(), "once")
 }
+
+// A duplex queue never writes on the pusher's goroutine: the first push
+// wakes the writer, which takes batches while earlier ones are in flight.
+// Once closed, the lease may end only when nothing is queued or in flight,
+// and the reader's Written of the last batch wakes the writer to end it.
+func TestADuplexQueueTakesWhileBatchesAreInFlight(t *testing.T) {
+	var pokes atomic.Int32
+	q := cmdq.NewDuplexQueue(func() { pokes.Add(1) }, cmdq.NewSet(func() {}))
+	q.Open(1)
+	a, b, c := cmdq.Get(context.Background(), "a", 1), cmdq.Get(context.Background(), "b", 1), cmdq.Get(context.Background(), "c", 1)
+	require.True(t, q.Push(a))
+	assert.Equal(t, int32(1), pokes.Load(), "the first push wakes the writer")
+	require.True(t, q.Push(b))
+	assert.Equal(t, int32(1), pokes.Load(), "one wake until the writer takes")
+	first, more := q.Take(nil, 10, 1<<20)
+	assert.Equal(t, []*cmdq.Op{a, b}, first)
+	assert.False(t, more)
+
+	require.True(t, q.Push(c))
+	assert.Equal(t, int32(2), pokes.Load(), "a push after the take wakes the writer again")
+	second, _ := q.Take(nil, 10, 1<<20)
+	assert.Equal(t, []*cmdq.Op{c}, second, "taken while the first batch is in flight")
+	assert.Equal(t, 3, q.Pending())
+
+	q.Close()
+	assert.Equal(t, int32(3), pokes.Load(), "Close wakes the writer")
+	none, _ := q.Take(nil, 10, 1<<20) // the writer, woken, finds nothing
+	assert.Empty(t, none)
+	assert.False(t, q.Ending(), "not while batches are in flight")
+	assert.False(t, q.Written(len(first)))
+	assert.False(t, q.Ending(), "one batch still in flight")
+	wakes := pokes.Load()
+	assert.False(t, q.Written(len(second)))
+	assert.Equal(t, wakes+1, pokes.Load(), "the last batch's Written wakes the writer to end the lease")
+	assert.True(t, q.Ending(), "closed, empty, nothing in flight")
+	assert.False(t, q.Ending(), "once")
+	assert.Zero(t, q.Pending())
+	taken, deep := q.Sample()
+	assert.Zero(t, taken, "Wrote counts what was written; nothing was here")
+	assert.Zero(t, deep)
+	q.Behind()
+	_, deep = q.Sample()
+	assert.Equal(t, uint32(1), deep, "work that waited for the reader counts as left behind")
+}

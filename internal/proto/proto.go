@@ -118,10 +118,12 @@ type Drain struct{}
 // CommandsEnded tells a connection actor that its pump (a Duplexer's
 // command mode) is done with the connection under lease Gen: Err is nil
 // when the queue was closed and emptied, else why the connection broke.
-// Sender: the pump.
+// Sender: the pump, named by From, so that the actor ignores the word of a
+// pump of an earlier incarnation.
 type CommandsEnded struct {
-	Gen uint64
-	Err error
+	From any
+	Gen  uint64
+	Err  error
 }
 
 // To the command dispatcher.
