@@ -228,7 +228,7 @@ func (p *Pool[C]) commandMode(backend backends.Backend[C]) *actors.CommandMode[C
 		MaxBatch: maxBatch, MaxBatchBytes: p.cfg.MaxBatchBytes,
 	}
 	if d, ok := backend.(backends.Duplexer[C]); ok {
-		cm.Split = d.Split
+		cm.Split, p.duplex = d.Split, true
 	}
 	return cm
 }
@@ -254,6 +254,7 @@ func (p *Pool[C]) startCommands() {
 			return nil, false
 		},
 		Tick: commandTick, IdleTicks: commandIdleTicks, GrowWait: growWait,
+		One: p.duplex,
 	})
 }
 

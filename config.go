@@ -107,9 +107,11 @@ type Config struct {
 	// and HikariCP (500ms) also pay.
 	// default: 5s
 	ValidateAfterIdle time.Duration
-	// MaxBatch bounds the commands a connection actor writes as one batch
-	// in command mode (Pool.Do); work beyond it waits for the next round
-	// trip, and command mode takes another connection.
+	// MaxBatch bounds the commands a connection writes as one batch in
+	// command mode (Pool.Do); work beyond it goes in the next batch. On a
+	// backend without a writer and reader (not a backends.Duplexer), that
+	// batch waits for the next round trip, and command mode takes another
+	// connection.
 	// default: 256
 	MaxBatch int
 	// MaxBatchBytes bounds the bytes of a command-mode batch past its first

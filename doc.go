@@ -58,6 +58,7 @@
 //	command mode: how many connections serve    the command dispatcher        callers push to the queue with the fewest
 //	it, which, when one goes back               (actors/commands.go), which   commands outstanding; connection actors
 //	                                            alone publishes the queues    ask it to grow when a batch comes out full
+//	                                            (one at most on a Duplexer)
 //	command mode: writing one connection's      its connection actor (and,    callers push to its queue; the first push
 //	queued commands as one batch                when the connection is idle,  to an idle queue sends the actor one
 //	                                            the caller of a command that  message; a broken batch ends its lease

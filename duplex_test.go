@@ -166,3 +166,60 @@ func TestDuplexCloseAnswersWhatIsInFlight(t *testing.T) {
 	}
 	require.NoError(t, recv(t, closed))
 }
+
+// Command mode on a Duplexer serves from one connection, however full its
+// batches: so every caller's commands reach the server in the order sent,
+// even one it left in flight before it sent the next (on two connections
+// the next could overtake it).
+func TestDuplexServesFromOneConnectionSoEachCallersCommandsStayInOrder(t *testing.T) {
+	f := newDuplexFixture(t, actorpool.Config{MaxConns: 4, MaxBatch: 2})
+	f.b.DelayPipelines(time.Millisecond)
+	ctx := testCtx(t)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ran := map[int][]int{} // caller: the sequence numbers of its commands, in the order they ran
+	for c := range 16 {
+		wg.Go(func() {
+			for n := range 40 {
+				callCtx, cancel := ctx, context.CancelFunc(func() {})
+				if n%4 == 3 {
+					callCtx, cancel = context.WithTimeout(ctx, 100*time.Microsecond) // often left in flight
+				}
+				_, err := do(callCtx, f.p, func(*membackend.Conn) error {
+					mu.Lock()
+					ran[c] = append(ran[c], n)
+					mu.Unlock()
+					return nil
+				})
+				cancel()
+				if err != nil {
+					assert.ErrorIs(t, err, context.DeadlineExceeded)
+				}
+			}
+		})
+	}
+	most := 0
+	finished := waitGroupDone(&wg)
+	for done := false; !done; {
+		most = max(most, f.p.Stats().CommandConns())
+		select {
+		case <-time.After(time.Millisecond):
+		case <-finished:
+			done = true
+		}
+	}
+	assert.Equal(t, 1, most, "connections serving command mode at once")
+	require.Eventually(t, func() bool { return f.p.Stats().CommandsInFlight() == 0 }, eventually, time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	for c, seq := range ran {
+		assert.IsIncreasing(t, seq, "caller %d's commands ran out of the order sent", c)
+	}
+}
+
+// waitGroupDone is closed once wg is done.
+func waitGroupDone(wg *sync.WaitGroup) <-chan struct{} {
+	ch := make(chan struct{})
+	go func() { wg.Wait(); close(ch) }()
+	return ch
+}

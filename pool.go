@@ -43,6 +43,7 @@ type Pool[C any] struct {
 	cmds       *cmdq.Set
 	dispatcher *actor.PID
 	then       func(*cmdq.Op, error) // submitted, the Then of Submit's ops
+	duplex     bool                  // the backend is a Duplexer: one connection serves
 
 	ownSys *actor.ActorSystem // the system Open started, shut down by Close; nil after New
 }

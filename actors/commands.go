@@ -40,6 +40,11 @@ type DispatcherConfig[C any] struct {
 	IdleTicks int
 	// GrowWait bounds the wait for one more connection while others serve.
 	GrowWait time.Duration
+	// One: command mode serves from one connection at a time (a
+	// Duplexer's, which keeps batches in flight): so every caller's
+	// commands reach the server in the order sent, even one it left in
+	// flight before sending the next.
+	One bool
 }
 
 type dispatcher[C any] struct {
@@ -166,10 +171,10 @@ func (d *dispatcher[C]) tick(ctx actor.Context) {
 
 // limit is how many connections command mode may hold now: MaxConns, or
 // one while lease callers wait in the pool's line (Counts.Waiting leaves
-// the dispatcher's own request out).
+// the dispatcher's own request out), or always one with One.
 func (d *dispatcher[C]) limit() int {
 	c := d.cfg.Ledger.Counts()
-	if c.Waiting > 0 {
+	if c.Waiting > 0 || d.cfg.One {
 		return min(c.Max, 1)
 	}
 	return c.Max

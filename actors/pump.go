@@ -21,8 +21,9 @@ import (
 )
 
 // maxFlights bounds the batches in flight on one connection: past it the
-// writer waits for the reader, work queues up, and the writer asks the
-// dispatcher for one more connection.
+// writer waits for the reader, and work queues up. Command mode on a
+// Duplexer serves from one connection (DispatcherConfig.One), so that
+// every caller's commands reach the server in the order sent.
 const maxFlights = 16
 
 // flight is one batch between its write and its replies.
@@ -148,16 +149,10 @@ func (p *pump) writeAll() bool {
 		var f *flight
 		select {
 		case f = <-p.free:
-		default:
-			p.q.Behind() // the reader is behind: another connection would share the work
-			p.set.Grow()
-			select {
-			case f = <-p.free:
-			case <-p.quit:
-				return false
-			}
+		case <-p.quit:
+			return false
 		}
-		batch, full := p.q.Take(p.batch[:0], p.maxOps, p.maxBytes)
+		batch, _ := p.q.Take(p.batch[:0], p.maxOps, p.maxBytes)
 		if len(batch) == 0 {
 			p.free <- f
 			if p.q.Ending() {
@@ -171,9 +166,6 @@ func (p *pump) writeAll() bool {
 		p.batch = batch[:0]
 		if len(f.work) > 0 {
 			p.send(f)
-		}
-		if full {
-			p.set.Grow()
 		}
 		err := f.err
 		p.flights <- f // never blocks: f came from free; it is the reader's now

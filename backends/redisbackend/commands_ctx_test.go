@@ -76,8 +76,9 @@ func TestCommandsCallerLeavesItsCommandInFlight(t *testing.T) {
 
 	// Alone on the idle connection: written at once, its reply a second
 	// away.
+	sent := p.Stats().Commands()
 	slow := leave(t, func(ctx context.Context) error { return rc.Do(ctx, "debug", "sleep", "1").Err() })
-	require.Eventually(t, func() bool { return p.Stats().CommandsInFlight() == 1 }, eventually, time.Millisecond)
+	require.Eventually(t, func() bool { return p.Stats().Commands() == sent+1 }, eventually, time.Millisecond)
 	behind := make([]chan string, 8)
 	for i := range behind {
 		behind[i] = make(chan string, 1)
@@ -113,14 +114,16 @@ func TestCommandsCallersLeaveABatchInFlight(t *testing.T) {
 	}
 
 	// The first command holds the server while the others are written.
+	sent := p.Stats().Commands() // each call below writes one more
 	first := make(chan error, 1)
 	go func() { first <- rc.Do(context.Background(), "debug", "sleep", "0.5").Err() }()
-	// It must be written before the others: they wait behind it.
-	require.Eventually(t, func() bool { return p.Stats().CommandsInFlight() == 1 }, eventually, time.Millisecond)
-	inFlight := 1
+	// It must be written before the others, alone: they wait behind it.
+	require.Eventually(t, func() bool { return p.Stats().Commands() == sent+1 }, eventually, time.Millisecond)
+	inFlight, calls := 1, uint64(1)
 	queue := func(start func()) {
 		start()
 		inFlight++
+		calls++
 		require.Eventually(t, func() bool { return p.Stats().CommandsInFlight() == inFlight }, eventually, time.Millisecond)
 	}
 	slow := make(chan error, 1)
@@ -164,6 +167,8 @@ func TestCommandsCallersLeaveABatchInFlight(t *testing.T) {
 	// callers left still count); its caller leaves first.
 	behind := leave(t, func(ctx context.Context) error { return rc.Incr(ctx, "cmd:batch:behind").Err() })
 	require.Eventually(t, func() bool { return p.Stats().CommandsInFlight() == inFlight }, eventually, time.Millisecond)
+	require.Eventually(t, func() bool { return p.Stats().Commands() == sent+calls+1 }, eventually, time.Millisecond,
+		"it is written at once, behind the others")
 	behind.cancel()
 	behind.returned(t, "a caller whose command is behind the others")
 

@@ -63,21 +63,43 @@ func serverClients(s *redisserver.Server) int {
 	return n
 }
 
-// A lower MaxConns takes command mode's connections back: the server and
-// Stats see no more than the new limit while command-mode load goes on.
+// leaseLoad keeps callers leasing connections for a GET each until stop.
+func leaseLoad(t *testing.T, p *redisPool, callers int) (leases *atomic.Int64, stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	leases = new(atomic.Int64)
+	var wg sync.WaitGroup
+	for range callers {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				if p.With(ctx, func(c *redisbackend.Conn) error { return c.Get(ctx, "k").Err() }) == nil {
+					leases.Add(1)
+				}
+			}
+		})
+	}
+	stop = func() { cancel(); wg.Wait() }
+	t.Cleanup(stop)
+	return leases, stop
+}
+
+// A lower MaxConns takes connections back from leases and command mode
+// alike: the server and Stats see no more than the new limit while both
+// loads go on.
 func TestCommandModeShrinksToALoweredMaxConns(t *testing.T) {
 	p, s := newPool(t, actorpool.Config{MaxConns: 4, MaxBatch: 2})
 	rc := redisbackend.NewCommands(p)
 	require.NoError(t, rc.Set(testCtx(t), "k", "v", 0).Err())
 	load := startCommandLoad(t, rc, 128)
-	require.Eventually(t, func() bool { return p.Stats().CommandConns() >= 2 }, eventually, time.Millisecond,
-		"command mode grows under 128 callers")
+	_, stopLeases := leaseLoad(t, p, 8)
+	require.Eventually(t, func() bool { return p.Stats().CommandConns() == 1 && p.Stats().Total() == 4 },
+		eventually, time.Millisecond, "command mode and the leases use every connection")
 
 	require.NoError(t, p.SetLimits(testCtx(t), 0, 2))
 	assert.Eventually(t, func() bool {
 		st := p.Stats()
-		return st.CommandConns() <= 2 && st.Total() <= 2 && serverClients(s) <= 2
-	}, eventually, 5*time.Millisecond, "command mode and the server come down to MaxConns 2")
+		return st.CommandConns() <= 1 && st.Total() <= 2 && serverClients(s) <= 2
+	}, eventually, 5*time.Millisecond, "the pool and the server come down to MaxConns 2")
+	stopLeases()
 	before := load.ok.Load()
 	assert.Eventually(t, func() bool { return load.ok.Load() > before+100 }, eventually, time.Millisecond,
 		"command mode goes on serving at the lower limit")
@@ -116,15 +138,15 @@ func TestCommandModeIsPausedByMaxConnsZero(t *testing.T) {
 	assert.Zero(t, load.failed.Load())
 }
 
-// While lease callers wait, command mode gives connections back down to
-// one: leases are not starved by full batches.
+// While lease callers wait, command mode holds one connection: leases are
+// not starved by full batches.
 func TestCommandModeGivesWaitingLeasesItsConnectionsButOne(t *testing.T) {
 	p, _ := newPool(t, actorpool.Config{MaxConns: 4, MaxBatch: 4})
 	rc := redisbackend.NewCommands(p)
 	require.NoError(t, rc.Set(testCtx(t), "k", "v", 0).Err())
 	load := startCommandLoad(t, rc, 64)
-	require.Eventually(t, func() bool { return p.Stats().CommandConns() >= 3 }, eventually, time.Millisecond,
-		"command mode takes most connections under 64 callers")
+	require.Eventually(t, func() bool { return load.ok.Load() > 1000 }, eventually, time.Millisecond)
+	assert.Equal(t, 1, p.Stats().CommandConns(), "command mode serves 64 callers from one connection")
 
 	// Lease callers that hold their lease for a while: they wait for one
 	// another and for command mode.

@@ -183,11 +183,6 @@ func (q *Queue) Take(batch []*Op, maxOps, maxBytes int) (_ []*Op, more bool) {
 	return batch, rest > 0
 }
 
-// Behind records that work waited while the connection's reader caught up
-// (a duplex queue with as many batches in flight as it takes): the
-// dispatcher counts it as a batch that left work behind.
-func (q *Queue) Behind() { q.deep.Add(1) }
-
 // Wrote counts a batch of n ops written, before their callers hear of it.
 func (q *Queue) Wrote(n int) {
 	q.set.Batches.Add(1)
