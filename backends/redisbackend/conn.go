@@ -55,11 +55,7 @@ type Conn struct {
 	// NeedsReset notice, without a call into go-redis, a connection that
 	// may still be checked out when its lease ends.
 	inflight atomic.Int32
-	// passed counts the commands and pipelines that got through every hook
-	// to go-redis (the tracking hook is innermost); command mode's reader
-	// checks that its batch did.
-	passed atomic.Uint64
-	pinned atomic.Bool
+	pinned   atomic.Bool
 
 	// leaseHooks are the hooks the holder added with AddHook, nil when
 	// none. Set on the holder's goroutines, cleared by Reset.
@@ -224,7 +220,6 @@ func (t tracker) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 			return err
 		}
 		t.c.track(ctx, cmd)
-		t.c.passed.Add(1)
 		t.c.inflight.Add(1)
 		defer t.c.inflight.Add(-1)
 		return next(ctx, cmd)
@@ -242,7 +237,6 @@ func (t tracker) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proce
 		for _, cmd := range cmds {
 			t.c.track(ctx, cmd)
 		}
-		t.c.passed.Add(1)
 		t.c.inflight.Add(1)
 		defer t.c.inflight.Add(-1)
 		return next(ctx, cmds)

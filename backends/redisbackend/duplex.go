@@ -8,7 +8,6 @@ import (
 	"net"
 	"reflect"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -39,7 +38,29 @@ func (b *Backend) Split(c *Conn) (backends.Duplex, error) {
 	}
 	c.sock.split.Store(true)
 	opt := c.Client.Options()
-	return &halves{b: b, c: c, rc: c.Client.Conn(), writeTimeout: opt.WriteTimeout, addr: opt.Addr}, nil
+	h := &halves{b: b, c: c, rc: c.Client.Conn(), writeTimeout: opt.WriteTimeout, addr: opt.Addr}
+	h.rc.AddHook(reached{h}) // after the client's hooks: innermost, on this redis.Conn only
+	return h, nil
+}
+
+// reached is the innermost hook of the reader's redis.Conn: it records
+// that a batch got through every hook of Options.Hooks to go-redis.
+type reached struct{ h *halves }
+
+func (r reached) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (r reached) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		r.h.passed = true
+		return next(ctx, cmd)
+	}
+}
+
+func (r reached) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		r.h.passed = true
+		return next(ctx, cmds)
+	}
 }
 
 // halves is a connection split for command mode: Send is the writer's,
@@ -50,9 +71,10 @@ type halves struct {
 	writeTimeout time.Duration // go-redis's: > 0 bounds each write; -1 none; -2 leave the deadline alone
 	addr         string        // the server's, as go-redis names it
 
-	buf  []byte // Send's
-	rc   *redis.Conn
-	cmds []redis.Cmder // Receive's
+	buf    []byte // Send's
+	rc     *redis.Conn
+	cmds   []redis.Cmder // Receive's
+	passed bool          // set by the reached hook during Receive
 }
 
 // maxKeptBuf bounds the write buffer kept between batches.
@@ -111,7 +133,7 @@ func (h *halves) Receive(ctx context.Context, batch []any) error {
 	if len(cmds) == 0 {
 		return nil
 	}
-	passed := h.c.passed.Load()
+	h.passed = false
 	var err error
 	if len(cmds) == 1 {
 		err = h.rc.Process(ctx, cmds[0])
@@ -120,12 +142,13 @@ func (h *halves) Receive(ctx context.Context, batch []any) error {
 		_ = pipe.BatchProcess(ctx, cmds...)
 		_, err = pipe.Exec(ctx)
 	}
-	if cause := h.unread(cmds, passed); cause != nil {
-		err = fmt.Errorf("%w: %w", ErrConnLost, cause)
-		_ = h.c.sock.Close() // the replies on the wire are out of step with the commands
-	}
+	cause := h.unread(cmds)
 	clear(cmds)
 	h.cmds = cmds[:0]
+	if cause != nil {
+		_ = h.c.sock.Close() // the replies on the wire are out of step with the commands
+		return fmt.Errorf("%w: %w", ErrConnLost, cause)
+	}
 	return h.b.lost(h.c, err)
 }
 
@@ -135,12 +158,12 @@ var errHookSkipped = errors.New("a hook of Options.Hooks did not pass command mo
 
 // unread returns why the replies to cmds may not all have been read, which
 // leaves the connection out of step: a hook kept the batch from go-redis
-// (passed did not move), or a command's error is not a reply of the server
+// (the reached hook did not run), or a command's error is not a reply of the server
 // (a network error or timeout, a reply go-redis could not parse, an
 // argument go-redis could not encode), or is one after which go-redis gives
 // the connection up (READONLY, a MOVED to this very server).
-func (h *halves) unread(cmds []redis.Cmder, passed uint64) error {
-	if h.c.passed.Load() == passed {
+func (h *halves) unread(cmds []redis.Cmder) error {
+	if !h.passed {
 		return errHookSkipped
 	}
 	for _, cmd := range cmds {
@@ -149,11 +172,10 @@ func (h *halves) unread(cmds []redis.Cmder, passed uint64) error {
 			continue
 		}
 		var reply redis.Error
-		if !errors.As(err, &reply) {
+		if !errors.As(err, &reply) || redis.IsReadOnlyError(err) {
 			return err
 		}
-		msg := reply.Error()
-		if strings.HasPrefix(msg, "READONLY ") || (strings.HasPrefix(msg, "MOVED ") && strings.HasSuffix(msg, " "+h.addr)) {
+		if addr, moved := redis.IsMovedError(err); moved && addr == h.addr {
 			return err
 		}
 	}
