@@ -228,14 +228,15 @@ func (p *Pool[C]) commandMode(backend backends.Backend[C]) *actors.CommandMode[C
 		MaxBatch: maxBatch, MaxBatchBytes: p.cfg.MaxBatchBytes,
 	}
 	if d, ok := backend.(backends.Duplexer[C]); ok {
-		cm.Split, p.duplex = d.Split, true
+		cm.Split = d.Split
 	}
 	return cm
 }
 
-// startCommands spawns the command dispatcher, once the broker runs.
-func (p *Pool[C]) startCommands() {
-	if p.cmds == nil {
+// startCommands spawns the command dispatcher of cm (nil: none), once the
+// broker runs.
+func (p *Pool[C]) startCommands(cm *actors.CommandMode[C]) {
+	if cm == nil {
 		return
 	}
 	p.dispatcher = actors.SpawnDispatcher(p.root, &actors.DispatcherConfig[C]{
@@ -254,7 +255,7 @@ func (p *Pool[C]) startCommands() {
 			return nil, false
 		},
 		Tick: commandTick, IdleTicks: commandIdleTicks, GrowWait: growWait,
-		One: p.duplex,
+		One: cm.Split != nil, // batches in flight: one connection keeps callers' order
 	})
 }
 

@@ -43,7 +43,6 @@ type Pool[C any] struct {
 	cmds       *cmdq.Set
 	dispatcher *actor.PID
 	then       func(*cmdq.Op, error) // submitted, the Then of Submit's ops
-	duplex     bool                  // the backend is a Duplexer: one connection serves
 
 	ownSys *actor.ActorSystem // the system Open started, shut down by Close; nil after New
 }
@@ -122,7 +121,7 @@ func New[C any](sys *actor.ActorSystem, backend backends.Backend[C], cfg Config)
 		bc.LeaseUsed, bc.LeaseWaited = tel.metrics.held, tel.metrics.waited
 	}
 	p.broker, p.ledger = actors.Spawn(sys.Root, bc)
-	p.startCommands()
+	p.startCommands(commands)
 	p.deadLetters = sys.EventStream.Subscribe(p.returnUndelivered)
 	if tel != nil && tel.metrics != nil {
 		if err := tel.metrics.observe(p.Stats); err != nil {

@@ -52,7 +52,6 @@ type pump struct {
 	flights chan *flight // written, to the reader
 	free    chan *flight // read, back to the writer
 	wg      sync.WaitGroup
-	stopped bool // the actor's
 
 	// The writer's: the halves of the command-mode session in progress
 	// (nil between sessions) and the batch buffer.
@@ -94,10 +93,9 @@ func (p *pump) start() {
 // stop ends both goroutines once the batches in flight are answered. The
 // actor calls it before it uses the connection or its queue itself.
 func (p *pump) stop() {
-	if p == nil || p.stopped {
+	if p == nil || p.quitting() {
 		return
 	}
-	p.stopped = true
 	close(p.quit)
 	p.wg.Wait()
 }

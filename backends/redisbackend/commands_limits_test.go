@@ -148,24 +148,8 @@ func TestCommandModeGivesWaitingLeasesItsConnectionsButOne(t *testing.T) {
 	require.Eventually(t, func() bool { return load.ok.Load() > 1000 }, eventually, time.Millisecond)
 	assert.Equal(t, 1, p.Stats().CommandConns(), "command mode serves 64 callers from one connection")
 
-	// Lease callers that hold their lease for a while: they wait for one
-	// another and for command mode.
-	ctx, stop := context.WithCancel(context.Background())
-	var leases atomic.Int64
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				err := p.With(ctx, func(c *redisbackend.Conn) error {
-					return c.Get(ctx, "k").Err()
-				})
-				if err == nil {
-					leases.Add(1)
-				}
-			}
-		})
-	}
-	defer func() { stop(); wg.Wait() }()
+	// Lease callers: they wait for one another and for command mode.
+	leases, stop := leaseLoad(t, p, 8)
 	assert.Eventually(t, func() bool {
 		st := p.Stats()
 		return st.CommandConns() <= 1 && st.Waiting() > 0
@@ -174,7 +158,6 @@ func TestCommandModeGivesWaitingLeasesItsConnectionsButOne(t *testing.T) {
 	assert.Eventually(t, func() bool { return leases.Load() > before+200 }, eventually, time.Millisecond,
 		"lease callers are served beside command mode")
 	stop()
-	wg.Wait()
 	load.end()
 	assert.Zero(t, load.failed.Load())
 }

@@ -202,9 +202,10 @@ func (q *Queue) Written(n int) (again bool) {
 	q.mu.Lock()
 	q.busy = false
 	q.flying--
-	again = !q.poked && len(q.ops) > 0
 	if q.duplex {
 		again = !q.poked && q.ending && q.flying == 0 && len(q.ops) == 0
+	} else {
+		again = !q.poked && len(q.ops) > 0
 	}
 	q.poked = q.poked || again
 	q.mu.Unlock()
