@@ -63,19 +63,27 @@ func Start(t testing.TB, primaries, replicas int) *Cluster {
 }
 
 // AwaitReplicas waits until every primary has its replicas, each in sync
-// with it (master_link_status:up), so that a failover can promote one.
-// Replicas take some seconds to get there after Start.
+// with it (master_link_status:up), so that a failover can promote one, and
+// until every node's slot map lists them, so that a client reading the map
+// from any node routes reads to them. Replicas take some seconds to get
+// there after Start.
 func (c *Cluster) AwaitReplicas(ctx context.Context) error {
 	replicas := c.replicas
 	return testserver.WaitUntil(ctx, 50*time.Millisecond, nil, func(ctx context.Context) error {
-		slots, err := c.slots(ctx)
-		if err != nil {
-			return err
+		var slots []redis.ClusterSlot
+		for _, n := range c.Nodes {
+			view, err := n.Observer().ClusterSlots(ctx).Result()
+			if err != nil {
+				return fmt.Errorf("slot map of %s: %w", n.Addr(), err)
+			}
+			for _, s := range view {
+				if len(s.Nodes) != 1+replicas {
+					return fmt.Errorf("%s: slots %d-%d: %d nodes, want %d", n.Addr(), s.Start, s.End, len(s.Nodes), 1+replicas)
+				}
+			}
+			slots = view
 		}
 		for _, s := range slots {
-			if len(s.Nodes) != 1+replicas {
-				return fmt.Errorf("slots %d-%d: %d nodes, want %d", s.Start, s.End, len(s.Nodes), 1+replicas)
-			}
 			for _, r := range s.Nodes[1:] {
 				info, err := c.Node(r.Addr).Observer().Info(ctx, "replication").Result()
 				if err != nil {
