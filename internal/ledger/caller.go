@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -67,9 +68,20 @@ func (l *Ledger[C]) newRequest() *Request[C] {
 // with ErrPoolClosed, the circuit's error, or ErrTooManyWaiters. stack is
 // recorded with the lease when leak warnings are on.
 func (l *Ledger[C]) Acquire(ctx context.Context, timeout time.Duration, stack []byte) (*Slot[C], uint64, error) {
+	// With others in line this caller will most likely join them: its
+	// request is made ready before the lock, which then covers only the
+	// line itself (the lock is what every caller and holder contends for).
+	var r *Request[C]
+	var now time.Time
+	if l.line.busy.Load() {
+		r, now = l.reqs.Get().(*Request[C]), time.Now()
+	}
 	l.lock()
 	if s, gen, ok := l.takeIdle(nil, stack); ok {
 		l.mu.Unlock()
+		if r != nil {
+			l.reqs.Put(r)
+		}
 		if waited := l.cfg.Waited; waited != nil {
 			waited(0)
 		}
@@ -78,12 +90,16 @@ func (l *Ledger[C]) Acquire(ctx context.Context, timeout time.Duration, stack []
 	o := l.outbox()
 	if err := l.admit(&o); err != nil {
 		l.mu.Unlock()
+		if r != nil {
+			l.reqs.Put(r)
+		}
 		l.send(&o)
 		return nil, 0, err
 	}
-	r := l.reqs.Get().(*Request[C])
+	if r == nil {
+		r, now = l.reqs.Get().(*Request[C]), time.Now()
+	}
 	r.stack, r.Timeout = stack, timeout
-	now := time.Now()
 	r.Deadline, r.queuedAt = now.Add(timeout), onClock(now)
 	// The request's timer may still be armed from an earlier wait, for an
 	// earlier time: it then re-arms itself for this deadline (expire).
@@ -251,6 +267,8 @@ type line[C any] struct {
 	n          int
 	internal   int  // of n, the pool's own requests (Request.Internal)
 	emptied    bool // the line was empty since overload control last looked
+	// busy is n > 0, readable without the lock: a hint for Acquire.
+	busy atomic.Bool
 }
 
 func (q *line[C]) pushBack(r *Request[C]) {
@@ -262,6 +280,9 @@ func (q *line[C]) pushBack(r *Request[C]) {
 	}
 	q.tail = r
 	q.n++
+	if q.n == 1 {
+		q.busy.Store(true)
+	}
 	if r.Internal {
 		q.internal++
 	}
@@ -287,7 +308,10 @@ func (q *line[C]) remove(r *Request[C]) {
 	if r.Internal {
 		q.internal--
 	}
-	q.emptied = q.emptied || q.n == 0
+	if q.n == 0 {
+		q.emptied = true
+		q.busy.Store(false)
+	}
 }
 
 // popBack takes the newest waiter out of the line; nil when none.
