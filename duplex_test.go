@@ -3,6 +3,8 @@ package actorpool_test
 import (
 	"context"
 	"errors"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -222,4 +224,37 @@ func waitGroupDone(wg *sync.WaitGroup) <-chan struct{} {
 	ch := make(chan struct{})
 	go func() { wg.Wait(); close(ch) }()
 	return ch
+}
+
+// A connection's pump runs only while command mode serves on it: a pool
+// only ever leased has no goroutine of it, and the goroutines end when
+// command mode gives the connection back, and start again with it.
+func TestDuplexRunsItsGoroutinesOnlyWhileCommandModeServes(t *testing.T) {
+	f := newDuplexFixture(t, actorpool.Config{MinConns: 2, MaxConns: 2})
+	ctx := testCtx(t)
+	a, b := f.acquire(t), f.acquire(t)
+	require.NoError(t, a.Release())
+	require.NoError(t, b.Release())
+	assert.Zero(t, pumpGoroutines(), "leased connections run no pump")
+
+	_, err := do(ctx, f.p, nil)
+	require.NoError(t, err)
+	assert.Equal(t, 2, pumpGoroutines(), "command mode's connection runs its writer and reader")
+
+	a, b = f.acquire(t), f.acquire(t) // command mode gives its connection back
+	require.Eventually(t, func() bool { return pumpGoroutines() == 0 }, eventually, time.Millisecond,
+		"the pump's goroutines end with command mode")
+	require.NoError(t, a.Release())
+	require.NoError(t, b.Release())
+
+	_, err = do(ctx, f.p, nil)
+	require.NoError(t, err, "command mode starts them again")
+	assert.Equal(t, 2, pumpGoroutines())
+}
+
+// pumpGoroutines counts the goroutines running a command-mode pump.
+func pumpGoroutines() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	return strings.Count(string(buf), "actors.(*pump).runWriter(") + strings.Count(string(buf), "actors.(*pump).runReader(")
 }

@@ -49,7 +49,6 @@ func (a *connection[C]) newQueue(ctx actor.Context, conn C) *cmdq.Queue {
 		p.split = func() (backends.Duplex, error) { return cm.Split(conn) }
 		p.ended = func(gen uint64, err error) { root.Send(self, &proto.CommandsEnded{From: p, Gen: gen, Err: err}) }
 		p.q = cmdq.NewDuplexQueue(p.poke, cm.Set)
-		p.start()
 		a.pump = p
 		return p.q
 	}

@@ -5,10 +5,13 @@ package actors
 // last one is written, while its reader goroutine reads the replies of the
 // batches written before, in order. So a connection has several batches
 // in flight, and no caller's work waits for a round trip it is not part
-// of. The connection actor owns the pump: it starts it with the
-// connection's queue and stops it before it touches the connection again
-// (bounce, close); the pump tells the actor when command mode ends on the
-// connection or the connection breaks.
+// of. The goroutines run only while command mode serves on the
+// connection: the first poke of a session starts them, and they end with
+// the session, so a connection only ever leased has none. The connection
+// actor owns the pump: it makes it with the connection's queue and stops
+// it before it touches the connection again (bounce, close); the pump
+// tells the actor when command mode ends on the connection or the
+// connection breaks.
 
 import (
 	"context"
@@ -49,9 +52,14 @@ type pump struct {
 
 	wake    chan struct{} // the queue's poke
 	quit    chan struct{}
-	flights chan *flight // written, to the reader
+	flights chan *flight // written, to the reader; nil: the reader returns
 	free    chan *flight // read, back to the writer
 	wg      sync.WaitGroup
+
+	// mu orders starting the writer (launch) against its exit at the end
+	// of a session and against stop; running is read without it by poke.
+	mu      sync.Mutex
+	running atomic.Bool
 
 	// The writer's: the halves of the command-mode session in progress
 	// (nil between sessions) and the batch buffer.
@@ -67,7 +75,7 @@ func newPump(ctx context.Context, set *cmdq.Set, maxOps, maxBytes int) *pump {
 		ctx: ctx, set: set, maxOps: maxOps, maxBytes: maxBytes,
 		wake:    make(chan struct{}, 1),
 		quit:    make(chan struct{}),
-		flights: make(chan *flight, maxFlights),
+		flights: make(chan *flight, maxFlights+1), // and the nil that ends the reader
 		free:    make(chan *flight, maxFlights),
 	}
 	for range maxFlights {
@@ -76,27 +84,57 @@ func newPump(ctx context.Context, set *cmdq.Set, maxOps, maxBytes int) *pump {
 	return p
 }
 
-// poke wakes the writer; it never blocks.
+// poke wakes the writer, and starts it when no session runs. It blocks
+// only when the last session's writer is on its way out.
 func (p *pump) poke() {
 	select {
 	case p.wake <- struct{}{}:
 	default:
 	}
+	if !p.running.Load() {
+		p.launch()
+	}
 }
 
-func (p *pump) start() {
-	p.wg.Add(2)
+// launch starts the writer (which runs the reader) unless it runs, the
+// pump is stopping, or the connection broke.
+func (p *pump) launch() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.running.Load() || p.quitting() || p.failed.Load() {
+		return
+	}
+	p.wg.Wait() // the last session's writer, past its exit
+	p.running.Store(true)
+	p.wg.Add(1)
 	go p.runWriter()
-	go p.runReader()
+}
+
+// exit is the writer's at the end of a session: true when it may return,
+// false when a poke came in meanwhile and it serves on.
+func (p *pump) exit() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.wake) > 0 {
+		return false
+	}
+	p.running.Store(false)
+	return true
 }
 
 // stop ends both goroutines once the batches in flight are answered. The
 // actor calls it before it uses the connection or its queue itself.
 func (p *pump) stop() {
-	if p == nil || p.quitting() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	if p.quitting() {
+		p.mu.Unlock()
 		return
 	}
 	close(p.quit)
+	p.mu.Unlock()
 	p.wg.Wait()
 }
 
@@ -118,45 +156,62 @@ func (p *pump) fail(err error) {
 	})
 }
 
+// runWriter serves sessions, each with a reader of its own, until one
+// ends with nothing waiting, the pump stops or the connection breaks.
 func (p *pump) runWriter() {
 	defer p.wg.Done()
-	defer close(p.flights)
 	for {
-		select {
-		case <-p.wake:
-		case <-p.quit:
-			return
-		}
-		if p.quitting() {
-			return
-		}
-		// Callers running now add their work before the batch is taken:
-		// fewer, fuller writes for the same callers.
-		runtime.Gosched()
-		if !p.writeAll() {
+		read := make(chan struct{})
+		go p.runReader(read)
+		ended := p.serve()
+		p.flights <- nil // after every flight written: the reader answers them first
+		<-read
+		if !ended || p.exit() {
 			return
 		}
 	}
 }
 
+// serve writes batches as the queue's pokes come, until the session ends
+// (true), or the pump stops or the connection breaks (false).
+func (p *pump) serve() bool {
+	for {
+		select {
+		case <-p.wake:
+		case <-p.quit:
+			return false
+		}
+		if p.quitting() {
+			return false
+		}
+		// Callers running now add their work before the batch is taken:
+		// fewer, fuller writes for the same callers.
+		runtime.Gosched()
+		ended, ok := p.writeAll()
+		if !ok || ended {
+			return ok
+		}
+	}
+}
+
 // writeAll writes batches until the queue is empty, and ends the session
-// when the queue was closed and nothing is in flight. false means the
-// writer stops: the connection broke, or the pump is stopping.
-func (p *pump) writeAll() bool {
+// when the queue was closed and nothing is in flight (ended). ok false
+// means the writer stops: the connection broke, or the pump is stopping.
+func (p *pump) writeAll() (ended, ok bool) {
 	for !p.failed.Load() && !p.quitting() {
 		var f *flight
 		select {
 		case f = <-p.free:
 		case <-p.quit:
-			return false
+			return false, false
 		}
 		batch, _ := p.q.Take(p.batch[:0], p.maxOps, p.maxBytes)
 		if len(batch) == 0 {
 			p.free <- f
 			if p.q.Ending() {
-				p.end()
+				return true, p.end()
 			}
-			return true
+			return false, true
 		}
 		f.n = len(batch)
 		f.claim(batch, p.set.Gone)
@@ -169,10 +224,10 @@ func (p *pump) writeAll() bool {
 		p.flights <- f // never blocks: f came from free; it is the reader's now
 		if err != nil {
 			p.fail(err)
-			return false
+			return false, false
 		}
 	}
-	return false
+	return false, false
 }
 
 // send writes f's work, splitting the connection first when f is the
@@ -193,8 +248,8 @@ func (p *pump) send(f *flight) {
 }
 
 // end joins the session's halves and tells the actor that command mode
-// ended on the connection.
-func (p *pump) end() {
+// ended on the connection; false when the halves would not join.
+func (p *pump) end() bool {
 	var err error
 	if d := p.d; d != nil {
 		p.d = nil
@@ -202,18 +257,19 @@ func (p *pump) end() {
 	}
 	if err != nil {
 		p.fail(err)
-		return
+		return false
 	}
 	p.ended(p.q.Gen(), nil)
+	return true
 }
 
 // runReader reads each flight's replies, in the order written, and
 // answers its callers. After a failure, the flights still in the pipe are
 // answered with the failure: their replies can no longer be read.
-func (p *pump) runReader() {
-	defer p.wg.Done()
+func (p *pump) runReader(done chan<- struct{}) {
+	defer close(done)
 	var failure error
-	for f := range p.flights {
+	for f := <-p.flights; f != nil; f = <-p.flights {
 		err := f.err
 		switch {
 		case f.notWritten:
