@@ -6,8 +6,9 @@ package actors
 // batches written before, in order. So a connection has several batches
 // in flight, and no caller's work waits for a round trip it is not part
 // of. The goroutines run only while command mode serves on the
-// connection: the first poke of a session starts them, and they end with
-// the session, so a connection only ever leased has none. The connection
+// connection: the first poke of a session (its first command, or the
+// dispatcher closing it) starts them, and they end once the session has
+// ended and nothing waits, so a connection only ever leased has none. The connection
 // actor owns the pump: it makes it with the connection's queue and stops
 // it before it touches the connection again (bounce, close); the pump
 // tells the actor when command mode ends on the connection or the
@@ -57,7 +58,8 @@ type pump struct {
 	wg      sync.WaitGroup
 
 	// mu orders starting the writer (launch) against its exit at the end
-	// of a session and against stop; running is read without it by poke.
+	// of a session and against stop. running is read without it by poke,
+	// after poke's token is in wake; exit clears it before it looks there.
 	mu      sync.Mutex
 	running atomic.Bool
 
@@ -84,8 +86,9 @@ func newPump(ctx context.Context, set *cmdq.Set, maxOps, maxBytes int) *pump {
 	return p
 }
 
-// poke wakes the writer, and starts it when no session runs. It blocks
-// only when the last session's writer is on its way out.
+// poke wakes the writer, and starts it when none runs. It blocks only
+// while the last session's writer is on its way out, or behind stop or
+// another poke's launch.
 func (p *pump) poke() {
 	select {
 	case p.wake <- struct{}{}:
@@ -111,14 +114,17 @@ func (p *pump) launch() {
 }
 
 // exit is the writer's at the end of a session: true when it may return,
-// false when a poke came in meanwhile and it serves on.
+// false when a poke came in meanwhile and it serves on. running is
+// cleared before the wake channel is looked at: a poke whose token came
+// too late to be seen here finds running false and launches a writer.
 func (p *pump) exit() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.running.Store(false)
 	if len(p.wake) > 0 {
+		p.running.Store(true)
 		return false
 	}
-	p.running.Store(false)
 	return true
 }
 
@@ -208,8 +214,11 @@ func (p *pump) writeAll() (ended, ok bool) {
 		batch, _ := p.q.Take(p.batch[:0], p.maxOps, p.maxBytes)
 		if len(batch) == 0 {
 			p.free <- f
-			if p.q.Ending() {
+			switch {
+			case p.q.Ending():
 				return true, p.end()
+			case p.q.Idle(): // a poke left over from the session that ended
+				return true, true
 			}
 			return false, true
 		}

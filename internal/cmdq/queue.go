@@ -24,7 +24,7 @@ import (
 // batches are still in flight, and the reader reports each batch Written
 // once its replies are in.
 type Queue struct {
-	poke func() // sends the connection actor its drain message (duplex: wakes the writer)
+	poke func() // sends the connection actor its drain message (duplex: wakes the writer, starting it if need be)
 	// Write writes a batch on the connection; an error means the
 	// connection broke. Set by the connection actor before the queue is
 	// first opened; a duplex queue has none.
@@ -243,6 +243,14 @@ func (q *Queue) Close() {
 	if poke {
 		q.poke()
 	}
+}
+
+// Idle reports whether the queue is closed with nothing to end: no
+// session is open or ending, nothing waits and nothing is in flight.
+func (q *Queue) Idle() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return !q.open.Load() && !q.ending && !q.busy && q.flying == 0 && len(q.ops) == 0
 }
 
 // Ending reports, once, that the queue was closed and is now empty and

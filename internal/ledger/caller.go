@@ -35,7 +35,7 @@ type Request[C any] struct {
 	Internal bool
 
 	stack    []byte
-	queuedAt int64         // when it joined the line (clock)
+	queuedAt int64         // when it asked to join the line (clock), at most the lock's wait before it did
 	waited   time.Duration // from queuedAt to the grant, when the ledger is timed
 
 	// the answer
@@ -69,8 +69,10 @@ func (l *Ledger[C]) newRequest() *Request[C] {
 // recorded with the lease when leak warnings are on.
 func (l *Ledger[C]) Acquire(ctx context.Context, timeout time.Duration, stack []byte) (*Slot[C], uint64, error) {
 	// With others in line this caller will most likely join them: its
-	// request is made ready before the lock, which then covers only the
-	// line itself (the lock is what every caller and holder contends for).
+	// request, and the clock its wait and timeout count from, are made
+	// ready before the lock, which then covers only the line itself (the
+	// lock is what every caller and holder contends for). So the line is
+	// in arrival order to within the lock's wait, a few microseconds.
 	var r *Request[C]
 	var now time.Time
 	if l.line.busy.Load() {
