@@ -3,7 +3,6 @@ package ledger
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -35,7 +34,7 @@ type Request[C any] struct {
 	Internal bool
 
 	stack    []byte
-	queuedAt int64         // when it asked to join the line (clock), at most the lock's wait before it did
+	queuedAt int64         // when it joined the line (clock)
 	waited   time.Duration // from queuedAt to the grant, when the ledger is timed
 
 	// the answer
@@ -68,22 +67,9 @@ func (l *Ledger[C]) newRequest() *Request[C] {
 // with ErrPoolClosed, the circuit's error, or ErrTooManyWaiters. stack is
 // recorded with the lease when leak warnings are on.
 func (l *Ledger[C]) Acquire(ctx context.Context, timeout time.Duration, stack []byte) (*Slot[C], uint64, error) {
-	// With others in line this caller will most likely join them: its
-	// request, and the clock its wait and timeout count from, are made
-	// ready before the lock, which then covers only the line itself (the
-	// lock is what every caller and holder contends for). So the line is
-	// in arrival order to within the lock's wait, a few microseconds.
-	var r *Request[C]
-	var now time.Time
-	if l.line.busy.Load() {
-		r, now = l.reqs.Get().(*Request[C]), time.Now()
-	}
 	l.lock()
 	if s, gen, ok := l.takeIdle(nil, stack); ok {
 		l.mu.Unlock()
-		if r != nil {
-			l.reqs.Put(r)
-		}
 		if waited := l.cfg.Waited; waited != nil {
 			waited(0)
 		}
@@ -92,16 +78,12 @@ func (l *Ledger[C]) Acquire(ctx context.Context, timeout time.Duration, stack []
 	o := l.outbox()
 	if err := l.admit(&o); err != nil {
 		l.mu.Unlock()
-		if r != nil {
-			l.reqs.Put(r)
-		}
 		l.send(&o)
 		return nil, 0, err
 	}
-	if r == nil {
-		r, now = l.reqs.Get().(*Request[C]), time.Now()
-	}
+	r := l.reqs.Get().(*Request[C])
 	r.stack, r.Timeout = stack, timeout
+	now := time.Now()
 	r.Deadline, r.queuedAt = now.Add(timeout), onClock(now)
 	// The request's timer may still be armed from an earlier wait, for an
 	// earlier time: it then re-arms itself for this deadline (expire).
@@ -269,8 +251,6 @@ type line[C any] struct {
 	n          int
 	internal   int  // of n, the pool's own requests (Request.Internal)
 	emptied    bool // the line was empty since overload control last looked
-	// busy is n > 0, readable without the lock: a hint for Acquire.
-	busy atomic.Bool
 }
 
 func (q *line[C]) pushBack(r *Request[C]) {
@@ -282,9 +262,6 @@ func (q *line[C]) pushBack(r *Request[C]) {
 	}
 	q.tail = r
 	q.n++
-	if q.n == 1 {
-		q.busy.Store(true)
-	}
 	if r.Internal {
 		q.internal++
 	}
@@ -310,10 +287,7 @@ func (q *line[C]) remove(r *Request[C]) {
 	if r.Internal {
 		q.internal--
 	}
-	if q.n == 0 {
-		q.emptied = true
-		q.busy.Store(false)
-	}
+	q.emptied = q.emptied || q.n == 0
 }
 
 // popBack takes the newest waiter out of the line; nil when none.

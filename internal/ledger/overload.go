@@ -24,7 +24,7 @@ type overload struct {
 	above, below time.Time
 }
 
-// arrived is when r asked to join the line.
+// arrived is when r joined the line.
 func (r *Request[C]) arrived() time.Time { return r.Deadline.Add(-r.Timeout) }
 
 // next takes the waiter a returning connection goes to out of the line:
