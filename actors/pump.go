@@ -33,11 +33,14 @@ const maxFlights = 16
 // flight is one batch between its write and its replies.
 type flight struct {
 	batchBuf
-	n          int             // ops taken from the queue
-	d          backends.Duplex // the halves it was sent on
-	err        error           // Send's (or Split's) error
-	notWritten bool            // Split failed: nothing of it was written
+	n   int             // ops taken from the queue
+	d   backends.Duplex // the halves it was sent on; nil when Split failed
+	err error           // Send's (or Split's) error
 }
+
+// notWritten reports whether nothing of f was written: the connection
+// would not split.
+func (f *flight) notWritten() bool { return f.d == nil && f.err != nil }
 
 type pump struct {
 	q        *cmdq.Queue
@@ -246,7 +249,7 @@ func (p *pump) send(f *flight) {
 		var d backends.Duplex
 		err := guard(func() (err error) { d, err = p.split(); return err })
 		if err != nil {
-			f.err, f.notWritten = err, true
+			f.err = err
 			return
 		}
 		p.d = d
@@ -281,7 +284,7 @@ func (p *pump) runReader(done chan<- struct{}) {
 	for f := <-p.flights; f != nil; f = <-p.flights {
 		err := f.err
 		switch {
-		case f.notWritten:
+		case f.notWritten():
 			err = cmdq.ErrNotWritten
 		case err == nil && failure != nil:
 			err = failure
@@ -300,7 +303,7 @@ func (p *pump) runReader(done chan<- struct{}) {
 			failure = panicked
 			p.fail(panicked)
 		}
-		f.d, f.err, f.notWritten = nil, nil, false
+		f.d, f.err = nil, nil
 		p.free <- f
 	}
 }
