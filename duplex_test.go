@@ -3,7 +3,6 @@ package actorpool_test
 import (
 	"context"
 	"errors"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/actorpool/actorpool"
 	"github.com/actorpool/actorpool/backends/membackend"
+	"github.com/actorpool/actorpool/internal/pooltest"
 )
 
 // newDuplexFixture starts a pool whose backend splits its connections in
@@ -254,7 +254,11 @@ func TestDuplexRunsItsGoroutinesOnlyWhileCommandModeServes(t *testing.T) {
 
 // pumpGoroutines counts the goroutines running a command-mode pump.
 func pumpGoroutines() int {
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	return strings.Count(string(buf), "actors.(*pump).runWriter(") + strings.Count(string(buf), "actors.(*pump).runReader(")
+	n := 0
+	for _, g := range pooltest.Goroutines() {
+		if strings.Contains(g, "actors.(*pump).runWriter(") || strings.Contains(g, "actors.(*pump).runReader(") {
+			n++
+		}
+	}
+	return n
 }

@@ -7,7 +7,6 @@ package clustertest
 import (
 	"fmt"
 	"log/slog"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +16,8 @@ import (
 	"github.com/asynkron/protoactor-go/cluster/clusterproviders/test"
 	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
 	"github.com/asynkron/protoactor-go/remote"
+
+	"github.com/actorpool/actorpool/internal/pooltest"
 )
 
 // Options shape every member a Cluster starts.
@@ -140,17 +141,8 @@ func (c *Cluster) Refresh() { c.Agent.ForceUpdate() }
 // members a test closed. protoactor's and grpc's own goroutines, some of
 // which outlive Shutdown by up to a minute, are not listed.
 func OwnGoroutines() []string {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
 	var own []string
-	for i, g := range strings.Split(string(buf), "\n\n") {
+	for i, g := range pooltest.Goroutines() {
 		if i == 0 || !strings.Contains(g, "github.com/actorpool/actorpool/") {
 			continue // the caller's own goroutine comes first
 		}

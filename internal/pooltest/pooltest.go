@@ -185,6 +185,19 @@ func Recv[T any](t testing.TB, ch <-chan T, d time.Duration) T {
 	}
 }
 
+// Goroutines returns the stack of every goroutine, one string each, the
+// caller's first.
+func Goroutines() []string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Split(string(buf[:n]), "\n\n")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
 // RunCallers runs op b.N times: on the benchmark's goroutine for one
 // caller, else spread over about callers goroutines (RunParallel), so that
 // sub-benchmarks named Callers=n compare across pools.
