@@ -252,8 +252,10 @@ func TestADuplexQueueTakesWhileBatchesAreInFlight(t *testing.T) {
 	assert.Equal(t, []*cmdq.Op{c}, second, "taken while the first batch is in flight")
 	assert.Equal(t, 3, q.Pending())
 
+	assert.False(t, q.Idle(), "open")
 	q.Close()
 	assert.Equal(t, int32(3), pokes.Load(), "Close wakes the writer")
+	assert.False(t, q.Idle(), "closed with batches in flight: the lease has yet to end")
 	none, _ := q.Take(nil, 10, 1<<20) // the writer, woken, finds nothing
 	assert.Empty(t, none)
 	assert.False(t, q.Ending(), "not while batches are in flight")
@@ -262,8 +264,10 @@ func TestADuplexQueueTakesWhileBatchesAreInFlight(t *testing.T) {
 	wakes := pokes.Load()
 	assert.False(t, q.Written(len(second)))
 	assert.Equal(t, wakes+1, pokes.Load(), "the last batch's Written wakes the writer to end the lease")
+	assert.False(t, q.Idle(), "closed and empty, but the lease has yet to end")
 	assert.True(t, q.Ending(), "closed, empty, nothing in flight")
 	assert.False(t, q.Ending(), "once")
+	assert.True(t, q.Idle(), "the session is over: a leftover poke finds nothing to do")
 	assert.Zero(t, q.Pending())
 	taken, deep := q.Sample()
 	assert.Zero(t, taken, "Wrote counts what was written; nothing was here")
